@@ -1,0 +1,258 @@
+/**
+ * A model's profile: the numbers that size it, read from a real Hugging Face config.json (and its
+ * quantization_config), refined by safetensors headers when the files are at hand.
+ */
+import { error, PlanningError } from "./findings";
+
+export type Dtype = "float32" | "bfloat16" | "float16";
+export type QuantMethod = "fp8" | "w8a8-int8" | "w8a8-fp8" | "w4a16" | "gptq" | "awq";
+
+export interface Quantization {
+  readonly method: QuantMethod;
+  /** Bits per quantized Linear weight. */
+  readonly weightBits: 4 | 8;
+  /** Input channels sharing one scale (int4 formats); 0 = one scale per output channel. */
+  readonly groupSize: number;
+  /** Where it came from: the checkpoint's quantization_config or vLLM's online quantization. */
+  readonly origin: "checkpoint" | "online";
+}
+
+export interface MoeSpec {
+  readonly experts: number;
+  readonly expertsPerToken: number;
+  readonly expertIntermediateSize: number;
+  readonly sharedExpertIntermediateSize: number;
+}
+
+export interface VisionTower {
+  readonly depth: number;
+  readonly hiddenSize: number;
+  readonly intermediateSize: number;
+  readonly patchSize: number;
+  readonly temporalPatchSize: number;
+  readonly inChannels: number;
+  readonly spatialMergeSize: number;
+  readonly outHiddenSize: number;
+}
+
+export type AttentionKind = "full" | "mla" | "encoder-only";
+
+export interface ModelProfile {
+  readonly architecture: string;
+  readonly modelType: string;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  readonly intermediateSize: number;
+  readonly vocabSize: number;
+  readonly maxPositionEmbeddings: number;
+  readonly dtype: Dtype;
+  readonly tiedEmbeddings: boolean;
+  /** Gated (SwiGLU/GeGLU) MLP with a fused gate_up projection, or a plain fc1/fc2 MLP. */
+  readonly gatedMlp: boolean;
+  readonly attentionBias: boolean;
+  readonly mlpBias: boolean;
+  readonly attention: AttentionKind;
+  /** Sliding-window size in tokens and how many layers use it (0 = none). */
+  readonly slidingWindow: number;
+  readonly slidingWindowLayers: number;
+  readonly mla?: { readonly kvLoraRank: number; readonly qkRopeHeadDim: number };
+  readonly moe?: MoeSpec;
+  readonly quantization?: Quantization;
+  readonly vision?: VisionTower;
+  /** Extra per-layer norms beyond the two of a pre-norm block (gemma-2 has four). */
+  readonly normsPerLayer: number;
+  readonly classifierLabels: number;
+  readonly rotaryDim: number;
+  readonly ropeScaled: boolean;
+}
+
+type Json = Record<string, unknown>;
+
+const num = (c: Json, ...keys: string[]): number | undefined => {
+  for (const k of keys) {
+    const v = c[k];
+    if (typeof v === "number" && Number.isFinite(v)) return v;
+  }
+  return undefined;
+};
+
+const DTYPES: Record<string, Dtype> = {
+  float32: "float32",
+  float: "float32",
+  bfloat16: "bfloat16",
+  float16: "float16",
+  half: "float16",
+};
+
+export const DTYPE_BYTES: Record<Dtype, number> = { float32: 4, bfloat16: 2, float16: 2 };
+
+/** Architectures that are encoders (no KV cache): BERT-style embedding and cross-encoder models. */
+const ENCODER_MODEL_TYPES = new Set(["bert", "roberta", "xlm-roberta", "modernbert", "nomic_bert", "new"]);
+
+export function parseQuantization(config: Json, path: string): Quantization | undefined {
+  const q = config["quantization_config"] as Json | undefined;
+  if (!q || typeof q !== "object") return undefined;
+  const method = String(q["quant_method"] ?? "").toLowerCase();
+  if (method === "fp8" || method === "fbgemm_fp8") return { method: "fp8", weightBits: 8, groupSize: 0, origin: "checkpoint" };
+  if (method === "gptq") {
+    const bits = num(q, "bits") ?? 4;
+    return { method: "gptq", weightBits: bits === 8 ? 8 : 4, groupSize: num(q, "group_size") ?? 128, origin: "checkpoint" };
+  }
+  if (method === "awq") {
+    const bits = num(q, "bits", "w_bit") ?? 4;
+    return { method: "awq", weightBits: bits === 8 ? 8 : 4, groupSize: num(q, "group_size", "q_group_size") ?? 128, origin: "checkpoint" };
+  }
+  if (method === "compressed-tensors") {
+    const groups = (q["config_groups"] ?? {}) as Record<string, Json>;
+    const first = Object.values(groups)[0] ?? {};
+    const weights = (first["weights"] ?? {}) as Json;
+    const acts = first["input_activations"] as Json | null | undefined;
+    const bits = num(weights, "num_bits") ?? 8;
+    const type = String(weights["type"] ?? "int");
+    if (bits === 4) return { method: "w4a16", weightBits: 4, groupSize: num(weights, "group_size") ?? 128, origin: "checkpoint" };
+    if (type === "float") return { method: "w8a8-fp8", weightBits: 8, groupSize: 0, origin: "checkpoint" };
+    return { method: acts ? "w8a8-int8" : "w8a8-int8", weightBits: 8, groupSize: 0, origin: "checkpoint" };
+  }
+  throw new PlanningError([
+    error("QUANTIZATION_UNSUPPORTED", path, {
+      field: "quantization_config.quant_method",
+      problem: `quant_method "${method}" is not one the planner can size`,
+      why: "weight bytes per GPU depend on the packing of each format, and a guess could hide an out-of-memory start",
+      fix: "use an fp8, compressed-tensors (w8a8, w4a16), GPTQ or AWQ checkpoint, or supply a lock file with safetensors byte counts",
+    }),
+  ]);
+}
+
+/** Read a config.json (already parsed) into a profile. `path` names the model in error messages. */
+export function profileFromConfig(raw: unknown, path: string): ModelProfile {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new PlanningError([
+      error("CONFIG_INVALID", path, { field: "config.json", problem: "config.json is not a JSON object", why: "vLLM reads the architecture and sizes from it", fix: "point at the model's real config.json" }),
+    ]);
+  }
+  const top = raw as Json;
+  if (top["model_type"] === "tinytimemixer" || "tsfm_config" in top) {
+    throw new PlanningError([
+      error("MODEL_NOT_SERVABLE", path, {
+        field: "config.json model_type",
+        problem: `model_type "tinytimemixer" is a time-series forecaster (granite-timeseries TTM), not a language model`,
+        why: "vLLM serves text, vision-language, embedding and reranking models only; TTM needs the watsonx tsfm runtime with its tsfm_config.json",
+        fix: "serve it with a time-series runtime, outside this library",
+      }),
+    ]);
+  }
+  const architectures = top["architectures"];
+  const architecture = Array.isArray(architectures) && typeof architectures[0] === "string" ? architectures[0] : undefined;
+  if (!architecture) {
+    throw new PlanningError([
+      error("CONFIG_INVALID", path, { field: "config.json architectures", problem: "config.json has no architectures list", why: "vLLM picks the model class from architectures[0]", fix: "use a config.json saved by transformers (it writes architectures)" }),
+    ]);
+  }
+  // Vision-language configs keep the language model's numbers under text_config (newer transformers).
+  const text = (typeof top["text_config"] === "object" && top["text_config"] ? { ...top, ...(top["text_config"] as Json) } : top) as Json;
+  const modelType = String(top["model_type"] ?? "");
+  const hiddenSize = num(text, "hidden_size", "n_embd", "d_model");
+  const numLayers = num(text, "num_hidden_layers", "n_layer", "num_layers");
+  const numHeads = num(text, "num_attention_heads", "n_head", "num_heads");
+  const missing = [
+    hiddenSize === undefined && "hidden_size",
+    numLayers === undefined && "num_hidden_layers",
+    numHeads === undefined && "num_attention_heads",
+  ].filter(Boolean);
+  if (missing.length) {
+    throw new PlanningError([
+      error("CONFIG_INVALID", path, { field: `config.json ${missing.join(", ")}`, problem: `config.json lacks ${missing.join(", ")}`, why: "the KV cache and weights cannot be sized without them", fix: "use the model's complete config.json" }),
+    ]);
+  }
+  const h = hiddenSize!;
+  const heads = numHeads!;
+  const multiQuery = text["multi_query"] === true && text["new_decoder_architecture"] !== true;
+  const kvHeads = multiQuery ? 1 : (num(text, "num_key_value_heads", "num_kv_heads", "n_head_kv") ?? heads);
+  const headDim = num(text, "head_dim") ?? h / heads;
+  const encoder = ENCODER_MODEL_TYPES.has(modelType);
+  const gated = !["phi", "falcon", "gpt2", "gpt_neox", "gpt_bigcode", "bloom", "gptj", "mpt", "opt"].includes(modelType) && !encoder;
+  const intermediateSize = num(text, "intermediate_size", "ffn_hidden_size", "n_inner") ?? 4 * h;
+  const dtypeName = String(top["torch_dtype"] ?? top["dtype"] ?? text["torch_dtype"] ?? "float32");
+  const dtype = DTYPES[dtypeName] ?? "float32";
+
+  const experts = num(text, "num_local_experts", "num_experts", "n_routed_experts");
+  const moe: MoeSpec | undefined = experts
+    ? {
+        experts,
+        expertsPerToken: num(text, "num_experts_per_tok", "moe_topk", "top_k") ?? 2,
+        expertIntermediateSize: num(text, "moe_intermediate_size") ?? intermediateSize,
+        sharedExpertIntermediateSize: num(text, "shared_expert_intermediate_size") ?? (num(text, "n_shared_experts") ?? 0) * (num(text, "moe_intermediate_size") ?? 0),
+      }
+    : undefined;
+
+  const kvLoraRank = num(text, "kv_lora_rank");
+  const mla = kvLoraRank ? { kvLoraRank, qkRopeHeadDim: num(text, "qk_rope_head_dim") ?? 64 } : undefined;
+
+  // Sliding window: gemma-2 alternates local/global layers; Mistral-v0.1/Phi-3 put every layer on it;
+  // Qwen2 configures a window but turns it off with use_sliding_window=false.
+  let slidingWindow = num(text, "sliding_window") ?? 0;
+  if (text["use_sliding_window"] === false) slidingWindow = 0;
+  let slidingWindowLayers = 0;
+  if (slidingWindow > 0) {
+    const layerTypes = text["layer_types"];
+    if (Array.isArray(layerTypes)) slidingWindowLayers = layerTypes.filter((t) => t === "sliding_attention").length;
+    else if (modelType === "gemma2" || modelType === "gemma3") slidingWindowLayers = Math.floor(numLayers! / 2);
+    else slidingWindowLayers = numLayers!;
+  }
+  const maxPositionEmbeddings = num(text, "max_position_embeddings", "n_positions", "max_seq_len", "seq_length") ?? 2048;
+  if (slidingWindow >= maxPositionEmbeddings) slidingWindowLayers = 0;
+
+  const vc = top["vision_config"] as Json | undefined;
+  const vision: VisionTower | undefined =
+    vc && typeof vc === "object"
+      ? {
+          depth: num(vc, "depth", "num_hidden_layers") ?? 0,
+          hiddenSize: num(vc, "embed_dim", "hidden_size") ?? 0,
+          intermediateSize: num(vc, "intermediate_size") ?? (num(vc, "embed_dim", "hidden_size") ?? 0) * (num(vc, "mlp_ratio") ?? 4),
+          patchSize: num(vc, "patch_size") ?? 14,
+          temporalPatchSize: num(vc, "temporal_patch_size") ?? 1,
+          inChannels: num(vc, "in_chans", "in_channels", "num_channels") ?? 3,
+          spatialMergeSize: num(vc, "spatial_merge_size") ?? 1,
+          outHiddenSize: num(vc, "hidden_size", "out_hidden_size") ?? h,
+        }
+      : undefined;
+
+  const labels = top["id2label"] && typeof top["id2label"] === "object" ? Object.keys(top["id2label"] as Json).length : num(top, "num_labels") ?? 1;
+  const partialRotary = num(text, "partial_rotary_factor") ?? 1;
+  const ropeScaling = text["rope_scaling"];
+
+  return {
+    architecture,
+    modelType,
+    hiddenSize: h,
+    numLayers: numLayers!,
+    numHeads: heads,
+    numKvHeads: kvHeads,
+    headDim,
+    intermediateSize,
+    vocabSize: num(text, "vocab_size", "padded_vocab_size") ?? 32000,
+    maxPositionEmbeddings,
+    dtype,
+    tiedEmbeddings: typeof text["tie_word_embeddings"] === "boolean" ? (text["tie_word_embeddings"] as boolean) : ["gemma", "gemma2", "falcon"].includes(modelType),
+    gatedMlp: gated,
+    attentionBias: text["attention_bias"] === true || ["qwen2", "qwen2_vl", "phi", "bert", "xlm-roberta", "roberta"].includes(modelType) || text["bias"] === true,
+    mlpBias: text["mlp_bias"] === true || ["phi", "bert", "xlm-roberta", "roberta"].includes(modelType),
+    attention: encoder ? "encoder-only" : mla ? "mla" : "full",
+    slidingWindow: slidingWindowLayers > 0 ? slidingWindow : 0,
+    slidingWindowLayers,
+    ...(mla ? { mla } : {}),
+    ...(moe ? { moe } : {}),
+    ...(() => {
+      const q = parseQuantization(top, path);
+      return q ? { quantization: q } : {};
+    })(),
+    ...(vision ? { vision } : {}),
+    normsPerLayer: modelType === "gemma2" || modelType === "gemma3" ? 4 : modelType === "falcon" ? 1 : 2,
+    classifierLabels: architecture.endsWith("ForSequenceClassification") ? labels : 0,
+    rotaryDim: Math.round(headDim * partialRotary),
+    ropeScaled: !!ropeScaling && typeof ropeScaling === "object",
+  };
+}

@@ -1,0 +1,368 @@
+/**
+ * Memory fit exactly as vLLM budgets it at start-up (V1 Worker.determine_available_memory):
+ *
+ *   requested = CUDA-visible total × gpu_memory_utilization
+ *   KV budget = requested − weights − activation peak of the profile run − non-torch memory [− CUDA graphs]
+ *   blocks    = KV budget ÷ (16 tokens × KV bytes per token per GPU), tokens = blocks × 16
+ *
+ * computed per pipeline stage; the fullest stage bounds the whole replica.
+ */
+import { error, GiB, round, warning, type Finding } from "./findings";
+import { DTYPE_BYTES, type Dtype, type ModelProfile, type Quantization } from "./model-profile";
+import { estimateWeights, layersPerStage } from "./weights";
+import type { EngineProfile } from "./engine";
+
+export const BLOCK_SIZE = 16;
+
+export interface GpuFacts {
+  readonly id: string;
+  readonly deviceName: string;
+  readonly cudaVisibleGiB: number;
+  readonly computeCapability: number;
+}
+
+export type KvCacheDtype = "auto" | "fp8" | "fp8_e4m3" | "fp8_e5m2";
+export type OnlineQuantization = "fp8";
+
+export interface SizingInput {
+  readonly profile: ModelProfile;
+  readonly gpu: GpuFacts;
+  readonly engine: EngineProfile;
+  readonly tensorParallel: number;
+  readonly pipelineParallel?: number;
+  readonly maxModelLen: number;
+  /** @default the engine's default (0.9 or 0.92 depending on the release) */
+  readonly gpuMemoryUtilization?: number;
+  /** `--dtype`; "auto" follows vLLM's resolution from the config. @default "auto" */
+  readonly dtype?: Dtype | "auto";
+  /** @default "auto" (the model dtype) */
+  readonly kvCacheDtype?: KvCacheDtype;
+  /** vLLM online quantization of an unquantized checkpoint (`--quantization fp8`). */
+  readonly quantization?: OnlineQuantization;
+  readonly maxNumSeqs?: number;
+  readonly maxNumBatchedTokens?: number;
+  /** Exact checkpoint bytes from safetensors headers, when known (replaces the config estimate's raw bytes). */
+  readonly checkpointBytes?: number;
+  /** GPUs one replica may use inside one node (for TP_EXCEEDS_NODE_GPUS). */
+  readonly gpusPerNode?: number;
+  /** Extra GPU memory each GPU must hold (LoRA adapters), in bytes. */
+  readonly extraBytesPerGpu?: number;
+  /** Where findings point. */
+  readonly path: string;
+}
+
+export interface SizingResult {
+  readonly fits: boolean;
+  readonly weightsGiB: number;
+  readonly activationGiB: number;
+  readonly nonTorchGiB: number;
+  readonly cudaGraphGiB: number;
+  readonly overheadGiB: number;
+  readonly requestedGiB: number;
+  readonly kvCacheGiB: number;
+  readonly kvCacheTokens: number;
+  readonly kvBytesPerToken: number;
+  readonly maxConcurrency: number;
+  readonly tensorParallel: number;
+  readonly pipelineParallel: number;
+  readonly gpuMemoryUtilization: number;
+  readonly dtype: Dtype;
+  readonly kvCacheDtype: KvCacheDtype;
+  readonly maxNumSeqs: number;
+  readonly maxNumBatchedTokens: number;
+  /** The longest context that would fit with this memory, in tokens (vLLM's "estimated maximum model length"). */
+  readonly estimatedMaxModelLen: number;
+  readonly errors: readonly Finding[];
+  readonly warnings: readonly Finding[];
+}
+
+/** vLLM's derived max_model_len: max_position_embeddings, less the 2 padding positions of RoBERTa-style encoders. */
+export function derivedMaxModelLen(p: ModelProfile): number {
+  return p.modelType === "xlm-roberta" || p.modelType === "roberta" ? p.maxPositionEmbeddings - 2 : p.maxPositionEmbeddings;
+}
+
+/** Valid tensor-parallel sizes for a model: divide the attention heads and fit vLLM's KV-head split. */
+export function validTensorParallel(p: ModelProfile, tp: number): boolean {
+  if (p.numHeads % tp !== 0) return false;
+  if (p.attention === "mla") return true;
+  return tp >= p.numKvHeads ? tp % p.numKvHeads === 0 : p.numKvHeads % tp === 0;
+}
+
+export function tensorParallelChoices(p: ModelProfile, upTo = 8): number[] {
+  return [1, 2, 4, 8].filter((tp) => tp <= upTo && validTensorParallel(p, tp));
+}
+
+function resolveDtype(p: ModelProfile, requested: Dtype | "auto", gpu: GpuFacts, path: string, errors: Finding[], warnings: Finding[]): Dtype {
+  const bf16 = gpu.computeCapability >= 8.0;
+  if (requested !== "auto") {
+    if (requested === "bfloat16" && !bf16) {
+      errors.push(
+        error("DTYPE_UNSUPPORTED_ON_GPU", path, {
+          field: "dtype",
+          problem: `dtype "bfloat16" on ${gpu.id} (compute capability ${gpu.computeCapability.toFixed(1)})`,
+          why: `vLLM: "Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your ${gpu.deviceName} GPU has compute capability ${gpu.computeCapability.toFixed(1)}"`,
+          fix: 'set dtype "float16", or choose an Ampere or newer GPU (A10G, L4, L40S, A100, H100, H200, B200)',
+        }),
+      );
+    }
+    return requested;
+  }
+  const encoder = p.attention === "encoder-only";
+  // vLLM keeps float32 for pooling models and serves float32 generative checkpoints in 16-bit.
+  if (p.dtype === "float32") return encoder ? "float32" : bf16 ? "bfloat16" : "float16";
+  if (p.dtype === "bfloat16" && !bf16) {
+    warnings.push(
+      warning("DTYPE_DOWNCAST", path, {
+        field: "dtype",
+        problem: `${gpu.id} has no bfloat16, so vLLM serves this bfloat16 checkpoint in float16`,
+        why: "float16 has a narrower range; a few models overflow in it",
+        fix: "check output quality, or choose an Ampere or newer GPU",
+      }),
+    );
+    return "float16";
+  }
+  return p.dtype;
+}
+
+function onlineQuantization(q: OnlineQuantization | undefined, p: ModelProfile, gpu: GpuFacts, path: string, errors: Finding[]): Quantization | undefined {
+  if (!q) return p.quantization;
+  if (p.quantization) {
+    errors.push(
+      error("QUANTIZATION_CONFLICT", path, {
+        field: "quantization",
+        problem: `--quantization ${q} was asked for a checkpoint that is already ${p.quantization.method}`,
+        why: "vLLM reads the checkpoint's own quantization_config and refuses a different online method",
+        fix: "drop the quantization option, or start from the unquantized checkpoint",
+      }),
+    );
+    return p.quantization;
+  }
+  if (gpu.computeCapability < 8.0) {
+    errors.push(
+      error("QUANT_UNSUPPORTED_ON_GPU", path, {
+        field: "quantization",
+        problem: `fp8 on ${gpu.id} (compute capability ${gpu.computeCapability.toFixed(1)})`,
+        why: "vLLM runs fp8 natively from compute capability 8.9 and as weight-only Marlin kernels from 8.0; older GPUs have neither",
+        fix: "use an Ampere or newer GPU, or an AWQ/GPTQ checkpoint",
+      }),
+    );
+  }
+  return { method: "fp8", weightBits: 8, groupSize: 0, origin: "online" };
+}
+
+/** Peak transient memory of the profile run on one GPU of stage `stage`, in bytes. */
+export function activationPeakBytes(
+  p: ModelProfile,
+  o: { tp: number; pp: number; stage: number; tokens: number; seqs: number; dtype: Dtype; engine: EngineProfile },
+): number {
+  const b = DTYPE_BYTES[o.dtype];
+  const h = p.hiddenSize;
+  const n = o.tokens;
+  const tp = o.tp;
+  const residual = 2 * n * h * b; // hidden states and residual stream, alive across every layer
+  const qkvOut = ((p.numHeads / tp) * p.headDim + 2 * Math.max(1, Math.floor(p.numKvHeads / tp)) * p.headDim) * n * b;
+  const attnOut = ((p.numHeads / tp) * p.headDim) * n * b;
+  const attention = residual + qkvOut + attnOut;
+  let mlp: number;
+  if (p.moe) {
+    // fused_moe: w13 output and the activated output for every routed (token, expert) pair, then the weighted sum.
+    const k = p.moe.expertsPerToken;
+    const i = p.moe.expertIntermediateSize / tp;
+    mlp = residual + n * k * (2 * i + i) * b + n * k * h * b + n * h * b;
+  } else {
+    // vLLM's MLP keeps the gate_up output referenced while down_proj writes its result:
+    // gate_up (2I) + activated (I) + down output (h), on top of the residual stream.
+    const i = p.intermediateSize / tp;
+    mlp = residual + (p.gatedMlp ? 3 * i : 2 * i) * n * b + n * h * b;
+  }
+  let peak = Math.max(attention, mlp);
+  if (o.pp > 1 && o.stage < o.pp - 1) peak += 2 * n * h * b; // buffers sent to the next stage
+  const lastStage = o.stage === o.pp - 1;
+  const generative = p.attention !== "encoder-only" && p.classifierLabels === 0;
+  if (generative && lastStage) {
+    // Sampler warm-up: logits for max_num_seqs requests in float32 plus the sort/probability buffers of
+    // top-k/top-p sampling, while the dummy run's hidden states are still referenced.
+    const sampler = o.seqs * p.vocabSize * o.engine.samplerBytesPerLogit + n * h * b;
+    peak = Math.max(peak, sampler);
+  }
+  if (p.vision && o.stage === 0) {
+    // The encoder profile: one batch of patches that merge into max_num_batched_tokens LLM tokens.
+    const v = p.vision;
+    const patches = n * v.spatialMergeSize * v.spatialMergeSize;
+    const vision = patches * b * (2 * v.hiddenSize + (2 * v.intermediateSize) / tp) + n * h * b;
+    peak = Math.max(peak, vision);
+  }
+  return peak;
+}
+
+/** Memory outside PyTorch's allocator that grows after vLLM's baseline snapshot: cuBLAS workspaces, NCCL communicators. */
+export function nonTorchBytes(engine: EngineProfile, tp: number): number {
+  return (engine.nonTorchBaseGiB + (tp > 1 ? engine.tensorParallelCommGiB : 0)) * GiB;
+}
+
+export function kvBytesPerTokenPerGpu(p: ModelProfile, tp: number, layers: number, kvBytes: number): number {
+  if (p.attention === "encoder-only") return 0;
+  if (p.mla) return layers * (p.mla.kvLoraRank + p.mla.qkRopeHeadDim) * kvBytes; // latent is replicated, not split
+  return 2 * layers * Math.max(1, Math.floor(p.numKvHeads / tp)) * p.headDim * kvBytes;
+}
+
+export function size(input: SizingInput): SizingResult {
+  const p = input.profile;
+  const path = input.path;
+  const errors: Finding[] = [];
+  const warnings: Finding[] = [];
+  const tp = input.tensorParallel;
+  const pp = input.pipelineParallel ?? 1;
+  const engine = input.engine;
+  const util = input.gpuMemoryUtilization ?? engine.gpuMemoryUtilization;
+  const maxLen = input.maxModelLen;
+
+  if (!(util > 0 && util <= 1)) {
+    errors.push(error("GPU_MEM_UTIL_RANGE", path, { field: "gpuMemoryUtilization", problem: `gpuMemoryUtilization ${util} is outside (0, 1]`, why: "it is the fraction of each GPU's memory vLLM may use", fix: "use 0.85–0.95; 0.9 is vLLM's default" }));
+  }
+  if (!Number.isInteger(maxLen) || maxLen <= 0) {
+    errors.push(error("MAX_MODEL_LEN_INVALID", path, { field: "maxModelLen", problem: `maxModelLen must be a positive integer number of tokens (got ${JSON.stringify(maxLen)})`, why: "vLLM sizes the KV cache for one request of this length", fix: "for example 8192" }));
+  }
+  const derived = derivedMaxModelLen(p);
+  if (Number.isInteger(maxLen) && maxLen > derived) {
+    errors.push(
+      error("MAX_MODEL_LEN_EXCEEDS_MODEL", path, {
+        field: "maxModelLen",
+        problem: `maxModelLen ${maxLen} is greater than the model's ${derived} (max_position_embeddings in config.json)`,
+        why: `vLLM refuses: "User-specified max_model_len (${maxLen}) is greater than the derived max_model_len" unless VLLM_ALLOW_LONG_MAX_MODEL_LEN=1, and outputs past the trained length are unreliable`,
+        fix: `set maxModelLen ≤ ${derived}`,
+      }),
+    );
+  }
+  if (!Number.isInteger(tp) || tp < 1 || !validTensorParallel(p, tp)) {
+    const valid = tensorParallelChoices(p, 64);
+    errors.push(
+      error("TP_NOT_DIVISOR", path, {
+        field: "tensorParallel",
+        problem: `tensor parallel size ${tp} does not divide the model's ${p.numHeads} attention heads and ${p.numKvHeads} KV heads`,
+        why: `vLLM: "Total number of attention heads (${p.numHeads}) must be divisible by tensor parallel size (${tp})."`,
+        fix: `use one of: ${valid.join(", ") || "1"}`,
+      }),
+    );
+  }
+  if (!Number.isInteger(pp) || pp < 1 || pp > p.numLayers) {
+    errors.push(error("PP_INVALID", path, { field: "pipelineParallel", problem: `pipeline parallel size ${pp} is not between 1 and the model's ${p.numLayers} layers`, why: "each stage must hold at least one layer", fix: "use 1, or the number of nodes of a multi-node replica" }));
+  }
+  if (input.gpusPerNode !== undefined && tp > input.gpusPerNode) {
+    errors.push(
+      error("TP_EXCEEDS_NODE_GPUS", path, {
+        field: "tensorParallel",
+        problem: `tensor parallel size ${tp} needs ${tp} GPUs in one node but the node has ${input.gpusPerNode}`,
+        why: "tensor-parallel ranks exchange activations every layer and must share a node",
+        fix: `use tensorParallel ≤ ${input.gpusPerNode}, or a larger node`,
+      }),
+    );
+  }
+  const kvDtype = input.kvCacheDtype ?? "auto";
+  if (kvDtype !== "auto" && input.gpu.computeCapability < 8.0) {
+    errors.push(error("KV_CACHE_DTYPE_UNSUPPORTED_ON_GPU", path, { field: "kvCacheDtype", problem: `kvCacheDtype "${kvDtype}" on ${input.gpu.id} (compute capability ${input.gpu.computeCapability.toFixed(1)})`, why: "vLLM's fp8 KV-cache kernels need compute capability 8.0 or newer", fix: 'use kvCacheDtype "auto"' }));
+  }
+  const dtype = resolveDtype(p, input.dtype ?? "auto", input.gpu, path, errors, warnings);
+  const quant = onlineQuantization(input.quantization, p, input.gpu, path, errors);
+
+  const batch = engine.batchDefaults(input.gpu, maxLen);
+  const maxNumSeqs = input.maxNumSeqs ?? batch.maxNumSeqs;
+  const maxNumBatchedTokens = input.maxNumBatchedTokens ?? batch.maxNumBatchedTokens;
+  const safeTp = errors.some((e) => e.code === "TP_NOT_DIVISOR") ? 1 : tp;
+  const safePp = Number.isInteger(pp) && pp >= 1 && pp <= p.numLayers ? pp : 1;
+
+  const weights = estimateWeights(p, { tp: safeTp, pp: safePp, dtype, ...(quant ? { quantization: quant } : {}) });
+  // With exact checkpoint bytes (safetensors headers), scale the layout estimate to them: the layout
+  // still decides how the bytes split across ranks and stages.
+  const rawEstimate = estimateWeights(p, { tp: 1, pp: 1, dtype, ...(quant ? { quantization: quant } : {}) }).bytesPerGpu;
+  const scale = input.checkpointBytes && !input.quantization && dtype === p.dtype ? input.checkpointBytes / rawEstimate : 1;
+
+  const requested = input.gpu.cudaVisibleGiB * GiB * util;
+  const kvBytes = kvDtype === "auto" ? DTYPE_BYTES[dtype] : 1;
+  const stageLayers = layersPerStage(p.numLayers, safePp);
+  const tokens = engine.profileTokens(maxNumBatchedTokens, maxLen);
+  const nonTorch = nonTorchBytes(engine, safeTp);
+  const graphs = engine.cudaGraphsInBudget ? engine.cudaGraphBytes(p, safeTp) : 0;
+
+  let minBlocks = Infinity;
+  let bottleneck = 0;
+  const stageFacts = stageLayers.map((layers, s) => {
+    const w = weights.bytesPerStage[s] * scale + (input.extraBytesPerGpu ?? 0);
+    const act = activationPeakBytes(p, { tp: safeTp, pp: safePp, stage: s, tokens, seqs: maxNumSeqs, dtype, engine });
+    const available = requested - w - act - nonTorch - graphs;
+    const perToken = kvBytesPerTokenPerGpu(p, safeTp, layers, kvBytes);
+    const blocks = perToken > 0 ? Math.max(0, Math.floor(available / (BLOCK_SIZE * perToken))) : available > 0 ? Infinity : 0;
+    if (blocks < minBlocks || (blocks === minBlocks && available < stageAvailable(bottleneck))) {
+      minBlocks = blocks;
+      bottleneck = s;
+    }
+    return { w, act, available, perToken };
+  });
+  function stageAvailable(s: number) {
+    return stageFacts[s]?.available ?? Infinity;
+  }
+  const b = stageFacts[bottleneck];
+  const encoderOnly = p.attention === "encoder-only";
+  const kvTokens = encoderOnly ? 0 : Number.isFinite(minBlocks) ? minBlocks * BLOCK_SIZE : 0;
+  const perRequestTokens = perRequestKvTokens(p, maxLen, maxNumBatchedTokens);
+  const estimatedMaxModelLen = encoderOnly ? derived : Math.max(0, Math.min(derived, kvTokens));
+
+  const maxConcurrency = encoderOnly ? (b.available > 0 ? maxNumSeqs : 0) : perRequestTokens > 0 ? kvTokens / perRequestTokens : 0;
+  const weightsGiB = b.w / GiB;
+  if (errors.length === 0) {
+    if (b.available <= 0) {
+      errors.push(
+        error("MODEL_DOES_NOT_FIT", path, {
+          problem: `the weights alone need ${round(weightsGiB)} GiB per GPU and the start-up peaks ${round((b.act + nonTorch + graphs) / GiB)} GiB more, but ${tp * pp} × ${input.gpu.id} at ${util} utilisation give ${round(requested / GiB)} GiB per GPU`,
+          why: 'vLLM: "No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when initializing the engine."',
+          fix: "use more or larger GPUs (a higher tensor parallel size), or a quantized checkpoint (fp8, AWQ, GPTQ)",
+        }),
+      );
+    } else if (!encoderOnly && kvTokens < perRequestTokens) {
+      const neededGiB = (perRequestTokens * b.perToken) / GiB;
+      errors.push(
+        error("MODEL_DOES_NOT_FIT", path, {
+          field: "maxModelLen",
+          problem: `one request of maxModelLen ${maxLen} tokens needs ${round(neededGiB)} GiB of KV cache per GPU, but only ${round(Math.max(0, b.available) / GiB)} GiB is left after the weights (${round(weightsGiB)} GiB)`,
+          why: `vLLM refuses to start: "To serve at least one request with the models's max seq len (${maxLen}), (${round(neededGiB)} GiB KV cache is needed, which is larger than the available KV cache memory (${round(Math.max(0, b.available) / GiB)} GiB). Based on the available memory, the estimated maximum model length is ${estimatedMaxModelLen}."`,
+          fix: `lower maxModelLen to ≤ ${Math.floor(estimatedMaxModelLen / BLOCK_SIZE) * BLOCK_SIZE}, raise gpuMemoryUtilization, use kvCacheDtype "fp8", or more or larger GPUs`,
+        }),
+      );
+    }
+  }
+  return {
+    fits: errors.length === 0,
+    weightsGiB: round(weightsGiB),
+    activationGiB: round(b.act / GiB),
+    nonTorchGiB: round(nonTorch / GiB),
+    cudaGraphGiB: round(graphs / GiB),
+    overheadGiB: round((b.act + nonTorch + graphs) / GiB),
+    requestedGiB: round(requested / GiB),
+    kvCacheGiB: round(Math.max(0, b.available) / GiB),
+    kvCacheTokens: kvTokens,
+    kvBytesPerToken: b.perToken,
+    maxConcurrency: round(maxConcurrency),
+    tensorParallel: tp,
+    pipelineParallel: pp,
+    gpuMemoryUtilization: util,
+    dtype,
+    kvCacheDtype: kvDtype,
+    maxNumSeqs,
+    maxNumBatchedTokens,
+    estimatedMaxModelLen,
+    errors,
+    warnings,
+  };
+}
+
+/**
+ * KV tokens one request of maxModelLen occupies. Sliding-window layers keep only the window (plus one
+ * scheduling chunk) of it, so a model whose layers are all windowed needs less than maxModelLen.
+ */
+export function perRequestKvTokens(p: ModelProfile, maxLen: number, batchedTokens: number): number {
+  if (p.attention === "encoder-only") return 0;
+  if (p.slidingWindowLayers === 0) return maxLen;
+  const windowTokens = Math.min(maxLen, (Math.ceil(Math.min(p.slidingWindow - 1 + batchedTokens, maxLen) / BLOCK_SIZE) + 1) * BLOCK_SIZE);
+  const full = p.numLayers - p.slidingWindowLayers;
+  return (full * maxLen + p.slidingWindowLayers * windowTokens) / p.numLayers;
+}

@@ -1,0 +1,214 @@
+/**
+ * Weights per GPU, the way vLLM lays them out: fused qkv and gate_up projections, vocabulary padded
+ * to 64 rows and split across tensor-parallel ranks, KV heads replicated when TP exceeds them, layers
+ * split across pipeline stages, and each tensor allocated through PyTorch's caching allocator (a large
+ * block is not split when less than 1 MiB would remain, so that remainder is counted as used).
+ */
+import { MiB } from "./findings";
+import { DTYPE_BYTES, type Dtype, type ModelProfile, type Quantization } from "./model-profile";
+
+type Shard = "none" | "col" | "row" | "vocab";
+type Stage = "first" | "layer" | "last" | "all";
+
+interface Tensor {
+  readonly name: string;
+  readonly rows: number;
+  readonly cols: number;
+  /** Replicated tensors are whole on every rank; col/row/vocab are split across TP ranks. */
+  readonly shard: Shard;
+  readonly stage: Stage;
+  /** A Linear weight that a weight-quantization format packs. */
+  readonly quantizable: boolean;
+  /** Number of identical copies (experts). */
+  readonly copies?: number;
+}
+
+const VOCAB_PADDING = 64;
+const padVocab = (v: number) => Math.ceil(v / VOCAB_PADDING) * VOCAB_PADDING;
+const LAYER_NORM_TYPES = new Set(["phi", "falcon", "bert", "roberta", "xlm-roberta", "gpt2", "gpt_neox", "bloom", "gptj"]);
+
+/** The model's tensors, whole (before tensor-parallel splitting). Heads are kept per rank below. */
+function tensors(p: ModelProfile, tp: number): Tensor[] {
+  const h = p.hiddenSize;
+  const out: Tensor[] = [];
+  const layerNorm = LAYER_NORM_TYPES.has(p.modelType);
+  const norm = (name: string, stage: Stage, n = h) => {
+    out.push({ name, rows: 1, cols: n, shard: "none", stage, quantizable: false });
+    if (layerNorm) out.push({ name: `${name}.bias`, rows: 1, cols: n, shard: "none", stage, quantizable: false });
+  };
+  const encoder = p.attention === "encoder-only";
+
+  out.push({ name: "embed_tokens", rows: padVocab(p.vocabSize), cols: h, shard: "vocab", stage: "first", quantizable: false });
+  if (encoder) {
+    const positions = p.maxPositionEmbeddings;
+    out.push({ name: "position_embeddings", rows: positions, cols: h, shard: "none", stage: "first", quantizable: false });
+    out.push({ name: "token_type_embeddings", rows: p.modelType === "bert" ? 2 : 1, cols: h, shard: "none", stage: "first", quantizable: false });
+    norm("embeddings.LayerNorm", "first");
+  }
+
+  // Per-rank head counts: KV heads are replicated when TP exceeds them (vLLM QKVParallelLinear).
+  const qHeads = p.numHeads;
+  const kvPerRank = Math.max(1, Math.floor(p.numKvHeads / tp));
+  const oBias = p.mlpBias; // models with biased Linear layers bias the output projection too
+  if (p.mla) {
+    const ropeDim = p.mla.qkRopeHeadDim;
+    const nope = p.headDim; // qk_nope_head_dim is carried as headDim for MLA models
+    out.push({ name: "q_proj", rows: qHeads * (nope + ropeDim), cols: h, shard: "col", stage: "layer", quantizable: true });
+    out.push({ name: "kv_a_proj_with_mqa", rows: p.mla.kvLoraRank + ropeDim, cols: h, shard: "none", stage: "layer", quantizable: true });
+    out.push({ name: "kv_a_layernorm", rows: 1, cols: p.mla.kvLoraRank, shard: "none", stage: "layer", quantizable: false });
+    out.push({ name: "kv_b_proj", rows: qHeads * (nope + nope), cols: p.mla.kvLoraRank, shard: "col", stage: "layer", quantizable: true });
+    out.push({ name: "o_proj", rows: h, cols: qHeads * nope, shard: "row", stage: "layer", quantizable: true });
+  } else {
+    // Stored per rank to express replication exactly: (q heads / tp + 2 × kv heads per rank) × head_dim.
+    out.push({ name: "qkv_proj", rows: (qHeads + 2 * kvPerRank * tp) * p.headDim, cols: h, shard: "col", stage: "layer", quantizable: true });
+    if (p.attentionBias) out.push({ name: "qkv_proj.bias", rows: 1, cols: (qHeads + 2 * kvPerRank * tp) * p.headDim, shard: "none", stage: "layer", quantizable: false });
+    out.push({ name: "o_proj", rows: h, cols: qHeads * p.headDim, shard: "row", stage: "layer", quantizable: true });
+    if (oBias) out.push({ name: "o_proj.bias", rows: 1, cols: h, shard: "none", stage: "layer", quantizable: false });
+  }
+
+  if (p.moe) {
+    const e = p.moe;
+    out.push({ name: "router", rows: e.experts, cols: h, shard: "none", stage: "layer", quantizable: false });
+    out.push({ name: "experts.w13", rows: 2 * e.expertIntermediateSize, cols: h, shard: "col", stage: "layer", quantizable: true, copies: e.experts });
+    out.push({ name: "experts.w2", rows: h, cols: e.expertIntermediateSize, shard: "row", stage: "layer", quantizable: true, copies: e.experts });
+    if (e.sharedExpertIntermediateSize > 0) {
+      out.push({ name: "shared_expert.gate_up", rows: 2 * e.sharedExpertIntermediateSize, cols: h, shard: "col", stage: "layer", quantizable: true });
+      out.push({ name: "shared_expert.down", rows: h, cols: e.sharedExpertIntermediateSize, shard: "row", stage: "layer", quantizable: true });
+    }
+  } else if (p.gatedMlp) {
+    out.push({ name: "gate_up_proj", rows: 2 * p.intermediateSize, cols: h, shard: "col", stage: "layer", quantizable: true });
+    out.push({ name: "down_proj", rows: h, cols: p.intermediateSize, shard: "row", stage: "layer", quantizable: true });
+  } else {
+    out.push({ name: "fc1", rows: p.intermediateSize, cols: h, shard: "col", stage: "layer", quantizable: true });
+    out.push({ name: "fc2", rows: h, cols: p.intermediateSize, shard: "row", stage: "layer", quantizable: true });
+  }
+  if (p.mlpBias && !p.moe) {
+    out.push({ name: "fc1.bias", rows: 1, cols: p.gatedMlp ? 2 * p.intermediateSize : p.intermediateSize, shard: "none", stage: "layer", quantizable: false });
+    out.push({ name: "fc2.bias", rows: 1, cols: h, shard: "none", stage: "layer", quantizable: false });
+  }
+  for (let i = 0; i < p.normsPerLayer; i++) norm(`layer_norm_${i}`, "layer");
+
+  if (!encoder) norm("final_norm", "last");
+  const generative = !encoder && p.classifierLabels === 0;
+  if (generative && !p.tiedEmbeddings) {
+    out.push({ name: "lm_head", rows: padVocab(p.vocabSize), cols: h, shard: "vocab", stage: "last", quantizable: false });
+    if (p.modelType === "phi") out.push({ name: "lm_head.bias", rows: 1, cols: padVocab(p.vocabSize), shard: "vocab", stage: "last", quantizable: false });
+  }
+  if (p.modelType === "bert" && p.classifierLabels === 0) {
+    out.push({ name: "pooler.dense", rows: h, cols: h, shard: "none", stage: "last", quantizable: false });
+    out.push({ name: "pooler.bias", rows: 1, cols: h, shard: "none", stage: "last", quantizable: false });
+  }
+  if (p.classifierLabels > 0) {
+    out.push({ name: "classifier.dense", rows: h, cols: h, shard: "none", stage: "last", quantizable: false });
+    out.push({ name: "classifier.dense.bias", rows: 1, cols: h, shard: "none", stage: "last", quantizable: false });
+    out.push({ name: "classifier.out_proj", rows: p.classifierLabels, cols: h, shard: "none", stage: "last", quantizable: false });
+    out.push({ name: "classifier.out_proj.bias", rows: 1, cols: p.classifierLabels, shard: "none", stage: "last", quantizable: false });
+  }
+
+  if (p.vision) {
+    const v = p.vision;
+    const patchIn = v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize;
+    const merged = v.hiddenSize * v.spatialMergeSize * v.spatialMergeSize;
+    out.push({ name: "visual.patch_embed", rows: v.hiddenSize, cols: patchIn, shard: "none", stage: "first", quantizable: false });
+    const block: Array<[string, number, number, Shard]> = [
+      ["visual.norm1", 2, v.hiddenSize, "none"],
+      ["visual.norm2", 2, v.hiddenSize, "none"],
+      ["visual.qkv", 3 * v.hiddenSize, v.hiddenSize, "col"],
+      ["visual.qkv.bias", 1, 3 * v.hiddenSize, "none"],
+      ["visual.proj", v.hiddenSize, v.hiddenSize, "row"],
+      ["visual.proj.bias", 1, v.hiddenSize, "none"],
+      ["visual.fc1", v.intermediateSize, v.hiddenSize, "col"],
+      ["visual.fc1.bias", 1, v.intermediateSize, "none"],
+      ["visual.fc2", v.hiddenSize, v.intermediateSize, "row"],
+      ["visual.fc2.bias", 1, v.hiddenSize, "none"],
+    ];
+    for (const [name, rows, cols, shard] of block) out.push({ name, rows, cols, shard, stage: "first", quantizable: false, copies: v.depth });
+    out.push({ name: "visual.merger.ln_q", rows: 1, cols: v.hiddenSize, shard: "none", stage: "first", quantizable: false });
+    out.push({ name: "visual.merger.fc1", rows: merged, cols: merged, shard: "col", stage: "first", quantizable: false });
+    out.push({ name: "visual.merger.fc1.bias", rows: 1, cols: merged, shard: "none", stage: "first", quantizable: false });
+    out.push({ name: "visual.merger.fc2", rows: v.outHiddenSize, cols: merged, shard: "row", stage: "first", quantizable: false });
+    out.push({ name: "visual.merger.fc2.bias", rows: 1, cols: v.outHiddenSize, shard: "none", stage: "first", quantizable: false });
+  }
+  return out;
+}
+
+/** Parameters of the checkpoint, unpadded and unsplit: what safetensors headers would sum to. */
+export function parameterCount(p: ModelProfile): number {
+  let total = 0;
+  for (const t of tensors(p, 1)) {
+    const rows = t.name === "embed_tokens" || t.name === "lm_head" ? p.vocabSize : t.rows;
+    const cols = t.name === "lm_head.bias" ? p.vocabSize : t.cols;
+    total += rows * cols * (t.copies ?? 1) * (t.stage === "layer" ? p.numLayers : 1);
+  }
+  return total;
+}
+
+/** Layers held by each pipeline stage, as vLLM's get_pp_indices splits them (extra layers go to the stages before the last). */
+export function layersPerStage(numLayers: number, pp: number): number[] {
+  const parts = Array.from({ length: pp }, () => Math.floor(numLayers / pp));
+  const remaining = numLayers % pp;
+  for (let i = 2; i < remaining + 2; i++) parts[pp - i] += 1;
+  return parts;
+}
+
+/** Bytes PyTorch's caching allocator counts as allocated for one tensor of `size` bytes. */
+export function allocatedBytes(size: number): number {
+  const rounded = Math.max(512, Math.ceil(size / 512) * 512);
+  if (rounded < 10 * MiB) return rounded; // carved from shared 2 MiB / 20 MiB segments
+  const segment = Math.ceil(rounded / (2 * MiB)) * (2 * MiB);
+  return segment - rounded > MiB ? rounded : segment; // the remainder is split off only when > 1 MiB
+}
+
+function quantizedBytes(rows: number, cols: number, q: Quantization, dtypeBytes: number): number {
+  const numel = rows * cols;
+  if (q.weightBits === 8) return numel + rows * 4; // int8/fp8 weight + one fp32 scale per output channel
+  const group = q.groupSize > 0 ? q.groupSize : cols;
+  const groups = Math.ceil(cols / group) * rows;
+  const zeros = q.method === "awq" || q.method === "gptq" ? groups / 2 : 0; // packed 4-bit zero points
+  const gIdx = q.method === "gptq" ? cols * 4 : 0;
+  return numel / 2 + groups * dtypeBytes + zeros + gIdx;
+}
+
+export interface WeightsEstimate {
+  /** Bytes allocated on the fullest GPU (the stage and rank that hold the most). */
+  readonly bytesPerGpu: number;
+  /** Bytes per pipeline stage, per GPU. */
+  readonly bytesPerStage: readonly number[];
+  /** Parameters in the checkpoint. */
+  readonly parameters: number;
+}
+
+export interface WeightsOptions {
+  readonly tp: number;
+  readonly pp: number;
+  /** Weight dtype after vLLM resolves `--dtype`. */
+  readonly dtype: Dtype;
+  /** Checkpoint or online quantization of the Linear layers. */
+  readonly quantization?: Quantization;
+}
+
+export function estimateWeights(p: ModelProfile, o: WeightsOptions): WeightsEstimate {
+  const bytes = DTYPE_BYTES[o.dtype];
+  const stages = layersPerStage(p.numLayers, o.pp);
+  const all = tensors(p, o.tp);
+  const perStage = stages.map((layers, s) => {
+    let sum = 0;
+    for (const t of all) {
+      const inStage = t.stage === "all" || t.stage === "layer" || (t.stage === "first" && s === 0) || (t.stage === "last" && s === o.pp - 1);
+      if (!inStage) continue;
+      let rows = t.rows;
+      let cols = t.cols;
+      if (t.shard === "col" || t.shard === "vocab") rows = rows / o.tp;
+      if (t.shard === "row") cols = cols / o.tp;
+      const one = t.quantizable && o.quantization ? quantizedBytes(rows, cols, o.quantization, bytes) : rows * cols * bytes;
+      const copies = t.copies ?? 1;
+      // Experts are one fused parameter per layer; other repeated tensors are separate allocations.
+      const perLayer = t.name.startsWith("experts.") ? allocatedBytes(one * copies) : allocatedBytes(one) * copies;
+      sum += perLayer * (t.stage === "layer" ? layers : 1);
+    }
+    // Rotary embedding cos/sin cache: one shared buffer of max_position × rotary_dim in the model dtype.
+    if (p.attention !== "encoder-only" && p.rotaryDim > 0) sum += allocatedBytes(p.maxPositionEmbeddings * p.rotaryDim * bytes);
+    return sum;
+  });
+  return { bytesPerGpu: Math.max(...perStage), bytesPerStage: perStage, parameters: parameterCount(p) };
+}
