@@ -43,7 +43,7 @@ function gpuOf(pt: Point): GpuFacts {
   const catalogId = name.includes("H100") ? "H100" : name.includes("A100") ? (name.includes("80") ? "A100-80G" : "A100-40G") : name.includes("L40S") ? "L40S" : name.includes("A10") ? "A10G" : undefined;
   const known = catalogId ? findGpu(catalogId) : undefined;
   if (known) return { ...known, cudaVisibleGiB: pt.total_gpu_memory_gib ?? known.cudaVisibleGiB };
-  if (name.includes("3090")) return { id: "RTX3090", deviceName: "NVIDIA GeForce RTX 3090", cudaVisibleGiB: pt.total_gpu_memory_gib ?? 23.58, computeCapability: 8.6 };
+  if (name.includes("3090")) return { id: "RTX3090", deviceName: "NVIDIA GeForce RTX 3090", cudaVisibleGiB: pt.total_gpu_memory_gib ?? 23.58, computeCapability: 8.6, smCount: 82 };
   throw new Error(`bench: unknown GPU ${pt.gpu_model}`);
 }
 

@@ -19,6 +19,7 @@ const Gpu = z.object({
   basis: z.enum(["vllm-log", "estimate"]),
   computeCapability: z.number().positive(),
   memoryBandwidthGBps: z.number().positive(),
+  smCount: z.number().int().positive(),
   source: z.string().min(1),
 });
 export type GpuSpec = z.infer<typeof Gpu>;

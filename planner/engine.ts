@@ -1,9 +1,10 @@
 /**
  * The vLLM engine behaviour that moves the memory budget: default utilisation, batch defaults (which
- * size the profile run), whether CUDA graphs are charged to the budget. Data lives in
- * catalog/engines.json; this module turns a row into functions.
+ * size the profile run), the sampler warm-up of each model runner, whether CUDA graphs are charged
+ * to the budget. Data lives in catalog/engines.json; this module turns a row into functions.
  */
 import enginesJson from "../catalog/engines.json";
+import { GiB } from "./findings";
 import type { ModelProfile } from "./model-profile";
 
 interface BatchDefaults {
@@ -11,57 +12,67 @@ interface BatchDefaults {
   readonly maxNumSeqs: number;
 }
 
+export interface RunnerBehaviour {
+  /** float32 vocabulary rows per request alive at the sampler warm-up peak (fp32 logits, probs, noise). */
+  readonly samplerFloat32CopiesPerLogit: number;
+  /** The Triton top-k/top-p kernel keeps one float32 vocabulary row per SM (capped at the request count). */
+  readonly samplerTopKTopPBufferPerSm: boolean;
+  readonly cudaGraphsInBudget: boolean;
+}
+
 export interface EngineProfile {
   readonly id: string;
   readonly engine: "V0" | "V1";
   readonly gpuMemoryUtilization: number;
-  readonly cudaGraphsInBudget: boolean;
-  /** Bytes per (request × vocabulary entry) alive at the sampler warm-up peak. */
-  readonly samplerBytesPerLogit: number;
   readonly nonTorchBaseGiB: number;
   readonly tensorParallelCommGiB: number;
+  /** Which model runner serves this architecture, and how it warms up. */
+  runner(p: ModelProfile): RunnerBehaviour;
   batchDefaults(gpu: { id: string; cudaVisibleGiB: number }, maxModelLen: number): BatchDefaults;
-  /** Dummy tokens of the profile run. */
-  profileTokens(maxNumBatchedTokens: number, maxModelLen: number): number;
-  cudaGraphBytes(p: ModelProfile, tp: number): number;
+  /** CUDA graph memory charged to the KV budget, per GPU. */
+  cudaGraphBytes(p: ModelProfile, layersOnGpu: number): number;
 }
 
 interface EngineRow {
   id: string;
-  appliesTo: string;
+  minVersion: string;
+  belowVersion: string | null;
   engine: "V0" | "V1";
   chunkedPrefill: boolean;
   gpuMemoryUtilization: number;
   batchDefaults: { largeGpuMinGiB: number; large: BatchDefaults; other: BatchDefaults; a100IsOther: boolean };
-  cudaGraphsInBudget: boolean;
-  samplerBytesPerLogit: number;
   nonTorchBaseGiB: number;
   tensorParallelCommGiB: number;
+  runners: { v1: RunnerBehaviour; v2: RunnerBehaviour };
+  modelRunnerV2Architectures: string[];
+  cudaGraphGiBPerLayer: number;
   source: string;
 }
 
 const rows = (enginesJson as { engines: EngineRow[] }).engines;
 
 function toProfile(r: EngineRow): EngineProfile {
+  const runner = (p: ModelProfile) => (r.modelRunnerV2Architectures.includes(p.architecture) ? r.runners.v2 : r.runners.v1);
   return {
     id: r.id,
     engine: r.engine,
     gpuMemoryUtilization: r.gpuMemoryUtilization,
-    cudaGraphsInBudget: r.cudaGraphsInBudget,
-    samplerBytesPerLogit: r.samplerBytesPerLogit,
     nonTorchBaseGiB: r.nonTorchBaseGiB,
     tensorParallelCommGiB: r.tensorParallelCommGiB,
+    runner,
     batchDefaults(gpu, maxModelLen) {
       const large = gpu.cudaVisibleGiB >= r.batchDefaults.largeGpuMinGiB && !(r.batchDefaults.a100IsOther && gpu.id.startsWith("A100"));
       const d = large ? r.batchDefaults.large : r.batchDefaults.other;
       // Without chunked prefill a whole prompt of max_model_len must fit in one batch.
-      return r.chunkedPrefill ? d : { maxNumSeqs: d.maxNumSeqs, maxNumBatchedTokens: Math.max(maxModelLen, d.maxNumBatchedTokens) };
+      const tokens = r.chunkedPrefill ? d.maxNumBatchedTokens : Math.max(maxModelLen, d.maxNumBatchedTokens);
+      // vLLM caps the batch at what max_num_seqs requests of max_model_len could ever need.
+      const capped = Math.min(tokens, d.maxNumSeqs * Math.max(1, maxModelLen));
+      return { maxNumBatchedTokens: capped, maxNumSeqs: Math.min(d.maxNumSeqs, capped) };
     },
-    profileTokens(maxNumBatchedTokens) {
-      return maxNumBatchedTokens;
-    },
-    cudaGraphBytes() {
-      return 0;
+    cudaGraphBytes(p, layersOnGpu) {
+      if (!runner(p).cudaGraphsInBudget || p.attention === "encoder-only") return 0;
+      // Piecewise CUDA graphs are captured per layer; the estimate scales with the layers a GPU runs.
+      return r.cudaGraphGiBPerLayer * layersOnGpu * GiB;
     },
   };
 }
@@ -78,16 +89,7 @@ function cmp(a: string, b: string): number {
 
 /** The engine profile for a vLLM version ("0.19.0", "v0.6.4"). */
 export function engineFor(version: string): EngineProfile {
-  for (const r of rows) {
-    const m = /^(>=|<)(.+)$/.exec(r.appliesTo);
-    if (!m) continue;
-    if (m[1] === ">=" ? cmp(version, m[2]) >= 0 : cmp(version, m[2]) < 0) return toProfile(r);
-  }
-  throw new Error(`no engine profile in catalog/engines.json covers vLLM ${version}`);
-}
-
-export function engineById(id: string): EngineProfile {
-  const r = rows.find((x) => x.id === id);
-  if (!r) throw new Error(`no engine profile "${id}" in catalog/engines.json`);
+  const r = rows.find((x) => cmp(version, x.minVersion) >= 0 && (x.belowVersion === null || cmp(version, x.belowVersion) < 0));
+  if (!r) throw new Error(`no engine profile in catalog/engines.json covers vLLM ${version}`);
   return toProfile(r);
 }

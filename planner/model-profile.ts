@@ -250,7 +250,7 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
       return q ? { quantization: q } : {};
     })(),
     ...(vision ? { vision } : {}),
-    normsPerLayer: modelType === "gemma2" || modelType === "gemma3" ? 4 : modelType === "falcon" ? 1 : 2,
+    normsPerLayer: modelType === "gemma2" || modelType === "gemma3" ? 4 : modelType === "falcon" || modelType === "phi" ? 1 : 2, // parallel attention/MLP blocks share one norm
     classifierLabels: architecture.endsWith("ForSequenceClassification") ? labels : 0,
     rotaryDim: Math.round(headDim * partialRotary),
     ropeScaled: !!ropeScaling && typeof ropeScaling === "object",

@@ -19,6 +19,7 @@ export interface GpuFacts {
   readonly deviceName: string;
   readonly cudaVisibleGiB: number;
   readonly computeCapability: number;
+  readonly smCount: number;
 }
 
 export type KvCacheDtype = "auto" | "fp8" | "fp8_e4m3" | "fp8_e5m2";
@@ -153,7 +154,7 @@ function onlineQuantization(q: OnlineQuantization | undefined, p: ModelProfile, 
 /** Peak transient memory of the profile run on one GPU of stage `stage`, in bytes. */
 export function activationPeakBytes(
   p: ModelProfile,
-  o: { tp: number; pp: number; stage: number; tokens: number; seqs: number; dtype: Dtype; engine: EngineProfile },
+  o: { tp: number; pp: number; stage: number; tokens: number; seqs: number; dtype: Dtype; engine: EngineProfile; smCount: number },
 ): number {
   const b = DTYPE_BYTES[o.dtype];
   const h = p.hiddenSize;
@@ -180,9 +181,13 @@ export function activationPeakBytes(
   const lastStage = o.stage === o.pp - 1;
   const generative = p.attention !== "encoder-only" && p.classifierLabels === 0;
   if (generative && lastStage) {
-    // Sampler warm-up: logits for max_num_seqs requests in float32 plus the sort/probability buffers of
-    // top-k/top-p sampling, while the dummy run's hidden states are still referenced.
-    const sampler = o.seqs * p.vocabSize * o.engine.samplerBytesPerLogit + n * h * b;
+    // Sampler warm-up over R = min(tokens, max_num_seqs) requests and the full (all-gathered) vocabulary:
+    // logits in the model dtype, float32 copies (logits, probs, exponential noise), the top-k/top-p
+    // kernel's per-SM rows, while the dummy run's hidden states are still referenced.
+    const requests = Math.min(n, o.seqs);
+    const runner = o.engine.runner(p);
+    const perSm = runner.samplerTopKTopPBufferPerSm ? Math.min(o.smCount, requests) * p.vocabSize * 4 : 0;
+    const sampler = requests * p.vocabSize * (b + 4 * runner.samplerFloat32CopiesPerLogit) + perSm + n * h * b;
     peak = Math.max(peak, sampler);
   }
   if (p.vision && o.stage === 0) {
@@ -280,15 +285,15 @@ export function size(input: SizingInput): SizingResult {
   const requested = input.gpu.cudaVisibleGiB * GiB * util;
   const kvBytes = kvDtype === "auto" ? DTYPE_BYTES[dtype] : 1;
   const stageLayers = layersPerStage(p.numLayers, safePp);
-  const tokens = engine.profileTokens(maxNumBatchedTokens, maxLen);
+  const tokens = maxNumBatchedTokens;
   const nonTorch = nonTorchBytes(engine, safeTp);
-  const graphs = engine.cudaGraphsInBudget ? engine.cudaGraphBytes(p, safeTp) : 0;
 
   let minBlocks = Infinity;
   let bottleneck = 0;
   const stageFacts = stageLayers.map((layers, s) => {
     const w = weights.bytesPerStage[s] * scale + (input.extraBytesPerGpu ?? 0);
-    const act = activationPeakBytes(p, { tp: safeTp, pp: safePp, stage: s, tokens, seqs: maxNumSeqs, dtype, engine });
+    const graphs = engine.cudaGraphBytes(p, layers);
+    const act = activationPeakBytes(p, { tp: safeTp, pp: safePp, stage: s, tokens, seqs: maxNumSeqs, dtype, engine, smCount: input.gpu.smCount });
     const available = requested - w - act - nonTorch - graphs;
     const perToken = kvBytesPerTokenPerGpu(p, safeTp, layers, kvBytes);
     const blocks = perToken > 0 ? Math.max(0, Math.floor(available / (BLOCK_SIZE * perToken))) : available > 0 ? Infinity : 0;
@@ -296,7 +301,7 @@ export function size(input: SizingInput): SizingResult {
       minBlocks = blocks;
       bottleneck = s;
     }
-    return { w, act, available, perToken };
+    return { w, act, available, perToken, graphs };
   });
   function stageAvailable(s: number) {
     return stageFacts[s]?.available ?? Infinity;
@@ -313,7 +318,7 @@ export function size(input: SizingInput): SizingResult {
     if (b.available <= 0) {
       errors.push(
         error("MODEL_DOES_NOT_FIT", path, {
-          problem: `the weights alone need ${round(weightsGiB)} GiB per GPU and the start-up peaks ${round((b.act + nonTorch + graphs) / GiB)} GiB more, but ${tp * pp} × ${input.gpu.id} at ${util} utilisation give ${round(requested / GiB)} GiB per GPU`,
+          problem: `the weights alone need ${round(weightsGiB)} GiB per GPU and the start-up peaks ${round((b.act + nonTorch + b.graphs) / GiB)} GiB more, but ${tp * pp} × ${input.gpu.id} at ${util} utilisation give ${round(requested / GiB)} GiB per GPU`,
           why: 'vLLM: "No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when initializing the engine."',
           fix: "use more or larger GPUs (a higher tensor parallel size), or a quantized checkpoint (fp8, AWQ, GPTQ)",
         }),
@@ -335,8 +340,8 @@ export function size(input: SizingInput): SizingResult {
     weightsGiB: round(weightsGiB),
     activationGiB: round(b.act / GiB),
     nonTorchGiB: round(nonTorch / GiB),
-    cudaGraphGiB: round(graphs / GiB),
-    overheadGiB: round((b.act + nonTorch + graphs) / GiB),
+    cudaGraphGiB: round(b.graphs / GiB),
+    overheadGiB: round((b.act + nonTorch + b.graphs) / GiB),
     requestedGiB: round(requested / GiB),
     kvCacheGiB: round(Math.max(0, b.available) / GiB),
     kvCacheTokens: kvTokens,

@@ -123,7 +123,7 @@ function tensors(p: ModelProfile, tp: number): Tensor[] {
       ["visual.fc2.bias", 1, v.hiddenSize, "none"],
     ];
     for (const [name, rows, cols, shard] of block) out.push({ name, rows, cols, shard, stage: "first", quantizable: false, copies: v.depth });
-    out.push({ name: "visual.merger.ln_q", rows: 1, cols: v.hiddenSize, shard: "none", stage: "first", quantizable: false });
+    out.push({ name: "visual.merger.ln_q", rows: 2, cols: v.hiddenSize, shard: "none", stage: "first", quantizable: false }); // LayerNorm weight and bias
     out.push({ name: "visual.merger.fc1", rows: merged, cols: merged, shard: "col", stage: "first", quantizable: false });
     out.push({ name: "visual.merger.fc1.bias", rows: 1, cols: merged, shard: "none", stage: "first", quantizable: false });
     out.push({ name: "visual.merger.fc2", rows: v.outHiddenSize, cols: merged, shard: "row", stage: "first", quantizable: false });

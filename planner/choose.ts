@@ -1,0 +1,128 @@
+/**
+ * Shape choice: for a model, a context length and a minimum concurrency, size every catalog shape and
+ * pick the cheapest feasible one per replica-hour. Ties break on fewer GPUs, then more KV tokens, then
+ * the shape name, so the same inputs always give the same answer — and every candidate is kept with
+ * its verdict so a reviewer sees why.
+ */
+import { round, type Finding } from "./findings";
+import type { EngineProfile } from "./engine";
+import type { ModelProfile } from "./model-profile";
+import type { ShapeCandidate } from "./plan-types";
+import { GpuShape, type Host } from "./shapes";
+import { size, tensorParallelChoices, validTensorParallel, type KvCacheDtype, type OnlineQuantization, type SizingResult } from "./sizing";
+
+export interface FitRequest {
+  readonly profile: ModelProfile;
+  readonly engine: EngineProfile;
+  readonly maxModelLen: number;
+  /** Requests of maxModelLen that must fit in the KV cache at once. @default 1 */
+  readonly minConcurrency?: number;
+  readonly gpuMemoryUtilization?: number;
+  readonly kvCacheDtype?: KvCacheDtype;
+  readonly quantization?: OnlineQuantization;
+  readonly dtype?: "auto" | "bfloat16" | "float16" | "float32";
+  readonly checkpointBytes?: number;
+  readonly extraBytesPerGpu?: number;
+  readonly path: string;
+}
+
+export interface ShapeFit {
+  readonly shape: GpuShape;
+  readonly host: Host | undefined;
+  readonly tensorParallel: number;
+  readonly pipelineParallel: number;
+  readonly sizing: SizingResult;
+  readonly feasible: boolean;
+  readonly reason: Finding | undefined;
+}
+
+/** The parallel layout for `gpus` GPUs in one node: all tensor-parallel when the heads allow, else TP × PP. */
+export function layoutFor(profile: ModelProfile, gpus: number, tensorParallel?: number): { tp: number; pp: number } {
+  if (tensorParallel !== undefined) return { tp: tensorParallel, pp: Math.max(1, Math.floor(gpus / tensorParallel)) };
+  if (validTensorParallel(profile, gpus)) return { tp: gpus, pp: 1 };
+  const tp = Math.max(...tensorParallelChoices(profile, gpus).filter((t) => gpus % t === 0), 1);
+  return { tp, pp: profile.attention === "encoder-only" ? 1 : gpus / tp };
+}
+
+export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaultHost(), tensorParallel?: number): ShapeFit {
+  const { tp, pp } = layoutFor(req.profile, shape.gpus, tensorParallel);
+  const sizing = size({
+    profile: req.profile,
+    gpu: shape.gpu,
+    engine: req.engine,
+    tensorParallel: tp,
+    pipelineParallel: pp,
+    maxModelLen: req.maxModelLen,
+    path: req.path,
+    ...(req.gpuMemoryUtilization !== undefined ? { gpuMemoryUtilization: req.gpuMemoryUtilization } : {}),
+    ...(req.kvCacheDtype ? { kvCacheDtype: req.kvCacheDtype } : {}),
+    ...(req.quantization ? { quantization: req.quantization } : {}),
+    ...(req.dtype ? { dtype: req.dtype } : {}),
+    ...(req.checkpointBytes ? { checkpointBytes: req.checkpointBytes } : {}),
+    ...(req.extraBytesPerGpu ? { extraBytesPerGpu: req.extraBytesPerGpu } : {}),
+    ...(host ? { gpusPerNode: host.instance.gpus } : {}),
+  });
+  const minConcurrency = req.minConcurrency ?? 1;
+  let reason = sizing.errors[0];
+  if (!reason && sizing.maxConcurrency < minConcurrency) {
+    reason = {
+      code: "CONCURRENCY_TOO_LOW",
+      severity: "error",
+      path: req.path,
+      field: "minConcurrency",
+      message: `[CONCURRENCY_TOO_LOW] ${req.path}: ${shape.name} holds ${sizing.maxConcurrency} concurrent requests of ${req.maxModelLen} tokens, fewer than the ${minConcurrency} asked for. The KV cache left after the weights is ${sizing.kvCacheGiB} GiB per GPU. Fix: choose a shape with more GPU memory, lower maxModelLen, or lower minConcurrency.`,
+    };
+  }
+  if (!reason && !host) {
+    reason = {
+      code: "PRICE_UNKNOWN",
+      severity: "error",
+      path: req.path,
+      field: "shape",
+      message: `[PRICE_UNKNOWN] ${req.path}: no instance hosting ${shape.name} has a published On-Demand price in the catalog. The planner never prices capacity at $0. Fix: choose another shape, or add the price with its source to catalog/instances.json.`,
+    };
+  }
+  return { shape, host, tensorParallel: tp, pipelineParallel: pp, sizing, feasible: !reason, reason };
+}
+
+export function candidateOf(f: ShapeFit, verdict: string): ShapeCandidate {
+  return {
+    shape: f.shape.name,
+    instanceType: f.host?.instance.instanceType ?? null,
+    tensorParallel: f.tensorParallel,
+    pipelineParallel: f.pipelineParallel,
+    fits: f.sizing.fits,
+    kvCacheTokens: f.sizing.kvCacheTokens,
+    maxConcurrency: f.sizing.maxConcurrency,
+    usdPerReplicaHour: f.host && Number.isFinite(f.host.usdPerReplicaHour) ? round(f.host.usdPerReplicaHour, 4) : null,
+    verdict,
+  };
+}
+
+function compareFeasible(a: ShapeFit, b: ShapeFit): number {
+  return (
+    a.host!.usdPerReplicaHour - b.host!.usdPerReplicaHour ||
+    a.shape.gpus - b.shape.gpus ||
+    b.sizing.kvCacheTokens - a.sizing.kvCacheTokens ||
+    a.shape.name.localeCompare(b.shape.name)
+  );
+}
+
+export interface ShapeChoice {
+  readonly chosen: ShapeFit | undefined;
+  /** Feasible shapes cheapest first, then the infeasible ones in catalog order. */
+  readonly ranked: readonly ShapeFit[];
+  readonly candidates: readonly ShapeCandidate[];
+}
+
+export function chooseShape(req: FitRequest, shapes: readonly GpuShape[] = GpuShape.all()): ShapeChoice {
+  const fits = shapes.map((s) => fitOnShape(req, s));
+  const feasible = fits.filter((f) => f.feasible).sort(compareFeasible);
+  const infeasible = fits.filter((f) => !f.feasible);
+  const chosen = feasible[0];
+  const candidates = [
+    ...feasible.map((f, i) => candidateOf(f, i === 0 ? "chosen: cheapest feasible" : `fits; $${round(f.host!.usdPerReplicaHour - chosen!.host!.usdPerReplicaHour, 4)}/replica-hour more`)),
+    ...infeasible.map((f) => candidateOf(f, f.reason?.code ?? "infeasible")),
+  ];
+  return { chosen, ranked: [...feasible, ...infeasible], candidates };
+}

@@ -1,0 +1,110 @@
+/** The ServingPlan: the planner's one JSON-serialisable output (shape documented in DESIGN.md). */
+import type { Finding } from "./findings";
+
+export type Capability = "TEXT_TO_TEXT" | "IMAGE_TEXT_TO_TEXT" | "EMBEDDING" | "RERANK";
+export type CapacityType = "ON_DEMAND" | "SPOT";
+
+export interface UsdRange {
+  readonly min: number;
+  readonly expected: number;
+  readonly max: number;
+}
+
+export interface ShapeCandidate {
+  readonly shape: string;
+  readonly instanceType: string | null;
+  readonly tensorParallel: number;
+  readonly pipelineParallel: number;
+  readonly fits: boolean;
+  readonly kvCacheTokens: number;
+  readonly maxConcurrency: number;
+  readonly usdPerReplicaHour: number | null;
+  /** Why it was not chosen: the first error, or "more expensive". */
+  readonly verdict: string;
+}
+
+export interface AdapterPlan {
+  readonly name: string;
+  readonly repoId: string;
+  readonly rank: number;
+}
+
+export interface EndpointPlan {
+  readonly name: string;
+  readonly path: string;
+  readonly model: string;
+  readonly revision: string | null;
+  readonly capability: Capability;
+  readonly shape: string;
+  readonly instanceType: string;
+  readonly gpu: string;
+  readonly gpusPerReplica: number;
+  readonly tensorParallel: number;
+  readonly pipelineParallel: number;
+  readonly maxModelLen: number;
+  readonly gpuMemoryUtilization: number;
+  readonly dtype: string;
+  readonly kvCacheDtype: string;
+  readonly quantization: string | null;
+  readonly maxNumSeqs: number;
+  readonly maxNumBatchedTokens: number;
+  readonly weightsGiB: number;
+  readonly overheadGiB: number;
+  readonly kvCacheGiB: number;
+  readonly kvCacheTokens: number;
+  readonly maxConcurrency: number;
+  readonly replicas: { readonly min: number; readonly expected: number; readonly max: number };
+  readonly pool: string;
+  readonly resources: { readonly cpu: number; readonly memoryGiB: number; readonly shmGiB: number };
+  /** Seconds to budget for start-up: weights read at the loading bandwidth plus engine warm-up. */
+  readonly startupSeconds: number;
+  readonly hourlyUsd: number;
+  readonly monthlyUsd: UsdRange;
+  readonly adapters: readonly AdapterPlan[];
+  readonly alternatives: readonly ShapeCandidate[];
+}
+
+export interface NodePoolPlan {
+  readonly name: string;
+  readonly shape: string;
+  readonly instanceType: string;
+  readonly capacityType: CapacityType;
+  readonly gpusPerNode: number;
+  readonly vcpusPerNode: number;
+  readonly replicasPerNode: number;
+  readonly endpoints: readonly string[];
+  readonly nodes: { readonly min: number; readonly expected: number; readonly max: number };
+  /** GPUs left idle when every endpoint runs its maximum replicas. */
+  readonly gpusFree: number;
+  readonly strandedUsdPerHour: number;
+  readonly rootVolumeGiB: number;
+  readonly hourlyUsdPerNode: number;
+  readonly monthlyUsd: UsdRange;
+  readonly quotaCode: string;
+}
+
+export interface QuotaPlan {
+  readonly code: string;
+  readonly name: string;
+  readonly neededVcpus: number;
+  readonly limit: number | null;
+  readonly status: "ok" | "exceeded" | "undeclared";
+  readonly ok: boolean;
+}
+
+export interface CostLine {
+  readonly item: string;
+  readonly monthlyUsd: UsdRange;
+  readonly source: string;
+}
+
+export interface ServingPlan {
+  readonly schemaVersion: 1;
+  readonly catalog: { readonly pricesCapturedAt: string; readonly region: string; readonly vllmImage: string };
+  readonly endpoints: readonly EndpointPlan[];
+  readonly nodePools: readonly NodePoolPlan[];
+  readonly quotas: readonly QuotaPlan[];
+  readonly costs: readonly CostLine[];
+  readonly totals: { readonly monthlyUsd: UsdRange; readonly budgetUsdPerMonth: number | null };
+  readonly findings: readonly Finding[];
+}

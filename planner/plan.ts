@@ -1,0 +1,362 @@
+/**
+ * Build the ServingPlan from what the user declared: size and place every endpoint, pack replicas
+ * into node pools, add up quota at the ceiling and the cost range, and collect every finding.
+ */
+import { findQuota, HOURS_PER_MONTH, PRICES_CAPTURED_AT, REGION, SERVICE_PRICES } from "../catalog";
+import { VLLM_RELEASE } from "../catalog/vllm";
+import { chooseShape, candidateOf, fitOnShape, type FitRequest, type ShapeFit } from "./choose";
+import { engineFor } from "./engine";
+import { error, GiB, round, warning, type Finding } from "./findings";
+import type { ModelProfile } from "./model-profile";
+import type { AdapterPlan, Capability, CapacityType, CostLine, EndpointPlan, NodePoolPlan, QuotaPlan, ServingPlan, UsdRange } from "./plan-types";
+import { GpuShape, replicaResources } from "./shapes";
+import type { KvCacheDtype, OnlineQuantization } from "./sizing";
+import { estimateWeights } from "./weights";
+
+export interface ModelDeclaration {
+  readonly name: string;
+  readonly path: string;
+  /** Hugging Face repo id or s3:// URI. */
+  readonly modelId: string;
+  readonly revision: string | null;
+  readonly capability: Capability;
+  readonly profile: ModelProfile;
+  /** Bytes of the safetensors files (exact, from the lock), when known. */
+  readonly checkpointBytes?: number;
+  /** Whether the weights are kept in the S3 model store (priced as S3 storage). */
+  readonly storedInS3: boolean;
+}
+
+export interface EndpointDeclaration {
+  readonly name: string;
+  readonly path: string;
+  readonly model: ModelDeclaration;
+  /** The API this endpoint serves; must match the model's capability. */
+  readonly capability: Capability;
+  readonly shape?: string;
+  readonly instanceType?: string;
+  readonly tensorParallel?: number;
+  readonly maxModelLen: number;
+  readonly minConcurrency?: number;
+  readonly gpuMemoryUtilization?: number;
+  readonly kvCacheDtype?: KvCacheDtype;
+  readonly quantization?: OnlineQuantization;
+  readonly dtype?: "auto" | "bfloat16" | "float16" | "float32";
+  readonly replicas: { readonly min: number; readonly max: number; readonly expected?: number };
+  readonly capacityType: CapacityType;
+  readonly adapters?: readonly AdapterPlan[];
+}
+
+export interface PlanInput {
+  readonly stackPath: string;
+  readonly endpoints: readonly EndpointDeclaration[];
+  /** Service Quotas limits the account really has, in vCPUs, by quota code. */
+  readonly quotas: Readonly<Record<string, number>>;
+  readonly budgetUsdPerMonth?: number;
+  /** Whether the plan creates an EKS control plane (an imported cluster is paid elsewhere). */
+  readonly createsCluster: boolean;
+  readonly clusterExtendedSupport?: boolean;
+}
+
+/** Root volume: OS and kubelet, the vLLM image unpacked, and the weights of every replica a node may run. */
+export const ROOT_VOLUME_BASE_GIB = 80;
+/** Bytes per second a replica reads weights at (S3 or the Hub into page cache, then to the GPU); sizes the startup probe. */
+export const WEIGHT_LOAD_BYTES_PER_SECOND = 200 * 1024 ** 2;
+/** Engine start after the weights: profiling, CUDA graph capture, warm-up. */
+export const ENGINE_WARMUP_SECONDS = 180;
+
+const usd = (v: number) => round(v, 2);
+const monthly = (hourly: number, count: number) => usd(hourly * HOURS_PER_MONTH * count);
+
+function checkpointBytesOf(m: ModelDeclaration): number {
+  return m.checkpointBytes ?? estimateWeights(m.profile, { tp: 1, pp: 1, dtype: m.profile.dtype, ...(m.profile.quantization ? { quantization: m.profile.quantization } : {}) }).bytesPerGpu;
+}
+
+function poolName(shape: string, capacityType: CapacityType): string {
+  return `${shape.toLowerCase().replace(/_/g, "-")}${capacityType === "SPOT" ? "-spot" : ""}`;
+}
+
+interface Placed {
+  readonly decl: EndpointDeclaration;
+  readonly fit: ShapeFit;
+  readonly alternatives: EndpointPlan["alternatives"];
+}
+
+export function planServing(input: PlanInput): ServingPlan {
+  const findings: Finding[] = [];
+  const engine = engineFor(VLLM_RELEASE.version);
+  const placed: Placed[] = [];
+
+  const seen = new Map<string, string>();
+  for (const e of input.endpoints) {
+    const other = seen.get(e.name);
+    if (other) {
+      findings.push(error("DUPLICATE_ENDPOINT", e.path, { field: "name", problem: `endpoint name "${e.name}" is already used by ${other}`, why: "Deployment, Service and served model names would collide", fix: "give each endpoint its own name" }));
+      continue;
+    }
+    seen.set(e.name, e.path);
+    if (e.capability !== e.model.capability) {
+      findings.push(
+        error("ENDPOINT_KIND_MISMATCH", e.path, {
+          field: "kind",
+          problem: `a ${e.capability} endpoint cannot serve ${e.model.modelId}, which is a ${e.model.capability} model (${e.model.profile.architecture})`,
+          why: "vLLM exposes one API per model: chat/completions for text and vision models, /v1/embeddings for embedding models, /rerank and /score for cross-encoders",
+          fix: `declare the endpoint as ${e.model.capability}, or serve a ${e.capability} model`,
+        }),
+      );
+      continue;
+    }
+    const req: FitRequest = {
+      profile: e.model.profile,
+      engine,
+      maxModelLen: e.maxModelLen,
+      path: e.path,
+      ...(e.minConcurrency !== undefined ? { minConcurrency: e.minConcurrency } : {}),
+      ...(e.gpuMemoryUtilization !== undefined ? { gpuMemoryUtilization: e.gpuMemoryUtilization } : {}),
+      ...(e.kvCacheDtype ? { kvCacheDtype: e.kvCacheDtype } : {}),
+      ...(e.quantization ? { quantization: e.quantization } : {}),
+      ...(e.dtype ? { dtype: e.dtype } : {}),
+      ...(e.model.checkpointBytes ? { checkpointBytes: e.model.checkpointBytes } : {}),
+    };
+    try {
+      if (e.shape) {
+        const shape = GpuShape.of(e.shape, e.path);
+        const host = e.instanceType ? shape.hostOn(e.instanceType, e.path) : shape.defaultHost();
+        const fit = fitOnShape(req, shape, host, e.tensorParallel);
+        if (!fit.feasible) {
+          const choice = chooseShape(req);
+          const fitsElsewhere = choice.ranked.filter((f) => f.feasible).slice(0, 4);
+          const reason = fit.reason!;
+          const alternatives = fitsElsewhere.length
+            ? ` Shapes that fit, cheapest first: ${fitsElsewhere.map((f) => `${f.shape.name} (${f.host!.instance.instanceType}, $${round(f.host!.usdPerReplicaHour, 3)}/h, ${f.sizing.maxConcurrency}× concurrency)`).join(", ")}.`
+            : " No catalog shape fits it at this context length.";
+          findings.push({ ...reason, message: reason.message + alternatives });
+          findings.push(...fit.sizing.warnings);
+          continue;
+        }
+        findings.push(...fit.sizing.warnings);
+        placed.push({ decl: e, fit, alternatives: [candidateOf(fit, "chosen: declared shape")] });
+      } else {
+        const choice = chooseShape(req);
+        if (!choice.chosen) {
+          const best = choice.ranked[0];
+          findings.push(
+            error("MODEL_DOES_NOT_FIT", e.path, {
+              field: "maxModelLen",
+              problem: `no shape in the catalog serves ${e.model.modelId} at maxModelLen ${e.maxModelLen} with concurrency ≥ ${e.minConcurrency ?? 1}`,
+              why: best?.reason ? best.reason.message.replace(/^\[[A-Z_]+\] [^:]+: /, "") : "every shape failed",
+              fix: "lower maxModelLen or minConcurrency, or use a quantized checkpoint",
+            }),
+          );
+          continue;
+        }
+        findings.push(...choice.chosen.sizing.warnings);
+        placed.push({ decl: e, fit: choice.chosen, alternatives: choice.candidates });
+      }
+    } catch (err) {
+      if (err && typeof err === "object" && "findings" in err) findings.push(...(err as { findings: Finding[] }).findings);
+      else throw err;
+    }
+  }
+
+  // Pools: one per shape and capacity type.
+  const poolOrder: string[] = [];
+  const byPool = new Map<string, Placed[]>();
+  for (const p of placed) {
+    const key = poolName(p.fit.shape.name, p.decl.capacityType);
+    if (!byPool.has(key)) {
+      byPool.set(key, []);
+      poolOrder.push(key);
+    }
+    byPool.get(key)!.push(p);
+  }
+  for (const [key, members] of byPool) {
+    const types = new Set(members.map((m) => m.fit.host!.instance.instanceType));
+    if (types.size > 1) {
+      findings.push(
+        error("POOL_INSTANCE_CONFLICT", members[1].decl.path, {
+          field: "instanceType",
+          problem: `endpoints on pool ${key} ask for different instance types (${[...types].join(", ")})`,
+          why: "one shape is one managed node group with one instance type",
+          fix: "give them the same instanceType, or leave it to the planner",
+        }),
+      );
+    }
+  }
+
+  const endpoints: EndpointPlan[] = [];
+  const nodePools: NodePoolPlan[] = [];
+  for (const key of poolOrder.sort()) {
+    const members = byPool.get(key)!;
+    const host = members[0].fit.host!;
+    const inst = host.instance;
+    const price = inst.onDemandUsdPerHour!;
+    const shape = members[0].fit.shape;
+    const rpn = host.replicasPerNode;
+    const sum = (f: (p: Placed) => number) => members.reduce((a, p) => a + f(p), 0);
+    const expectedOf = (p: Placed) => p.decl.replicas.expected ?? p.decl.replicas.min;
+    const nodes = {
+      min: Math.ceil(sum((p) => p.decl.replicas.min) / rpn),
+      expected: Math.ceil(sum(expectedOf) / rpn),
+      max: Math.ceil(sum((p) => p.decl.replicas.max) / rpn),
+    };
+    const gpusFree = nodes.max * inst.gpus - sum((p) => p.decl.replicas.max) * shape.gpus;
+    const largestWeightsGiB = Math.max(...members.map((p) => checkpointBytesOf(p.decl.model) / GiB));
+    const rootVolumeGiB = Math.ceil((ROOT_VOLUME_BASE_GIB + rpn * largestWeightsGiB * 1.1) / 10) * 10;
+    const ebsMonthlyPerNode = rootVolumeGiB * (GiB / 1e9) * SERVICE_PRICES.ebsGp3UsdPerGbMonth.value;
+    const range = (count: number) => usd(monthly(price, count) + ebsMonthlyPerNode * count);
+    nodePools.push({
+      name: key,
+      shape: shape.name,
+      instanceType: inst.instanceType,
+      capacityType: members[0].decl.capacityType,
+      gpusPerNode: inst.gpus,
+      vcpusPerNode: inst.vcpus,
+      replicasPerNode: rpn,
+      endpoints: members.map((m) => m.decl.name),
+      nodes,
+      gpusFree,
+      strandedUsdPerHour: round((gpusFree * price) / inst.gpus, 4),
+      rootVolumeGiB,
+      hourlyUsdPerNode: price,
+      monthlyUsd: { min: range(nodes.min), expected: range(nodes.expected), max: range(nodes.max) },
+      quotaCode: members[0].decl.capacityType === "SPOT" ? inst.quota.spot : inst.quota.onDemand,
+    });
+    if (gpusFree > 0) {
+      findings.push(
+        warning("GPUS_STRANDED", members[0].decl.path, {
+          field: "shape",
+          problem: `pool ${key} runs ${shape.name} replicas on ${inst.instanceType} (${inst.gpus} GPUs); at maximum scale ${gpusFree} GPU(s) stay idle, costing $${round((gpusFree * price) / inst.gpus, 2)}/h`,
+          why: `no instance has exactly ${shape.gpus} × ${shape.gpu.id}, or the replica count does not fill the last node`,
+          fix: `run replicas in multiples of ${rpn}, or choose a shape that fills ${inst.instanceType}`,
+        }),
+      );
+    }
+    for (const p of members) {
+      const s = p.fit.sizing;
+      const hourly = round(host.usdPerReplicaHour, 4);
+      const expected = expectedOf(p);
+      const weightsBytes = checkpointBytesOf(p.decl.model);
+      endpoints.push({
+        name: p.decl.name,
+        path: p.decl.path,
+        model: p.decl.model.modelId,
+        revision: p.decl.model.revision,
+        capability: p.decl.model.capability,
+        shape: shape.name,
+        instanceType: inst.instanceType,
+        gpu: shape.gpu.id,
+        gpusPerReplica: shape.gpus,
+        tensorParallel: p.fit.tensorParallel,
+        pipelineParallel: p.fit.pipelineParallel,
+        maxModelLen: p.decl.maxModelLen,
+        gpuMemoryUtilization: s.gpuMemoryUtilization,
+        dtype: s.dtype,
+        kvCacheDtype: s.kvCacheDtype,
+        quantization: p.decl.quantization ?? p.decl.model.profile.quantization?.method ?? null,
+        maxNumSeqs: s.maxNumSeqs,
+        maxNumBatchedTokens: s.maxNumBatchedTokens,
+        weightsGiB: s.weightsGiB,
+        overheadGiB: s.overheadGiB,
+        kvCacheGiB: s.kvCacheGiB,
+        kvCacheTokens: s.kvCacheTokens,
+        maxConcurrency: s.maxConcurrency,
+        replicas: { min: p.decl.replicas.min, expected, max: p.decl.replicas.max },
+        pool: key,
+        resources: replicaResources(inst, shape.gpus),
+        startupSeconds: Math.ceil(weightsBytes / WEIGHT_LOAD_BYTES_PER_SECOND + ENGINE_WARMUP_SECONDS),
+        hourlyUsd: hourly,
+        monthlyUsd: { min: monthly(hourly, p.decl.replicas.min), expected: monthly(hourly, expected), max: monthly(hourly, p.decl.replicas.max) },
+        adapters: p.decl.adapters ?? [],
+        alternatives: p.alternatives,
+      });
+    }
+  }
+  endpoints.sort((a, b) => a.name.localeCompare(b.name));
+
+  // Quota at the ceiling: every pool at max nodes plus the surge node of a rolling node-group update.
+  const quotaNeeds = new Map<string, number>();
+  for (const pool of nodePools) {
+    const surge = pool.nodes.max > 0 ? 1 : 0;
+    quotaNeeds.set(pool.quotaCode, (quotaNeeds.get(pool.quotaCode) ?? 0) + pool.vcpusPerNode * (pool.nodes.max + surge));
+  }
+  const quotas: QuotaPlan[] = [...quotaNeeds.keys()].sort().map((code) => {
+    const needed = quotaNeeds.get(code)!;
+    const limit = input.quotas[code];
+    const name = findQuota(code)?.name ?? code;
+    const pools = nodePools.filter((p) => p.quotaCode === code);
+    const detail = pools.map((p) => `${p.nodes.max}+1 × ${p.instanceType} (${p.vcpusPerNode} vCPUs)`).join(" + ");
+    if (limit === undefined) {
+      findings.push(
+        warning("QUOTA_UNDECLARED", input.stackPath, {
+          field: `quotas["${code}"]`,
+          problem: `no limit declared for ${code} "${name}"; the pools need ${needed} vCPUs of it at maximum scale (${detail})`,
+          why: "new AWS accounts often have 0 vCPUs of G and P instances, and node groups then never get nodes",
+          fix: `read the applied value (aws service-quotas get-service-quota --service-code ec2 --quota-code ${code}) and declare it in quotas`,
+        }),
+      );
+      return { code, name, neededVcpus: needed, limit: null, status: "undeclared", ok: false };
+    }
+    if (needed > limit) {
+      findings.push(
+        error("QUOTA_EXCEEDED", input.stackPath, {
+          field: `quotas["${code}"]`,
+          problem: `the pools need ${needed} vCPUs of ${code} "${name}" at maximum scale (${detail}, including one surge node per pool for rolling updates), but the limit is ${limit}`,
+          why: "EC2 refuses to launch instances past the vCPU quota, so the node group would stay short of nodes",
+          fix: `request an increase to at least ${needed} vCPUs in Service Quotas, or lower the endpoints' maximum replicas`,
+        }),
+      );
+      return { code, name, neededVcpus: needed, limit, status: "exceeded", ok: false };
+    }
+    return { code, name, neededVcpus: needed, limit, status: "ok", ok: true };
+  });
+
+  // Costs: control plane, pools (nodes and root volumes), and S3 storage of the weights.
+  const costs: CostLine[] = [];
+  if (input.createsCluster) {
+    const p = input.clusterExtendedSupport ? SERVICE_PRICES.eksExtendedSupportUsdPerHour : SERVICE_PRICES.eksControlPlaneUsdPerHour;
+    const m = monthly(p.value, 1);
+    costs.push({ item: "EKS control plane", monthlyUsd: { min: m, expected: m, max: m }, source: p.source });
+  }
+  for (const pool of nodePools) {
+    costs.push({ item: `node pool ${pool.name} (${pool.instanceType}, ${pool.rootVolumeGiB} GiB gp3 root)`, monthlyUsd: pool.monthlyUsd, source: "catalog/instances.json, catalog/services.json" });
+  }
+  const stored = new Map<string, number>();
+  for (const e of input.endpoints) if (e.model.storedInS3) stored.set(e.model.modelId + "@" + (e.model.revision ?? ""), checkpointBytesOf(e.model));
+  if (stored.size) {
+    const bytes = [...stored.values()].reduce((a, b) => a + b, 0);
+    const m = usd((bytes / 1e9) * SERVICE_PRICES.s3StandardUsdPerGbMonth.value);
+    costs.push({ item: `S3 model store (${round(bytes / 1e9, 1)} GB of weights)`, monthlyUsd: { min: m, expected: m, max: m }, source: SERVICE_PRICES.s3StandardUsdPerGbMonth.source });
+  }
+  const total: UsdRange = {
+    min: usd(costs.reduce((a, c) => a + c.monthlyUsd.min, 0)),
+    expected: usd(costs.reduce((a, c) => a + c.monthlyUsd.expected, 0)),
+    max: usd(costs.reduce((a, c) => a + c.monthlyUsd.max, 0)),
+  };
+  if (input.budgetUsdPerMonth !== undefined) {
+    const largest = [...costs].sort((a, b) => b.monthlyUsd.max - a.monthlyUsd.max)[0];
+    if (total.max > input.budgetUsdPerMonth) {
+      findings.push(
+        error("BUDGET_EXCEEDED", input.stackPath, {
+          field: "budgetUsdPerMonth",
+          problem: `the plan costs up to $${total.max.toLocaleString("en-US")}/month at maximum scale (expected $${total.expected.toLocaleString("en-US")}), over the budget of $${input.budgetUsdPerMonth.toLocaleString("en-US")}`,
+          why: `the largest item is ${largest.item} at up to $${largest.monthlyUsd.max.toLocaleString("en-US")}/month (On-Demand list prices, ${HOURS_PER_MONTH} h/month)`,
+          fix: "lower maximum replicas, choose a cheaper shape, or raise budgetUsdPerMonth",
+        }),
+      );
+    } else if (total.expected > 0.8 * input.budgetUsdPerMonth) {
+      findings.push(warning("BUDGET_NEAR", input.stackPath, { field: "budgetUsdPerMonth", problem: `the expected cost $${total.expected.toLocaleString("en-US")}/month is over 80% of the budget $${input.budgetUsdPerMonth.toLocaleString("en-US")}`, why: "one more replica or endpoint would break it", fix: "review the largest pools, or raise the budget" }));
+    }
+  }
+
+  return {
+    schemaVersion: 1,
+    catalog: { pricesCapturedAt: PRICES_CAPTURED_AT, region: REGION, vllmImage: VLLM_RELEASE.image },
+    endpoints,
+    nodePools,
+    quotas,
+    costs,
+    totals: { monthlyUsd: total, budgetUsdPerMonth: input.budgetUsdPerMonth ?? null },
+    findings: findings.sort((a, b) => (a.severity === b.severity ? a.path.localeCompare(b.path) || a.code.localeCompare(b.code) : a.severity === "error" ? -1 : 1)),
+  };
+}

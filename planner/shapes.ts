@@ -1,0 +1,111 @@
+/**
+ * GPU shapes: a GPU model and a GPU count per replica (A10_X1, H100_X8), as the managed services sell
+ * them. A shape is hosted on the cheapest instance that carries at least that many of its GPUs; when
+ * no instance has exactly that count (A10_X2, H100_X4) the plan says how many GPUs stay free.
+ */
+import { findGpu, findShape, INSTANCES, SHAPES, type GpuSpec, type InstanceSpec, type ShapeSpec } from "../catalog";
+import { error, PlanningError } from "./findings";
+
+/** Share of a node's vCPUs and memory that pods may request (the rest: kubelet, system daemons). */
+export const ALLOCATABLE_FRACTION = 0.85;
+
+export interface Host {
+  readonly instance: InstanceSpec;
+  readonly replicasPerNode: number;
+  /** Price of one replica-hour when nodes are full, USD. */
+  readonly usdPerReplicaHour: number;
+}
+
+export class GpuShape {
+  /** A catalog shape by name, e.g. `GpuShape.of("H100_X8")`. */
+  static of(name: string, path = "GpuShape.of"): GpuShape {
+    const spec = findShape(name);
+    if (!spec) {
+      const near = SHAPES.filter((s) => s.name.startsWith(name.split("_")[0] ?? "")).map((s) => s.name);
+      throw new PlanningError([
+        error("SHAPE_UNKNOWN", path, {
+          field: "shape",
+          problem: `"${name}" is not a GPU shape in the catalog`,
+          why: "a shape names a GPU model and a GPU count per replica",
+          fix: `use one of ${(near.length ? near : SHAPES.map((s) => s.name)).join(", ")}`,
+        }),
+      ]);
+    }
+    return new GpuShape(spec);
+  }
+
+  static all(): GpuShape[] {
+    return SHAPES.map((s) => new GpuShape(s));
+  }
+
+  readonly name: string;
+  readonly gpus: number;
+  readonly gpu: GpuSpec;
+
+  private constructor(spec: ShapeSpec) {
+    this.name = spec.name;
+    this.gpus = spec.gpus;
+    this.gpu = findGpu(spec.gpu)!;
+  }
+
+  /** Instances that can host one replica of this shape, cheapest per replica-hour first; unpriced ones last. */
+  hosts(): Host[] {
+    return INSTANCES.filter((i) => i.gpu === this.gpu.id && i.gpus >= this.gpus)
+      .map((instance) => {
+        const replicasPerNode = Math.floor(instance.gpus / this.gpus);
+        const price = instance.onDemandUsdPerHour;
+        return { instance, replicasPerNode, usdPerReplicaHour: price === null ? Infinity : price / replicasPerNode };
+      })
+      .sort((a, b) => a.usdPerReplicaHour - b.usdPerReplicaHour || a.instance.vcpus - b.instance.vcpus || a.instance.instanceType.localeCompare(b.instance.instanceType));
+  }
+
+  /** The default host: cheapest per replica-hour with a published price. */
+  defaultHost(): Host | undefined {
+    return this.hosts().find((h) => Number.isFinite(h.usdPerReplicaHour));
+  }
+
+  /** A given instance as host, or a coded error if it cannot host this shape. */
+  hostOn(instanceType: string, path: string): Host {
+    const instance = INSTANCES.find((i) => i.instanceType === instanceType);
+    if (!instance) {
+      const similar = INSTANCES.filter((i) => i.instanceType.startsWith(instanceType.split(".")[0] ?? "")).map((i) => i.instanceType);
+      throw new PlanningError([
+        error("INSTANCE_TYPE_UNKNOWN", path, {
+          field: "instanceType",
+          problem: `"${instanceType}" is not a GPU instance type in the catalog`,
+          why: "the planner needs its GPUs, vCPUs, memory and price",
+          fix: similar.length ? `did you mean ${similar.slice(0, 4).join(", ")}?` : `use a g4dn, g5, g6, g6e, p4d, p4de, p5, p5e, p5en or p6-b200 size`,
+        }),
+      ]);
+    }
+    if (instance.gpu !== this.gpu.id || instance.gpus < this.gpus) {
+      const offered = [...new Set(INSTANCES.filter((i) => i.family === instance.family).map((i) => i.gpus))].sort((a, b) => a - b);
+      const fits = this.hosts().map((h) => h.instance.instanceType);
+      throw new PlanningError([
+        error("GPU_COUNT_NOT_OFFERED", path, {
+          field: "instanceType",
+          problem: `${instanceType} has ${instance.gpus} × ${instance.gpu}, but shape ${this.name} needs ${this.gpus} × ${this.gpu.id} in one node`,
+          why: `the ${instance.family} family offers ${offered.join(", ")} GPU(s) per instance`,
+          fix: fits.length ? `use ${fits.slice(0, 3).join(", ")}` : `choose another shape`,
+        }),
+      ]);
+    }
+    const replicasPerNode = Math.floor(instance.gpus / this.gpus);
+    const price = instance.onDemandUsdPerHour;
+    return { instance, replicasPerNode, usdPerReplicaHour: price === null ? Infinity : price / replicasPerNode };
+  }
+
+  toString(): string {
+    return this.name;
+  }
+}
+
+/** vCPU and memory a replica of `gpus` GPUs requests on a node: its share of what the node can give pods. */
+export function replicaResources(instance: InstanceSpec, gpus: number): { cpu: number; memoryGiB: number; shmGiB: number } {
+  const share = gpus / instance.gpus;
+  const cpu = Math.max(1, Math.floor(instance.vcpus * share * ALLOCATABLE_FRACTION));
+  const memoryGiB = Math.max(4, Math.floor(instance.memoryGiB * share * ALLOCATABLE_FRACTION));
+  // /dev/shm for NCCL and vLLM's shared-memory broadcast between workers: more ranks, more buffers.
+  const shmGiB = Math.min(Math.max(2, 2 * gpus), Math.floor(memoryGiB / 4));
+  return { cpu, memoryGiB, shmGiB };
+}
