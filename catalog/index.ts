@@ -63,6 +63,7 @@ const serviceData = z
       eksExtendedSupportUsdPerHour: Price,
       ebsGp3UsdPerGbMonth: Price,
       s3StandardUsdPerGbMonth: Price,
+      systemNodeUsdPerHour: Price.extend({ instanceType: z.string(), vcpus: z.number().int().positive() }),
     }),
   })
   .parse(servicesJson);

@@ -56,6 +56,8 @@ export interface PlanInput {
   /** Whether the plan creates an EKS control plane (an imported cluster is paid elsewhere). */
   readonly createsCluster: boolean;
   readonly clusterExtendedSupport?: boolean;
+  /** CPU nodes for cluster add-ons (CoreDNS, the smoke tests) when the plan creates the cluster. @default 0 */
+  readonly systemNodes?: number;
 }
 
 /** Root volume: OS and kubelet, the vLLM image unpacked, and the weights of every replica a node may run. */
@@ -72,14 +74,83 @@ function checkpointBytesOf(m: ModelDeclaration): number {
   return m.checkpointBytes ?? estimateWeights(m.profile, { tp: 1, pp: 1, dtype: m.profile.dtype, ...(m.profile.quantization ? { quantization: m.profile.quantization } : {}) }).bytesPerGpu;
 }
 
-function poolName(shape: string, capacityType: CapacityType): string {
+export function poolName(shape: string, capacityType: CapacityType): string {
   return `${shape.toLowerCase().replace(/_/g, "-")}${capacityType === "SPOT" ? "-spot" : ""}`;
 }
 
-interface Placed {
+
+export interface Placed {
   readonly decl: EndpointDeclaration;
   readonly fit: ShapeFit;
   readonly alternatives: EndpointPlan["alternatives"];
+}
+
+/**
+ * Size and place one endpoint: on its declared shape (with the cheapest shapes that would fit when it
+ * does not), or on the cheapest feasible shape in the catalog. Constructs call this while the tree is
+ * built; planServing calls it again for the whole plan, so both always agree.
+ */
+export function placeEndpoint(e: EndpointDeclaration, engine = engineFor(VLLM_RELEASE.version)): { placed?: Placed; findings: Finding[] } {
+  const findings: Finding[] = [];
+  if (e.capability !== e.model.capability) {
+    findings.push(
+      error("ENDPOINT_KIND_MISMATCH", e.path, {
+        field: "kind",
+        problem: `a ${e.capability} endpoint cannot serve ${e.model.modelId}, which is a ${e.model.capability} model (${e.model.profile.architecture})`,
+        why: "vLLM exposes one API per model: chat/completions for text and vision models, /v1/embeddings for embedding models, /rerank and /score for cross-encoders",
+        fix: `declare the endpoint as ${e.model.capability}, or serve a ${e.capability} model`,
+      }),
+    );
+    return { findings };
+  }
+  const req: FitRequest = {
+    profile: e.model.profile,
+    engine,
+    maxModelLen: e.maxModelLen,
+    path: e.path,
+    ...(e.minConcurrency !== undefined ? { minConcurrency: e.minConcurrency } : {}),
+    ...(e.gpuMemoryUtilization !== undefined ? { gpuMemoryUtilization: e.gpuMemoryUtilization } : {}),
+    ...(e.kvCacheDtype ? { kvCacheDtype: e.kvCacheDtype } : {}),
+    ...(e.quantization ? { quantization: e.quantization } : {}),
+    ...(e.dtype ? { dtype: e.dtype } : {}),
+    ...(e.model.checkpointBytes ? { checkpointBytes: e.model.checkpointBytes } : {}),
+  };
+  try {
+    if (e.shape) {
+      const shape = GpuShape.of(e.shape, e.path);
+      const host = e.instanceType ? shape.hostOn(e.instanceType, e.path) : shape.defaultHost();
+      const fit = fitOnShape(req, shape, host, e.tensorParallel);
+      findings.push(...fit.sizing.warnings);
+      if (!fit.feasible) {
+        const fitsElsewhere = chooseShape(req).ranked.filter((f) => f.feasible).slice(0, 4);
+        const reason = fit.reason!;
+        const alternatives = fitsElsewhere.length
+          ? ` Shapes that fit, cheapest first: ${fitsElsewhere.map((f) => `${f.shape.name} (${f.host!.instance.instanceType}, $${round(f.host!.usdPerReplicaHour, 3)}/h, ${f.sizing.maxConcurrency}× concurrency)`).join(", ")}.`
+          : " No catalog shape fits it at this context length.";
+        findings.push({ ...reason, message: reason.message + alternatives });
+        return { findings };
+      }
+      return { placed: { decl: e, fit, alternatives: [candidateOf(fit, "chosen: declared shape")] }, findings };
+    }
+    const choice = chooseShape(req);
+    if (!choice.chosen) {
+      const best = choice.ranked[0];
+      findings.push(
+        error("MODEL_DOES_NOT_FIT", e.path, {
+          field: "maxModelLen",
+          problem: `no shape in the catalog serves ${e.model.modelId} at maxModelLen ${e.maxModelLen} with concurrency ≥ ${e.minConcurrency ?? 1}`,
+          why: best?.reason ? best.reason.message.replace(/^\[[A-Z_]+\] [^:]+: /, "") : "every shape failed",
+          fix: "lower maxModelLen or minConcurrency, or use a quantized checkpoint",
+        }),
+      );
+      return { findings };
+    }
+    findings.push(...choice.chosen.sizing.warnings);
+    return { placed: { decl: e, fit: choice.chosen, alternatives: choice.candidates }, findings };
+  } catch (err) {
+    if (err && typeof err === "object" && "findings" in err) return { findings: [...findings, ...(err as { findings: Finding[] }).findings] };
+    throw err;
+  }
 }
 
 export function planServing(input: PlanInput): ServingPlan {
@@ -95,68 +166,9 @@ export function planServing(input: PlanInput): ServingPlan {
       continue;
     }
     seen.set(e.name, e.path);
-    if (e.capability !== e.model.capability) {
-      findings.push(
-        error("ENDPOINT_KIND_MISMATCH", e.path, {
-          field: "kind",
-          problem: `a ${e.capability} endpoint cannot serve ${e.model.modelId}, which is a ${e.model.capability} model (${e.model.profile.architecture})`,
-          why: "vLLM exposes one API per model: chat/completions for text and vision models, /v1/embeddings for embedding models, /rerank and /score for cross-encoders",
-          fix: `declare the endpoint as ${e.model.capability}, or serve a ${e.capability} model`,
-        }),
-      );
-      continue;
-    }
-    const req: FitRequest = {
-      profile: e.model.profile,
-      engine,
-      maxModelLen: e.maxModelLen,
-      path: e.path,
-      ...(e.minConcurrency !== undefined ? { minConcurrency: e.minConcurrency } : {}),
-      ...(e.gpuMemoryUtilization !== undefined ? { gpuMemoryUtilization: e.gpuMemoryUtilization } : {}),
-      ...(e.kvCacheDtype ? { kvCacheDtype: e.kvCacheDtype } : {}),
-      ...(e.quantization ? { quantization: e.quantization } : {}),
-      ...(e.dtype ? { dtype: e.dtype } : {}),
-      ...(e.model.checkpointBytes ? { checkpointBytes: e.model.checkpointBytes } : {}),
-    };
-    try {
-      if (e.shape) {
-        const shape = GpuShape.of(e.shape, e.path);
-        const host = e.instanceType ? shape.hostOn(e.instanceType, e.path) : shape.defaultHost();
-        const fit = fitOnShape(req, shape, host, e.tensorParallel);
-        if (!fit.feasible) {
-          const choice = chooseShape(req);
-          const fitsElsewhere = choice.ranked.filter((f) => f.feasible).slice(0, 4);
-          const reason = fit.reason!;
-          const alternatives = fitsElsewhere.length
-            ? ` Shapes that fit, cheapest first: ${fitsElsewhere.map((f) => `${f.shape.name} (${f.host!.instance.instanceType}, $${round(f.host!.usdPerReplicaHour, 3)}/h, ${f.sizing.maxConcurrency}× concurrency)`).join(", ")}.`
-            : " No catalog shape fits it at this context length.";
-          findings.push({ ...reason, message: reason.message + alternatives });
-          findings.push(...fit.sizing.warnings);
-          continue;
-        }
-        findings.push(...fit.sizing.warnings);
-        placed.push({ decl: e, fit, alternatives: [candidateOf(fit, "chosen: declared shape")] });
-      } else {
-        const choice = chooseShape(req);
-        if (!choice.chosen) {
-          const best = choice.ranked[0];
-          findings.push(
-            error("MODEL_DOES_NOT_FIT", e.path, {
-              field: "maxModelLen",
-              problem: `no shape in the catalog serves ${e.model.modelId} at maxModelLen ${e.maxModelLen} with concurrency ≥ ${e.minConcurrency ?? 1}`,
-              why: best?.reason ? best.reason.message.replace(/^\[[A-Z_]+\] [^:]+: /, "") : "every shape failed",
-              fix: "lower maxModelLen or minConcurrency, or use a quantized checkpoint",
-            }),
-          );
-          continue;
-        }
-        findings.push(...choice.chosen.sizing.warnings);
-        placed.push({ decl: e, fit: choice.chosen, alternatives: choice.candidates });
-      }
-    } catch (err) {
-      if (err && typeof err === "object" && "findings" in err) findings.push(...(err as { findings: Finding[] }).findings);
-      else throw err;
-    }
+    const r = placeEndpoint(e, engine);
+    findings.push(...r.findings);
+    if (r.placed) placed.push(r.placed);
   }
 
   // Pools: one per shape and capacity type.
@@ -317,6 +329,11 @@ export function planServing(input: PlanInput): ServingPlan {
     const p = input.clusterExtendedSupport ? SERVICE_PRICES.eksExtendedSupportUsdPerHour : SERVICE_PRICES.eksControlPlaneUsdPerHour;
     const m = monthly(p.value, 1);
     costs.push({ item: "EKS control plane", monthlyUsd: { min: m, expected: m, max: m }, source: p.source });
+  }
+  if (input.systemNodes) {
+    const sys = SERVICE_PRICES.systemNodeUsdPerHour;
+    const m = usd(monthly(sys.value, input.systemNodes) + input.systemNodes * 20 * (GiB / 1e9) * SERVICE_PRICES.ebsGp3UsdPerGbMonth.value);
+    costs.push({ item: `system node pool (${input.systemNodes} × ${sys.instanceType}, 20 GiB gp3 root)`, monthlyUsd: { min: m, expected: m, max: m }, source: sys.source });
   }
   for (const pool of nodePools) {
     costs.push({ item: `node pool ${pool.name} (${pool.instanceType}, ${pool.rootVolumeGiB} GiB gp3 root)`, monthlyUsd: pool.monthlyUsd, source: "catalog/instances.json, catalog/services.json" });

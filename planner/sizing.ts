@@ -288,8 +288,6 @@ export function size(input: SizingInput): SizingResult {
   const tokens = maxNumBatchedTokens;
   const nonTorch = nonTorchBytes(engine, safeTp);
 
-  let minBlocks = Infinity;
-  let bottleneck = 0;
   const stageFacts = stageLayers.map((layers, s) => {
     const w = weights.bytesPerStage[s] * scale + (input.extraBytesPerGpu ?? 0);
     const graphs = engine.cudaGraphBytes(p, layers);
@@ -297,15 +295,15 @@ export function size(input: SizingInput): SizingResult {
     const available = requested - w - act - nonTorch - graphs;
     const perToken = kvBytesPerTokenPerGpu(p, safeTp, layers, kvBytes);
     const blocks = perToken > 0 ? Math.max(0, Math.floor(available / (BLOCK_SIZE * perToken))) : available > 0 ? Infinity : 0;
-    if (blocks < minBlocks || (blocks === minBlocks && available < stageAvailable(bottleneck))) {
-      minBlocks = blocks;
-      bottleneck = s;
-    }
-    return { w, act, available, perToken, graphs };
+    return { w, act, available, perToken, graphs, blocks };
   });
-  function stageAvailable(s: number) {
-    return stageFacts[s]?.available ?? Infinity;
-  }
+  // The stage with the fewest blocks bounds the replica (vLLM takes the minimum over workers).
+  let bottleneck = 0;
+  stageFacts.forEach((f, s) => {
+    const best = stageFacts[bottleneck];
+    if (f.blocks < best.blocks || (f.blocks === best.blocks && f.available < best.available)) bottleneck = s;
+  });
+  const minBlocks = stageFacts[bottleneck].blocks;
   const b = stageFacts[bottleneck];
   const encoderOnly = p.attention === "encoder-only";
   const kvTokens = encoderOnly ? 0 : Number.isFinite(minBlocks) ? minBlocks * BLOCK_SIZE : 0;

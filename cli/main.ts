@@ -1,0 +1,223 @@
+/**
+ * `model-serving` — the planner on the command line, and the "what fits?" calculator.
+ *
+ *   model-serving size   --config <config.json | catalog id> (--gpu G | --gpu-memory-gib N) [--gpus N] [--tp N] [--pp N]
+ *                        [--util F] [--max-model-len N] [--dtype D] [--kv-cache-dtype D] [--quantization Q] [--json]
+ *   model-serving shapes --config <…> --max-model-len N [--min-concurrency F] [--json]
+ *
+ * Exit codes: 0 success, 1 the model does not fit or the input is invalid (coded errors), 2 usage.
+ */
+import { parseArgs } from "node:util";
+import { GPUS, findGpu } from "../catalog";
+import { VLLM_RELEASE } from "../catalog/vllm";
+import { chooseShape, layoutFor } from "../planner/choose";
+import { engineFor } from "../planner/engine";
+import { PlanningError, type Finding } from "../planner/findings";
+import { profileFromConfig } from "../planner/model-profile";
+import { derivedMaxModelLen, size, type GpuFacts, type KvCacheDtype } from "../planner/sizing";
+import { loadConfig } from "./model-source";
+
+const USAGE = `usage:
+  model-serving size   --config <config.json | catalog model id> (--gpu <${GPUS.map((g) => g.id).join("|")}> | --gpu-memory-gib N)
+                       [--gpus N] [--tp N] [--pp N] [--util F] [--max-model-len N] [--dtype D] [--kv-cache-dtype D]
+                       [--quantization fp8] [--json]
+  model-serving shapes --config <…> --max-model-len N [--min-concurrency F] [--util F] [--kv-cache-dtype D]
+                       [--quantization fp8] [--json]
+
+  --gpu-memory-gib is the CUDA-visible total per GPU (assumed an Ampere-or-newer GPU).
+  --util is vLLM's gpu_memory_utilization (default ${engineFor(VLLM_RELEASE.version).gpuMemoryUtilization} in vLLM ${VLLM_RELEASE.version}).
+  --quantization is vLLM's online quantization of an unquantized checkpoint.
+exit codes: 0 success, 1 does not fit / invalid input, 2 usage`;
+
+class UsageError extends Error {}
+
+interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const DTYPES = ["auto", "bfloat16", "float16", "float32"] as const;
+const KV_DTYPES = ["auto", "fp8", "fp8_e4m3", "fp8_e5m2"] as const;
+
+function positiveInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new UsageError(`--${name} must be a positive integer (got "${v}")`);
+  return Number(v);
+}
+function positiveNumber(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number (got "${v}")`);
+  return n;
+}
+function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(", ")} (got "${v}")`);
+  return v as T;
+}
+
+const OPTIONS = {
+  config: { type: "string" },
+  gpu: { type: "string" },
+  "gpu-memory-gib": { type: "string" },
+  gpus: { type: "string" },
+  tp: { type: "string" },
+  pp: { type: "string" },
+  util: { type: "string" },
+  "max-model-len": { type: "string" },
+  "min-concurrency": { type: "string" },
+  dtype: { type: "string" },
+  "kv-cache-dtype": { type: "string" },
+  quantization: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean" },
+} as const;
+
+function gpuFrom(values: Record<string, string | boolean | undefined>): GpuFacts {
+  const id = values.gpu as string | undefined;
+  const mem = positiveNumber("gpu-memory-gib", values["gpu-memory-gib"] as string | undefined);
+  if (id && mem) throw new UsageError("give --gpu or --gpu-memory-gib, not both");
+  if (id) {
+    const gpu = findGpu(id) ?? GPUS.find((g) => g.id.toLowerCase() === id.toLowerCase());
+    if (!gpu) throw new UsageError(`--gpu must be one of ${GPUS.map((g) => g.id).join(", ")} (got "${id}")`);
+    return gpu;
+  }
+  if (mem) return { id: `${mem}GiB-GPU`, deviceName: `GPU with ${mem} GiB`, cudaVisibleGiB: mem, computeCapability: 8.0, smCount: 108 };
+  throw new UsageError("size needs --gpu or --gpu-memory-gib");
+}
+
+function codes(list: readonly Finding[]) {
+  return list.map((f) => ({ code: f.code, message: f.message }));
+}
+
+function runSize(values: Record<string, string | boolean | undefined>, io: Io): number {
+  if (!values.config) throw new UsageError("size needs --config");
+  const gpu = gpuFrom(values);
+  const loaded = loadConfig(values.config as string);
+  const profile = profileFromConfig(loaded.config, loaded.id);
+  const engine = engineFor(VLLM_RELEASE.version);
+  const gpus = positiveInt("gpus", values.gpus as string | undefined);
+  const tpArg = positiveInt("tp", values.tp as string | undefined);
+  const ppArg = positiveInt("pp", values.pp as string | undefined);
+  const layout = tpArg || ppArg ? { tp: tpArg ?? 1, pp: ppArg ?? 1 } : layoutFor(profile, gpus ?? 1);
+  if (gpus !== undefined && layout.tp * layout.pp !== gpus) throw new UsageError(`--tp × --pp (${layout.tp} × ${layout.pp}) must equal --gpus (${gpus})`);
+  const maxModelLen = positiveInt("max-model-len", values["max-model-len"] as string | undefined) ?? derivedMaxModelLen(profile);
+  const util = positiveNumber("util", values.util as string | undefined);
+  const dtype = oneOf("dtype", values.dtype as string | undefined, DTYPES);
+  const kv = oneOf("kv-cache-dtype", values["kv-cache-dtype"] as string | undefined, KV_DTYPES);
+  const quantization = oneOf("quantization", values.quantization as string | undefined, ["fp8"] as const);
+  const result = size({
+    profile,
+    gpu,
+    engine,
+    tensorParallel: layout.tp,
+    pipelineParallel: layout.pp,
+    maxModelLen,
+    path: loaded.id,
+    ...(util !== undefined ? { gpuMemoryUtilization: util } : {}),
+    ...(dtype ? { dtype } : {}),
+    ...(kv ? { kvCacheDtype: kv as KvCacheDtype } : {}),
+    ...(quantization ? { quantization } : {}),
+  });
+  const fitsOn = result.fits
+    ? []
+    : chooseShape({ profile, engine, maxModelLen, path: loaded.id, ...(util !== undefined ? { gpuMemoryUtilization: util } : {}), ...(kv ? { kvCacheDtype: kv as KvCacheDtype } : {}), ...(quantization ? { quantization } : {}) })
+        .ranked.filter((f) => f.feasible)
+        .slice(0, 5)
+        .map((f) => ({ shape: f.shape.name, instanceType: f.host!.instance.instanceType, usdPerReplicaHour: Math.round(f.host!.usdPerReplicaHour * 10000) / 10000, tensorParallel: f.tensorParallel, kvCacheTokens: f.sizing.kvCacheTokens, maxConcurrency: f.sizing.maxConcurrency }));
+  const out = {
+    model: loaded.id,
+    gpu: gpu.id,
+    gpuMemoryGiB: gpu.cudaVisibleGiB,
+    gpus: layout.tp * layout.pp,
+    fits: result.fits,
+    weightsGiB: result.weightsGiB,
+    overheadGiB: result.overheadGiB,
+    kvCacheGiB: result.kvCacheGiB,
+    kvCacheTokens: result.kvCacheTokens,
+    maxConcurrency: result.maxConcurrency,
+    tensorParallel: result.tensorParallel,
+    pipelineParallel: result.pipelineParallel,
+    maxModelLen,
+    gpuMemoryUtilization: result.gpuMemoryUtilization,
+    dtype: result.dtype,
+    kvCacheDtype: result.kvCacheDtype,
+    vllm: VLLM_RELEASE.image,
+    errors: codes(result.errors),
+    warnings: codes(result.warnings),
+    ...(result.fits ? {} : { fitsOn }),
+  };
+  if (values.json) io.out(JSON.stringify(out, null, 2));
+  else {
+    io.out(`${loaded.id} on ${out.gpus} × ${gpu.id} (${gpu.cudaVisibleGiB} GiB), TP ${out.tensorParallel} PP ${out.pipelineParallel}, maxModelLen ${maxModelLen}, ${out.vllm}`);
+    io.out(`  ${result.fits ? "fits" : "does not fit"}: weights ${out.weightsGiB} GiB/GPU, start-up overhead ${out.overheadGiB} GiB, KV cache ${out.kvCacheGiB} GiB = ${out.kvCacheTokens.toLocaleString("en-US")} tokens, max concurrency ${out.maxConcurrency}×`);
+    for (const e of result.errors) io.out(`  ${e.message}`);
+    for (const w of result.warnings) io.out(`  ${w.message}`);
+    if (!result.fits && fitsOn.length) io.out(`  fits on (cheapest first): ${fitsOn.map((f) => `${f.shape} on ${f.instanceType} $${f.usdPerReplicaHour}/h`).join(", ")}`);
+  }
+  return result.fits ? 0 : 1;
+}
+
+function runShapes(values: Record<string, string | boolean | undefined>, io: Io): number {
+  if (!values.config) throw new UsageError("shapes needs --config");
+  const maxModelLen = positiveInt("max-model-len", values["max-model-len"] as string | undefined);
+  if (!maxModelLen) throw new UsageError("shapes needs --max-model-len");
+  const loaded = loadConfig(values.config as string);
+  const profile = profileFromConfig(loaded.config, loaded.id);
+  const util = positiveNumber("util", values.util as string | undefined);
+  const kv = oneOf("kv-cache-dtype", values["kv-cache-dtype"] as string | undefined, KV_DTYPES);
+  const quantization = oneOf("quantization", values.quantization as string | undefined, ["fp8"] as const);
+  const minConcurrency = positiveNumber("min-concurrency", values["min-concurrency"] as string | undefined) ?? 1;
+  const choice = chooseShape({
+    profile,
+    engine: engineFor(VLLM_RELEASE.version),
+    maxModelLen,
+    minConcurrency,
+    path: loaded.id,
+    ...(util !== undefined ? { gpuMemoryUtilization: util } : {}),
+    ...(kv ? { kvCacheDtype: kv as KvCacheDtype } : {}),
+    ...(quantization ? { quantization } : {}),
+  });
+  const feasible = choice.candidates.filter((c) => c.verdict.startsWith("chosen") || c.verdict.startsWith("fits"));
+  const rejected = choice.candidates.filter((c) => !feasible.includes(c));
+  if (values.json) {
+    io.out(JSON.stringify({ model: loaded.id, maxModelLen, minConcurrency, vllm: VLLM_RELEASE.image, feasible, rejected }, null, 2));
+  } else {
+    io.out(`${loaded.id}, maxModelLen ${maxModelLen}, concurrency ≥ ${minConcurrency}: ${feasible.length} feasible shape(s), cheapest first`);
+    for (const c of feasible) io.out(`  ${c.shape.padEnd(12)} ${String(c.instanceType).padEnd(18)} $${String(c.usdPerReplicaHour).padEnd(9)}/replica-hour  TP ${c.tensorParallel} PP ${c.pipelineParallel}  ${c.kvCacheTokens.toLocaleString("en-US")} KV tokens  ${c.maxConcurrency}× concurrency`);
+    if (!feasible.length) io.out("  none: lower --max-model-len or --min-concurrency, or use a quantized checkpoint");
+  }
+  return feasible.length ? 0 : 1;
+}
+
+export function main(argv: readonly string[], io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) }): number {
+  const [command, ...rest] = argv;
+  try {
+    if (!command || command === "--help" || command === "help") {
+      io.out(USAGE);
+      return command ? 0 : 2;
+    }
+    const { values } = parseArgs({ args: [...rest], options: OPTIONS, strict: true, allowPositionals: false });
+    if (values.help) {
+      io.out(USAGE);
+      return 0;
+    }
+    if (command === "size") return runSize(values, io);
+    if (command === "shapes") return runShapes(values, io);
+    throw new UsageError(`unknown command "${command}"`);
+  } catch (e) {
+    if (e instanceof PlanningError) {
+      if (rest.includes("--json")) io.out(JSON.stringify({ fits: false, errors: codes(e.findings) }, null, 2));
+      else for (const f of e.findings) io.err(f.message);
+      return 1;
+    }
+    if (e instanceof UsageError || (e instanceof TypeError && "code" in e && String((e as { code: unknown }).code).startsWith("ERR_PARSE_ARGS"))) {
+      io.err(`model-serving: ${(e as Error).message}`);
+      io.err(USAGE);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2));

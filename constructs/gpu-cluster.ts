@@ -1,0 +1,363 @@
+/**
+ * GpuCluster: a new EKS cluster (private endpoint, KMS-encrypted secrets, control-plane logs, a small
+ * system node group) or an existing one (`GpuCluster.fromExisting`). It owns the serving plan of
+ * everything placed on it: endpoints are sized when added, node pools are created per shape, and the
+ * whole-tree rules (quota, budget) run when the stack synthesizes, before anything is written.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Annotations, Fn, TerraformStack } from "cdktf";
+import { addCustomSynthesis } from "cdktf/lib/synthesize/synthesizer";
+import { Construct } from "constructs";
+import { error, PlanningError, type Finding } from "../planner/findings";
+import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Placed } from "../planner/plan";
+import type { ServingPlan } from "../planner/plan-types";
+import {
+  CloudwatchLogGroup, DataAwsAvailabilityZones, DataAwsEksCluster, DataAwsEksClusterAuth, Eip, EksAddon, EksCluster, EksNodeGroup,
+  IamRole, IamRolePolicyAttachment, InternetGateway, KmsKey, NatGateway, RouteTable, RouteTableAssociation, Subnet, Vpc,
+} from "./bindings/aws";
+import { DaemonSetV1, KubernetesProvider, NamespaceV1 } from "./bindings/k8s";
+import { GpuNodePool } from "./gpu-node-pool";
+import { ImportedModel } from "./imported-model";
+import { planConsoleTable, planMarkdown, stableJson } from "./plan-report";
+
+/** Kubernetes version for new clusters: inside EKS standard support (extended support costs 6×). */
+export const DEFAULT_KUBERNETES_VERSION = "1.33";
+export const NVIDIA_DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.17.0";
+export const GPU_TAINT_KEY = "nvidia.com/gpu";
+
+export interface ServingOptions {
+  /** EC2 vCPU quotas the account really has, by Service Quotas code (e.g. `{ "L-DB2E81BA": 96 }`). @default - none declared (a warning) */
+  readonly quotas?: Readonly<Record<string, number>>;
+  /** Synth fails when the plan's maximum monthly cost exceeds this. @default - no budget */
+  readonly budgetUsdPerMonth?: number;
+  /** Namespace for the endpoints (created, Pod Security "restricted"). @default "model-serving" */
+  readonly namespace?: string;
+}
+
+export interface GpuClusterProps extends ServingOptions {
+  /** @default - the construct id */
+  readonly clusterName?: string;
+  /** @default "1.33" */
+  readonly kubernetesVersion?: string;
+  /** Private subnets of an existing VPC. @default - a new VPC with two private and two public subnets */
+  readonly subnetIds?: readonly string[];
+  /** CIDRs allowed to reach the public API endpoint (≤ 10). @default - none: private endpoint only */
+  readonly publicAccessCidrs?: readonly string[];
+  /** CPU nodes for CoreDNS, the device plugin's peers and smoke tests. @default 2 */
+  readonly systemNodes?: number;
+}
+
+export interface ExistingClusterProps extends ServingOptions {
+  readonly clusterName: string;
+  /** Subnets the GPU node groups are placed in. */
+  readonly subnetIds: readonly string[];
+}
+
+function validateCidrs(cidrs: readonly string[], path: string): Finding[] {
+  const out: Finding[] = [];
+  if (cidrs.length > 10) {
+    out.push(error("ALLOWLIST_TOO_LONG", path, { field: "publicAccessCidrs", problem: `${cidrs.length} entries, more than the 10 allowed`, why: "a long allowlist is hard to review and usually means the API should sit behind a VPN", fix: "aggregate into supernets, or reach the API through the VPC" }));
+  }
+  for (const c of cidrs) {
+    const problem = ipv4CidrProblem(c);
+    if (problem) out.push(error("CIDR_INVALID", path, { field: "publicAccessCidrs", problem: `"${c}": ${problem}`, why: "EKS rejects the cluster update", fix: 'write an IPv4 address or CIDR such as "203.0.113.0/24"' }));
+    else if (c === "0.0.0.0/0") out.push(error("PUBLIC_API_OPEN", path, { field: "publicAccessCidrs", problem: "0.0.0.0/0 opens the Kubernetes API to the whole internet", why: "CKV_AWS_38 / AVD-AWS-0041: the cluster API must not be public", fix: "list office or VPN CIDRs, or leave the endpoint private" }));
+  }
+  return out;
+}
+
+/** Why a string is not an IPv4 address or CIDR ("192.168.0.0" is valid, "192.168.300.1" is not). */
+export function ipv4CidrProblem(value: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(value.trim());
+  if (!m || value.trim() !== value) return "not an IPv4 address or CIDR";
+  const octets = m.slice(1, 5).map(Number);
+  const bad = octets.find((o) => o > 255);
+  if (bad !== undefined) return `octet ${bad} > 255`;
+  if (m.slice(1, 5).some((o) => o.length > 1 && o.startsWith("0"))) return "octets must not have leading zeros";
+  const prefix = m[5] === undefined ? 32 : Number(m[5]);
+  if (prefix > 32) return `prefix /${prefix} exceeds 32`;
+  const ip = octets.reduce((a, o) => a * 256 + o, 0);
+  const host = prefix === 32 ? 0 : ip % 2 ** (32 - prefix);
+  if (host !== 0) return `host bits are set for /${prefix}`;
+  return undefined;
+}
+
+export abstract class GpuClusterBase extends Construct {
+  abstract readonly clusterName: string;
+  abstract readonly subnetIds: string[];
+  abstract readonly nodeRoleArn: string;
+  readonly namespace: string;
+  readonly quotas: Readonly<Record<string, number>>;
+  readonly budgetUsdPerMonth: number | undefined;
+  protected abstract readonly createsCluster: boolean;
+  protected abstract readonly systemNodeCount: number;
+  /** Problems found while building the tree; reported when the stack synthesizes. */
+  protected readonly findings: Finding[] = [];
+  private readonly declarations: EndpointDeclaration[] = [];
+  private readonly pools = new Map<string, GpuNodePool>();
+  private cachedPlan: ServingPlan | undefined;
+  private deviceplugin: DaemonSetV1 | undefined;
+  protected k8sNamespace: NamespaceV1 | undefined;
+
+  protected constructor(scope: Construct, id: string, options: ServingOptions) {
+    super(scope, id);
+    this.namespace = options.namespace ?? "model-serving";
+    this.quotas = options.quotas ?? {};
+    this.budgetUsdPerMonth = options.budgetUsdPerMonth;
+    if (["default", "kube-system", "kube-public", "kube-node-lease"].includes(this.namespace)) {
+      this.findings.push(error("NAMESPACE_DISALLOWED", this.node.path, { field: "namespace", problem: `namespace "${this.namespace}" is reserved`, why: "CKV_K8S_21: workloads must not run in default or system namespaces", fix: 'use a namespace of their own, e.g. "model-serving"' }));
+    }
+    this.node.addValidation({ validate: () => this.validate() });
+    addCustomSynthesis(this, {
+      onSynthesize: (session) => {
+        const stack = TerraformStack.of(this);
+        const dir = join(session.outdir, session.manifest.forStack(stack).workingDirectory);
+        mkdirSync(dir, { recursive: true });
+        const plan = this.plan();
+        writeFileSync(join(dir, "serving-plan.json"), stableJson(plan));
+        writeFileSync(join(dir, "serving-plan.md"), planMarkdown(stack.node.id, plan));
+        if (process.env.MODEL_SERVING_QUIET !== "1") console.log(planConsoleTable(stack.node.id, plan));
+      },
+    });
+  }
+
+  /** The Kubernetes namespace resource the endpoints live in. */
+  abstract namespaceResource(): NamespaceV1;
+
+  /** Size and place an endpoint; returns where it goes, or undefined when it cannot be served (findings say why). */
+  addEndpoint(decl: EndpointDeclaration): { placed: Placed; pool: GpuNodePool } | undefined {
+    this.declarations.push(decl);
+    this.cachedPlan = undefined;
+    const r = placeEndpoint(decl);
+    this.findings.push(...r.findings.filter((f) => f.severity === "error"));
+    if (!r.placed) return undefined;
+    const fit = r.placed.fit;
+    const name = poolName(fit.shape.name, decl.capacityType);
+    let pool = this.pools.get(name);
+    if (!pool) {
+      pool = new GpuNodePool(this, `pool-${name}`, { cluster: this, poolName: name, shape: fit.shape, host: fit.host!, capacityType: decl.capacityType });
+      this.pools.set(name, pool);
+      this.ensureDevicePlugin();
+    }
+    return { placed: r.placed, pool };
+  }
+
+  /** The whole serving plan (memoised; recomputed when endpoints are added). */
+  plan(): ServingPlan {
+    if (!this.cachedPlan) {
+      this.cachedPlan = planServing({
+        stackPath: this.node.path,
+        endpoints: this.declarations,
+        quotas: this.quotas,
+        createsCluster: this.createsCluster,
+        systemNodes: this.systemNodeCount,
+        ...(this.budgetUsdPerMonth !== undefined ? { budgetUsdPerMonth: this.budgetUsdPerMonth } : {}),
+      });
+    }
+    return this.cachedPlan;
+  }
+
+  private allFindings(): Finding[] {
+    const models = this.node.root.node.findAll().filter((c): c is ImportedModel => c instanceof ImportedModel);
+    const seen = new Set<string>();
+    const all = [...models.flatMap((m) => m.findings), ...this.findings, ...this.plan().findings];
+    return all.filter((f) => (seen.has(f.message) ? false : (seen.add(f.message), true)));
+  }
+
+  private validate(): string[] {
+    const all = this.allFindings();
+    for (const w of all.filter((f) => f.severity === "warning")) Annotations.of(this).addWarning(w.message);
+    return all.filter((f) => f.severity === "error").map((f) => f.message);
+  }
+
+  private ensureDevicePlugin(): void {
+    if (this.deviceplugin) return;
+    // The AL2023 NVIDIA AMI ships the driver and container toolkit but not the Kubernetes device plugin.
+    const labels = { "app.kubernetes.io/name": "nvidia-device-plugin" };
+    this.deviceplugin = new DaemonSetV1(this, "nvidia-device-plugin", {
+      metadata: { name: "nvidia-device-plugin", namespace: "kube-system", labels },
+      spec: {
+        selector: { matchLabels: labels },
+        strategy: { type: "RollingUpdate" },
+        template: {
+          metadata: { labels },
+          spec: {
+            priorityClassName: "system-node-critical",
+            nodeSelector: { "model-serving.io/gpu": "true" },
+            toleration: [{ key: GPU_TAINT_KEY, operator: "Exists", effect: "NoSchedule" }],
+            container: [
+              {
+                name: "nvidia-device-plugin",
+                image: NVIDIA_DEVICE_PLUGIN_IMAGE,
+                env: [{ name: "FAIL_ON_INIT_ERROR", value: "false" }],
+                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } },
+                volumeMount: [{ name: "device-plugin", mountPath: "/var/lib/kubelet/device-plugins" }],
+              },
+            ],
+            volume: [{ name: "device-plugin", hostPath: { path: "/var/lib/kubelet/device-plugins", type: "Directory" } }],
+          },
+        },
+      },
+    });
+  }
+
+  protected createNamespace(): NamespaceV1 {
+    return new NamespaceV1(this, "namespace", {
+      metadata: {
+        name: this.namespace,
+        labels: {
+          "pod-security.kubernetes.io/enforce": "restricted",
+          "pod-security.kubernetes.io/enforce-version": "latest",
+          "app.kubernetes.io/managed-by": "cdktf-model-serving",
+        },
+      },
+    });
+  }
+}
+
+export class GpuCluster extends GpuClusterBase {
+  /** Compose into a stack that already has a VPC and an EKS cluster. */
+  static fromExisting(scope: Construct, id: string, props: ExistingClusterProps): GpuClusterBase {
+    return new ExistingGpuCluster(scope, id, props);
+  }
+
+  readonly clusterName: string;
+  readonly subnetIds: string[];
+  readonly nodeRoleArn: string;
+  readonly cluster: EksCluster;
+  protected readonly createsCluster = true;
+  protected readonly systemNodeCount: number;
+
+  constructor(scope: Construct, id: string, props: GpuClusterProps = {}) {
+    super(scope, id, props);
+    this.clusterName = props.clusterName ?? id;
+    this.systemNodeCount = props.systemNodes ?? 2;
+    const cidrs = props.publicAccessCidrs ?? [];
+    this.findings.push(...validateCidrs(cidrs, this.node.path));
+    const tags = { "model-serving:cluster": this.clusterName };
+    this.subnetIds = props.subnetIds ? [...props.subnetIds] : this.createNetwork(tags);
+
+    const key = new KmsKey(this, "secrets-key", { description: `EKS secrets encryption for ${this.clusterName}`, enableKeyRotation: true, deletionWindowInDays: 30, tags });
+    const logs = new CloudwatchLogGroup(this, "control-plane-logs", { name: `/aws/eks/${this.clusterName}/cluster`, retentionInDays: 90, tags });
+    const clusterRole = new IamRole(this, "cluster-role", {
+      name: `${this.clusterName}-cluster`,
+      assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }] }),
+      tags,
+    });
+    const clusterPolicy = new IamRolePolicyAttachment(this, "cluster-policy", { role: clusterRole.name, policyArn: "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy" });
+    this.cluster = new EksCluster(this, "Resource", {
+      name: this.clusterName,
+      version: props.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
+      roleArn: clusterRole.arn,
+      vpcConfig: { subnetIds: this.subnetIds, endpointPrivateAccess: true, endpointPublicAccess: cidrs.length > 0, ...(cidrs.length ? { publicAccessCidrs: [...cidrs] } : {}) },
+      encryptionConfig: { provider: { keyArn: key.arn }, resources: ["secrets"] },
+      enabledClusterLogTypes: ["api", "audit", "authenticator", "controllerManager", "scheduler"],
+      accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true },
+      upgradePolicy: { supportType: "STANDARD" },
+      tags,
+      dependsOn: [logs, clusterPolicy],
+    });
+
+    const nodeRole = new IamRole(this, "node-role", {
+      name: `${this.clusterName}-node`,
+      assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+      tags,
+    });
+    const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map(
+      (p) => new IamRolePolicyAttachment(this, `node-${p}`, { role: nodeRole.name, policyArn: `arn:aws:iam::aws:policy/${p}` }),
+    );
+    this.nodeRoleArn = nodeRole.arn;
+
+    const system = new EksNodeGroup(this, "system-nodes", {
+      clusterName: this.cluster.name,
+      nodeGroupName: "system",
+      nodeRoleArn: nodeRole.arn,
+      subnetIds: this.subnetIds,
+      amiType: "AL2023_x86_64_STANDARD",
+      capacityType: "ON_DEMAND",
+      instanceTypes: ["m6i.large"],
+      diskSize: 20,
+      scalingConfig: { minSize: this.systemNodeCount, desiredSize: this.systemNodeCount, maxSize: this.systemNodeCount + 1 },
+      updateConfig: { maxUnavailable: 1 },
+      labels: { "model-serving.io/pool": "system" },
+      tags,
+      dependsOn: nodePolicies,
+      lifecycle: { ignoreChanges: ["scaling_config[0].desired_size"] },
+    });
+    for (const addon of ["vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent"]) {
+      new EksAddon(this, `addon-${addon}`, { clusterName: this.cluster.name, addonName: addon, resolveConflictsOnUpdate: "OVERWRITE", tags, ...(addon === "coredns" ? { dependsOn: [system] } : {}) });
+    }
+
+    const auth = new DataAwsEksClusterAuth(this, "auth", { name: this.cluster.name });
+    new KubernetesProvider(this, "kubernetes", {
+      host: this.cluster.endpoint,
+      clusterCaCertificate: Fn.base64decode(this.cluster.certificateAuthority.get(0).data),
+      token: auth.token,
+    });
+    this.k8sNamespace = this.createNamespace();
+  }
+
+  namespaceResource(): NamespaceV1 {
+    return this.k8sNamespace!;
+  }
+
+  private createNetwork(tags: Record<string, string>): string[] {
+    const vpc = new Vpc(this, "vpc", { cidrBlock: "10.0.0.0/16", enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: this.clusterName } });
+    const azs = new DataAwsAvailabilityZones(this, "azs", { state: "available" });
+    const igw = new InternetGateway(this, "igw", { vpcId: vpc.id, tags });
+    const publicRt = new RouteTable(this, "public-routes", { vpcId: vpc.id, route: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags });
+    const privateIds: string[] = [];
+    let nat: NatGateway | undefined;
+    for (const i of [0, 1]) {
+      const az = Fn.element(azs.names, i);
+      const pub = new Subnet(this, `public-${i}`, { vpcId: vpc.id, availabilityZone: az, cidrBlock: `10.0.${i}.0/24`, mapPublicIpOnLaunch: false, tags: { ...tags, "kubernetes.io/role/elb": "1" } });
+      new RouteTableAssociation(this, `public-${i}-routes`, { subnetId: pub.id, routeTableId: publicRt.id });
+      if (!nat) nat = new NatGateway(this, "nat", { allocationId: new Eip(this, "nat-ip", { domain: "vpc", tags }).id, subnetId: pub.id, tags, dependsOn: [igw] });
+      const priv = new Subnet(this, `private-${i}`, { vpcId: vpc.id, availabilityZone: az, cidrBlock: `10.0.${16 * (i + 1)}.0/20`, tags: { ...tags, "kubernetes.io/role/internal-elb": "1" } });
+      const rt = new RouteTable(this, `private-${i}-routes`, { vpcId: vpc.id, route: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags });
+      new RouteTableAssociation(this, `private-${i}-assoc`, { subnetId: priv.id, routeTableId: rt.id });
+      privateIds.push(priv.id);
+    }
+    return privateIds;
+  }
+}
+
+class ExistingGpuCluster extends GpuClusterBase {
+  readonly clusterName: string;
+  readonly subnetIds: string[];
+  readonly nodeRoleArn: string;
+  protected readonly createsCluster = false;
+  protected readonly systemNodeCount = 0;
+
+  constructor(scope: Construct, id: string, props: ExistingClusterProps) {
+    super(scope, id, props);
+    if (!props.clusterName || !props.subnetIds?.length) {
+      throw new PlanningError([error("EXISTING_CLUSTER_INCOMPLETE", this.node.path, { field: "clusterName", problem: "fromExisting needs clusterName and subnetIds", why: "GPU node groups join that cluster in those subnets", fix: "pass both" })]);
+    }
+    this.clusterName = props.clusterName;
+    this.subnetIds = [...props.subnetIds];
+    const cluster = new DataAwsEksCluster(this, "cluster", { name: props.clusterName });
+    const auth = new DataAwsEksClusterAuth(this, "auth", { name: props.clusterName });
+    const nodeRole = new IamRole(this, "node-role", {
+      name: `${props.clusterName}-gpu-node`,
+      assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+      tags: { "model-serving:cluster": props.clusterName },
+    });
+    for (const p of ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]) {
+      new IamRolePolicyAttachment(this, `node-${p}`, { role: nodeRole.name, policyArn: `arn:aws:iam::aws:policy/${p}` });
+    }
+    this.nodeRoleArn = nodeRole.arn;
+    new KubernetesProvider(this, "kubernetes", {
+      host: cluster.endpoint,
+      clusterCaCertificate: Fn.base64decode(cluster.certificateAuthority.get(0).data),
+      token: auth.token,
+    });
+    this.k8sNamespace = this.createNamespace();
+  }
+
+  namespaceResource(): NamespaceV1 {
+    return this.k8sNamespace!;
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * ImportedModel: a model brought in from the Hugging Face Hub or S3, with the catalog metadata the
+ * model-hub services ask for. It creates no resources itself; endpoints serve it. Its profile comes
+ * from the built-in catalog, the lock file or an inline config.json — synth never touches the network.
+ */
+import { Construct } from "constructs";
+import { findCatalogModel } from "../catalog/models";
+import { error, PlanningError, type Finding } from "../planner/findings";
+import { validateImport } from "../planner/import-validation";
+import { profileFromConfig, type ModelProfile } from "../planner/model-profile";
+import type { ModelDeclaration } from "../planner/plan";
+import type { Capability } from "../planner/plan-types";
+import { findLockedModel } from "./lock-file";
+import type { ModelSource } from "./model-source";
+
+export interface ModelTags {
+  readonly framework?: readonly string[];
+  readonly architecture?: readonly string[];
+  readonly domain?: readonly string[];
+  readonly task?: readonly string[];
+  readonly other?: readonly string[];
+}
+
+export interface ImportedModelProps {
+  readonly source: ModelSource;
+  /** Human title. @default - the repo id */
+  readonly title?: string;
+  readonly description?: string;
+  /** The model this one was fine-tuned from, if any. */
+  readonly baseModel?: string;
+  readonly tags?: ModelTags;
+  /**
+   * The model's config.json, inline. @default - the built-in catalog (catalog/models), then
+   * models.lock.json written by `npx model-serving lock`
+   */
+  readonly config?: Record<string, unknown>;
+  /** Exact bytes of the safetensors files. @default - from the lock file, else estimated from config.json */
+  readonly checkpointBytes?: number;
+  /** Serve pickle-only (.bin) weights, which can execute code when loaded. @default false */
+  readonly allowPickleWeights?: boolean;
+  /** Keep the weights in the stack's S3 model store (priced as S3 storage). @default - true for S3 sources */
+  readonly storedInS3?: boolean;
+}
+
+/** Label values allow [A-Za-z0-9._-], ≤ 63 characters, alphanumeric at both ends. */
+export function labelValue(raw: string): string {
+  const v = raw.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "").slice(0, 63);
+  return v.replace(/[^A-Za-z0-9]+$/, "") || "unknown";
+}
+
+export class ImportedModel extends Construct {
+  readonly source: ModelSource;
+  readonly profile: ModelProfile | undefined;
+  readonly capability: Capability | undefined;
+  /** Problems found importing the model; reported when the stack synthesizes. */
+  readonly findings: Finding[] = [];
+  private readonly props: ImportedModelProps;
+  private readonly checkpointBytes: number | undefined;
+
+  constructor(scope: Construct, id: string, props: ImportedModelProps) {
+    super(scope, id);
+    this.props = props;
+    this.source = props.source;
+    const path = this.node.path;
+    this.findings.push(...props.source.warnings.map((w) => ({ ...w, path, message: w.message.replace(w.path, path) })));
+    let config = props.config;
+    let files: readonly string[] | undefined;
+    let checkpointBytes = props.checkpointBytes;
+    const locked = findLockedModel(props.source.id, props.source.revision);
+    if (!config && locked) {
+      config = locked.config;
+      files = locked.files;
+      checkpointBytes ??= locked.safetensors?.bytes;
+    }
+    if (!config && props.source.kind === "huggingface") config = findCatalogModel(props.source.id)?.configJson;
+    this.checkpointBytes = checkpointBytes;
+    let profile: ModelProfile | undefined;
+    if (!config) {
+      this.findings.push(
+        error("MODEL_NOT_LOCKED", path, {
+          field: "source",
+          problem: `no config.json for ${props.source.id} in the built-in catalog or models.lock.json`,
+          why: "synth is offline and sizes the model from its config.json",
+          fix: `run: npx model-serving lock ${props.source.kind === "s3" ? props.source.id : `${props.source.id}@${props.source.revision}`}`,
+        }),
+      );
+    } else {
+      try {
+        profile = profileFromConfig(config, path);
+      } catch (e) {
+        if (e instanceof PlanningError) this.findings.push(...e.findings);
+        else throw e;
+      }
+    }
+    this.profile = profile;
+    if (profile) {
+      const check = validateImport({ path, modelId: props.source.id, profile, ...(files ? { files } : {}), ...(props.allowPickleWeights ? { allowPickleWeights: true } : {}) });
+      this.findings.push(...check.findings);
+      this.capability = check.capability;
+    }
+  }
+
+  /** The planner's view of this model, or undefined when it cannot be planned (its findings say why). */
+  declaration(): ModelDeclaration | undefined {
+    if (!this.profile || !this.capability || this.findings.some((f) => f.severity === "error")) return undefined;
+    return {
+      name: this.node.id,
+      path: this.node.path,
+      modelId: this.source.id,
+      revision: this.source.revision,
+      capability: this.capability,
+      profile: this.profile,
+      storedInS3: this.props.storedInS3 ?? this.source.kind === "s3",
+      ...(this.checkpointBytes ? { checkpointBytes: this.checkpointBytes } : {}),
+    };
+  }
+
+  /** Kubernetes labels (sanitised values) describing the model. */
+  labels(): Record<string, string> {
+    const l: Record<string, string> = { "model-serving.io/model": labelValue(this.source.id.replace(/^s3:\/\//, "")) };
+    if (this.capability) l["model-serving.io/capability"] = this.capability.toLowerCase().replace(/_/g, "-");
+    return l;
+  }
+
+  /** Annotations carry the raw values labels cannot: the exact id, revision and catalog metadata. */
+  annotations(): Record<string, string> {
+    const p = this.props;
+    const a: Record<string, string> = { "model-serving.io/model-id": this.source.id };
+    if (this.source.revision) a["model-serving.io/revision"] = this.source.revision;
+    if (p.title) a["model-serving.io/title"] = p.title;
+    if (p.description) a["model-serving.io/description"] = p.description;
+    if (p.baseModel) a["model-serving.io/base-model"] = p.baseModel;
+    for (const [k, v] of Object.entries(p.tags ?? {})) if (v && v.length) a[`model-serving.io/tags-${k}`] = [...v].sort().join(",");
+    return a;
+  }
+
+  /** AWS tags (values ≤ 256 characters) for resources created for this model. */
+  awsTags(): Record<string, string> {
+    const t: Record<string, string> = { "model-serving:model": this.source.id.slice(0, 256) };
+    if (this.source.revision) t["model-serving:revision"] = this.source.revision;
+    for (const [k, v] of Object.entries(this.props.tags ?? {})) if (v && v.length) t[`model-serving:tags:${k}`] = [...v].sort().join(",").slice(0, 256);
+    return t;
+  }
+}

@@ -1,0 +1,375 @@
+/**
+ * InferenceEndpoint: serves one imported model on the pool the planner chose — a vLLM Deployment
+ * whose every flag comes from the plan, a ClusterIP Service, a PodDisruptionBudget, a service account
+ * that can read only its model, and a smoke-test Job that makes `cdktf deploy` fail when the endpoint
+ * does not answer like its API should.
+ */
+import { Construct } from "constructs";
+import { error, type Finding } from "../planner/findings";
+import type { EndpointDeclaration, Placed } from "../planner/plan";
+import type { Capability, CapacityType } from "../planner/plan-types";
+import { replicaResources } from "../planner/shapes";
+import type { KvCacheDtype, OnlineQuantization } from "../planner/sizing";
+import { VLLM_PORT, vllmArgs } from "../planner/vllm-args";
+import { VLLM_RELEASE } from "../catalog/vllm";
+import { DataAwsIamPolicyDocument, EksPodIdentityAssociation, IamPolicy, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
+import { DeploymentV1, JobV1, PodDisruptionBudgetV1, ServiceAccountV1, ServiceV1 } from "./bindings/k8s";
+import type { DeploymentV1SpecTemplateSpecContainerEnv, DeploymentV1SpecTemplateSpecInitContainer, DeploymentV1SpecTemplateSpecVolume } from "./bindings/k8s";
+import type { GpuClusterBase } from "./gpu-cluster";
+import type { GpuNodePool } from "./gpu-node-pool";
+import type { ImportedModel } from "./imported-model";
+import { ipv4CidrProblem } from "./gpu-cluster";
+import type { SecretRef } from "./model-source";
+
+export interface ExposureOptions {
+  /** Source IPv4 addresses or CIDRs allowed to reach the endpoint (1–10). */
+  readonly allowedCidrs: readonly string[];
+}
+
+export interface InferenceEndpointProps {
+  readonly cluster: GpuClusterBase;
+  readonly model: ImportedModel;
+  /** The API to serve; must match the model's capability. @default - the model's capability */
+  readonly kind?: Capability;
+  /** DNS-1035 name of the Deployment, Service and served model. @default - the construct id */
+  readonly name?: string;
+  /** A catalog shape such as "A10_X1". @default - the cheapest shape that fits */
+  readonly shape?: string;
+  /** Host instance for the shape. @default - the cheapest instance carrying the shape's GPUs */
+  readonly instanceType?: string;
+  /** @default - the shape's GPU count when it divides the heads */
+  readonly tensorParallel?: number;
+  /** Context length in tokens. @default - min(8192, the model's maximum) */
+  readonly maxModelLen?: number;
+  /** Requests of maxModelLen that must fit in the KV cache at once. @default 1 */
+  readonly minConcurrency?: number;
+  /** @default - the pinned vLLM release's default (0.92) */
+  readonly gpuMemoryUtilization?: number;
+  /** @default "auto" */
+  readonly kvCacheDtype?: KvCacheDtype;
+  /** vLLM online quantization of an unquantized checkpoint. @default - none */
+  readonly quantization?: OnlineQuantization;
+  /** @default 1 */
+  readonly replicas?: number;
+  /** @default "ON_DEMAND" */
+  readonly capacityType?: CapacityType;
+  /** Prefix caching for generative models. @default true */
+  readonly enablePrefixCaching?: boolean;
+  /** API key clients must send, by reference. @default - none (cluster-internal Service only) */
+  readonly apiKey?: SecretRef;
+  /** Expose outside the cluster through a load balancer restricted to these sources. @default - ClusterIP only */
+  readonly exposure?: ExposureOptions;
+  /** Run a one-request smoke test after every rollout. @default true */
+  readonly smokeTest?: boolean;
+}
+
+const DNS_1035 = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const CACHE_DIR = "/cache";
+const MODEL_DIR = "/models";
+export const AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.22.35";
+
+export class InferenceEndpoint extends Construct {
+  readonly name: string;
+  readonly findings: Finding[] = [];
+  readonly placed: Placed | undefined;
+  readonly pool: GpuNodePool | undefined;
+  readonly deployment: DeploymentV1 | undefined;
+  readonly service: ServiceV1 | undefined;
+
+  constructor(scope: Construct, id: string, props: InferenceEndpointProps) {
+    super(scope, id);
+    const path = this.node.path;
+    this.name = props.name ?? id;
+    if (!DNS_1035.test(this.name)) {
+      const suggestion = this.name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+|-+$/g, "").slice(0, 63);
+      this.findings.push(error("NAME_INVALID", path, { field: "name", problem: `"${this.name}" is not a DNS-1035 label`, why: "it names the Deployment, the Service and the served model: lowercase letters, digits and '-', starting with a letter, ≤ 63 characters", fix: `use "${suggestion || "llm-endpoint"}"` }));
+    }
+    const replicas = props.replicas ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      this.findings.push(error("REPLICAS_INVALID", path, { field: "replicas", problem: `replicas must be an integer ≥ 0 (got ${replicas})`, why: "it is a pod count", fix: "for example 1 or 2" }));
+    }
+    if (props.exposure) {
+      const cidrs = props.exposure.allowedCidrs;
+      if (cidrs.length === 0 || cidrs.length > 10) this.findings.push(error("ALLOWLIST_TOO_LONG", path, { field: "exposure.allowedCidrs", problem: `${cidrs.length} entries; 1 to 10 are allowed`, why: "an exposed endpoint must name who may call it, in a list a reviewer can read", fix: "list the client CIDRs, aggregated into supernets" }));
+      for (const c of cidrs) {
+        const problem = ipv4CidrProblem(c);
+        if (problem) this.findings.push(error("CIDR_INVALID", path, { field: "exposure.allowedCidrs", problem: `"${c}": ${problem}`, why: "the load balancer's source ranges must be IPv4 addresses or CIDRs", fix: 'for example "192.168.0.0/24" or "203.0.113.7"' }));
+      }
+      if (!props.apiKey) this.findings.push(error("EXPOSED_WITHOUT_API_KEY", path, { field: "apiKey", problem: "the endpoint is exposed outside the cluster without an API key", why: "anyone inside the allowed ranges could use the GPUs", fix: "set apiKey: SecretRef.fromKubernetesSecret(name, key)" }));
+    }
+    const model = props.model.declaration();
+    const maxModelLen = props.maxModelLen ?? Math.min(8192, props.model.profile?.maxPositionEmbeddings ?? 8192);
+    if (!model || this.findings.length) {
+      this.recordFindings(props.cluster);
+      return;
+    }
+    const decl: EndpointDeclaration = {
+      name: this.name,
+      path,
+      model,
+      capability: props.kind ?? model.capability,
+      maxModelLen,
+      replicas: { min: replicas, max: replicas, expected: replicas },
+      capacityType: props.capacityType ?? "ON_DEMAND",
+      ...(props.shape ? { shape: props.shape } : {}),
+      ...(props.instanceType ? { instanceType: props.instanceType } : {}),
+      ...(props.tensorParallel ? { tensorParallel: props.tensorParallel } : {}),
+      ...(props.minConcurrency !== undefined ? { minConcurrency: props.minConcurrency } : {}),
+      ...(props.gpuMemoryUtilization !== undefined ? { gpuMemoryUtilization: props.gpuMemoryUtilization } : {}),
+      ...(props.kvCacheDtype ? { kvCacheDtype: props.kvCacheDtype } : {}),
+      ...(props.quantization ? { quantization: props.quantization } : {}),
+    };
+    const where = props.cluster.addEndpoint(decl);
+    if (!where) return;
+    this.placed = where.placed;
+    this.pool = where.pool;
+    const r = this.render(props, where.placed, where.pool, replicas);
+    this.deployment = r.deployment;
+    this.service = r.service;
+  }
+
+  private recordFindings(cluster: GpuClusterBase): void {
+    // Endpoint-level problems are reported with the rest of the plan when the stack synthesizes.
+    this.node.addValidation({ validate: () => this.findings.filter((f) => f.severity === "error").map((f) => f.message) });
+    void cluster;
+  }
+
+  private render(props: InferenceEndpointProps, placed: Placed, pool: GpuNodePool, replicas: number) {
+    const cluster = props.cluster;
+    const model = props.model;
+    const fit = placed.fit;
+    const s = fit.sizing;
+    const namespace = cluster.namespace;
+    const source = model.source;
+    const gpus = fit.shape.gpus;
+    const res = replicaResources(fit.host!.instance, gpus);
+    const selector = { "app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": this.name };
+    const labels = { ...selector, "app.kubernetes.io/managed-by": "cdktf-model-serving", ...model.labels() };
+    const annotations = { ...model.annotations(), "model-serving.io/shape": fit.shape.name };
+    const weightsBytes = model.declaration()?.checkpointBytes ?? s.weightsGiB * fit.tensorParallel * fit.pipelineParallel * 1024 ** 3;
+    const startupSeconds = Math.ceil(weightsBytes / (200 * 1024 ** 2) + 180);
+
+    // Identity: an IAM role (EKS Pod Identity) that can read only this model's S3 prefix and token secret.
+    const statements: Array<{ actions: string[]; resources: string[]; condition?: Array<{ test: string; variable: string; values: string[] }> }> = [];
+    if (source.kind === "s3") {
+      statements.push({ actions: ["s3:GetObject"], resources: [`arn:aws:s3:::${source.bucket}/${source.prefix}*`] });
+      statements.push({ actions: ["s3:ListBucket"], resources: [`arn:aws:s3:::${source.bucket}`], condition: [{ test: "StringLike", variable: "s3:prefix", values: [`${source.prefix}*`] }] });
+    }
+    if (source.token?.kind === "secretsmanager") statements.push({ actions: ["secretsmanager:GetSecretValue"], resources: [source.token.ref] });
+    const serviceAccount = new ServiceAccountV1(this, "service-account", {
+      metadata: { name: this.name, namespace, labels },
+      automountServiceAccountToken: false,
+      dependsOn: [cluster.namespaceResource()],
+    });
+    if (statements.length) {
+      const role = new IamRole(this, "role", {
+        name: `${cluster.clusterName}-${this.name}`.slice(0, 64),
+        assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }] }),
+        tags: model.awsTags(),
+      });
+      const doc = new DataAwsIamPolicyDocument(this, "policy-document", { statement: statements.map((st) => ({ effect: "Allow", ...st })) });
+      const policy = new IamPolicy(this, "policy", { name: `${cluster.clusterName}-${this.name}-model-read`.slice(0, 128), policy: doc.json, tags: model.awsTags() });
+      new IamRolePolicyAttachment(this, "policy-attachment", { role: role.name, policyArn: policy.arn });
+      new EksPodIdentityAssociation(this, "pod-identity", { clusterName: cluster.clusterName, namespace, serviceAccount: serviceAccount.metadata.name, roleArn: role.arn });
+    }
+
+    const modelArg = source.kind === "s3" ? `${MODEL_DIR}/${this.name}` : source.id;
+    const args = vllmArgs(
+      { name: this.name, capability: placed.decl.capability, tensorParallel: fit.tensorParallel, pipelineParallel: fit.pipelineParallel, maxModelLen: placed.decl.maxModelLen, gpuMemoryUtilization: s.gpuMemoryUtilization, maxNumSeqs: s.maxNumSeqs, maxNumBatchedTokens: s.maxNumBatchedTokens, kvCacheDtype: s.kvCacheDtype, quantization: placed.decl.quantization ?? model.profile?.quantization?.method ?? null, dtype: s.dtype },
+      { model: modelArg, ...(source.kind === "huggingface" ? { revision: source.revision, downloadDir: MODEL_DIR } : {}), ...(props.enablePrefixCaching === false ? { enablePrefixCaching: false } : {}) },
+      !!model.profile?.quantization,
+    );
+
+    const env: DeploymentV1SpecTemplateSpecContainerEnv[] = [
+      { name: "HOME", value: CACHE_DIR },
+      { name: "HF_HOME", value: `${CACHE_DIR}/huggingface` },
+      { name: "VLLM_CACHE_ROOT", value: `${CACHE_DIR}/vllm` },
+      { name: "TRITON_CACHE_DIR", value: `${CACHE_DIR}/triton` },
+      { name: "VLLM_NO_USAGE_STATS", value: "1" },
+      { name: "DO_NOT_TRACK", value: "1" },
+    ];
+    if (source.kind === "s3") env.push({ name: "HF_HUB_OFFLINE", value: "1" });
+    if (source.token?.kind === "kubernetes") env.push({ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: source.token.ref, key: source.token.key } } });
+    if (source.token?.kind === "secretsmanager") env.push({ name: "HF_TOKEN_PATH", value: "/var/run/secrets/model-serving/hf-token" });
+    if (props.apiKey?.kind === "kubernetes") env.push({ name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: props.apiKey.ref, key: props.apiKey.key } } });
+
+    const restricted = {
+      runAsNonRoot: true,
+      runAsUser: "1000",
+      runAsGroup: "1000",
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    };
+    const initContainers: DeploymentV1SpecTemplateSpecInitContainer[] = [];
+    if (source.kind === "s3") {
+      initContainers.push({
+        name: "fetch-weights",
+        image: AWS_CLI_IMAGE,
+        command: ["aws", "s3", "sync", "--only-show-errors", "--exclude", "*.bin", "--exclude", "*.pt", source.id, `${MODEL_DIR}/${this.name}`],
+        env: [{ name: "HOME", value: "/tmp" }],
+        securityContext: restricted,
+        resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } },
+        volumeMount: [{ name: "models", mountPath: MODEL_DIR }, { name: "tmp", mountPath: "/tmp" }],
+      });
+    }
+    if (source.token?.kind === "secretsmanager") {
+      initContainers.push({
+        name: "fetch-hf-token",
+        image: AWS_CLI_IMAGE,
+        command: ["sh", "-c", `aws secretsmanager get-secret-value --secret-id "$SECRET_ARN" --query SecretString --output text > /var/run/secrets/model-serving/hf-token`],
+        env: [{ name: "SECRET_ARN", value: source.token.ref }, { name: "HOME", value: "/tmp" }],
+        securityContext: restricted,
+        resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "200m", memory: "256Mi" } },
+        volumeMount: [{ name: "hf-token", mountPath: "/var/run/secrets/model-serving" }, { name: "tmp", mountPath: "/tmp" }],
+      });
+    }
+    const volumes: DeploymentV1SpecTemplateSpecVolume[] = [
+      { name: "dshm", emptyDir: { medium: "Memory", sizeLimit: `${res.shmGiB}Gi` } },
+      { name: "models", emptyDir: { sizeLimit: `${Math.ceil((weightsBytes / 1024 ** 3) * 1.2) + 5}Gi` } },
+      { name: "cache", emptyDir: { sizeLimit: "20Gi" } },
+      { name: "tmp", emptyDir: { sizeLimit: "10Gi" } },
+    ];
+    if (source.token?.kind === "secretsmanager") volumes.push({ name: "hf-token", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } });
+
+    const probe = (path: string, period: number, failures: number, timeout = 5) => ({ httpGet: { path, port: String(VLLM_PORT) }, periodSeconds: period, failureThreshold: failures, timeoutSeconds: timeout });
+    const deployment = new DeploymentV1(this, "deployment", {
+      metadata: { name: this.name, namespace, labels, annotations },
+      waitForRollout: true,
+      timeouts: { create: `${Math.max(30, Math.ceil(startupSeconds / 60) + 15)}m`, update: `${Math.max(30, Math.ceil(startupSeconds / 60) + 15)}m` },
+      spec: {
+        replicas: String(replicas),
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: selector },
+        // GPUs are scarce: replace one pod at a time and never run two copies beyond the pool's capacity.
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "0", maxUnavailable: "1" } },
+        template: {
+          metadata: { labels, annotations },
+          spec: {
+            serviceAccountName: serviceAccount.metadata.name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            terminationGracePeriodSeconds: 120,
+            nodeSelector: pool.nodeSelector(),
+            toleration: [pool.toleration()],
+            securityContext: { runAsNonRoot: true, runAsUser: "1000", runAsGroup: "1000", fsGroup: "1000", seccompProfile: { type: "RuntimeDefault" } },
+            initContainer: initContainers,
+            container: [
+              {
+                name: "vllm",
+                image: VLLM_RELEASE.image,
+                imagePullPolicy: "IfNotPresent",
+                command: ["vllm", "serve"],
+                args,
+                port: [{ name: "http", containerPort: VLLM_PORT, protocol: "TCP" }],
+                env,
+                resources: {
+                  requests: { cpu: String(res.cpu), memory: `${res.memoryGiB}Gi`, "nvidia.com/gpu": String(gpus) },
+                  limits: { cpu: String(res.cpu), memory: `${res.memoryGiB}Gi`, "nvidia.com/gpu": String(gpus) },
+                },
+                securityContext: restricted,
+                // Loading weights, profiling and CUDA graph capture take minutes: budget them from the model's size.
+                startupProbe: probe("/health", 10, Math.ceil(startupSeconds / 10)),
+                readinessProbe: probe("/health", 10, 3),
+                livenessProbe: probe("/health", 30, 5, 10),
+                lifecycle: { preStop: [{ exec: { command: ["sleep", "20"] } }] },
+                volumeMount: [
+                  { name: "dshm", mountPath: "/dev/shm" },
+                  { name: "models", mountPath: MODEL_DIR },
+                  { name: "cache", mountPath: CACHE_DIR },
+                  { name: "tmp", mountPath: "/tmp" },
+                  ...(source.token?.kind === "secretsmanager" ? [{ name: "hf-token", mountPath: "/var/run/secrets/model-serving", readOnly: true }] : []),
+                ],
+              },
+            ],
+            volume: volumes,
+          },
+        },
+      },
+      lifecycle: { ignoreChanges: [] },
+    });
+
+    const service = new ServiceV1(this, "service", {
+      metadata: {
+        name: this.name,
+        namespace,
+        labels,
+        ...(props.exposure ? { annotations: { "service.beta.kubernetes.io/aws-load-balancer-type": "external", "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip", "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing" } } : {}),
+      },
+      spec: {
+        type: props.exposure ? "LoadBalancer" : "ClusterIP",
+        selector,
+        port: [{ name: "http", port: props.exposure ? 443 : 80, targetPort: "http", protocol: "TCP" }],
+        ...(props.exposure ? { loadBalancerSourceRanges: props.exposure.allowedCidrs.map((c) => (c.includes("/") ? c : `${c}/32`)) } : {}),
+      },
+      dependsOn: [cluster.namespaceResource()],
+    });
+    new PodDisruptionBudgetV1(this, "pdb", {
+      metadata: { name: this.name, namespace, labels },
+      spec: { maxUnavailable: "1", selector: { matchLabels: selector } },
+      dependsOn: [cluster.namespaceResource()],
+    });
+    if (props.smokeTest !== false && replicas > 0) this.smokeTest(namespace, placed.decl.capability, deployment, labels, props.apiKey);
+    return { deployment, service };
+  }
+
+  /** One real request of the endpoint's kind, checked for the shape of that API's answer. */
+  private smokeTest(namespace: string, capability: Capability, deployment: DeploymentV1, labels: Record<string, string>, apiKey: SecretRef | undefined): void {
+    const base = `http://${this.name}.${namespace}.svc.cluster.local`;
+    const request: Record<Capability, { path: string; body: unknown; check: string }> = {
+      TEXT_TO_TEXT: { path: "/v1/chat/completions", body: { model: this.name, messages: [{ role: "user", content: "Reply with the word ok." }], max_tokens: 8 }, check: "r['choices'][0]['message']['content'] is not None" },
+      IMAGE_TEXT_TO_TEXT: { path: "/v1/chat/completions", body: { model: this.name, messages: [{ role: "user", content: [{ type: "text", text: "Reply with the word ok." }] }], max_tokens: 8 }, check: "r['choices'][0]['message']['content'] is not None" },
+      EMBEDDING: { path: "/v1/embeddings", body: { model: this.name, input: ["smoke test"] }, check: "len(r['data'][0]['embedding']) > 0" },
+      RERANK: { path: "/v1/rerank", body: { model: this.name, query: "capital of France", documents: ["Paris is the capital of France.", "Bananas are yellow."] }, check: "len(r['results']) == 2 and all('relevance_score' in x for x in r['results'])" },
+    };
+    const q = request[capability];
+    const script = [
+      "import json, os, sys, time, urllib.request",
+      `url = ${JSON.stringify(base + q.path)}`,
+      `body = json.dumps(${JSON.stringify(JSON.stringify(q.body))}).encode()`,
+      "headers = {'Content-Type': 'application/json'}",
+      "if os.environ.get('VLLM_API_KEY'): headers['Authorization'] = 'Bearer ' + os.environ['VLLM_API_KEY']",
+      "for attempt in range(30):",
+      "    try:",
+      "        r = json.load(urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers), timeout=60))",
+      "        break",
+      "    except Exception as e:",
+      "        print('waiting for the endpoint:', e); time.sleep(10)",
+      "else:",
+      "    sys.exit('endpoint did not answer')",
+      `ok = ${q.check}`,
+      "print('smoke test', 'passed' if ok else 'FAILED', json.dumps(r)[:500])",
+      "sys.exit(0 if ok else 1)",
+    ].join("\n");
+    new JobV1(this, "smoke-test", {
+      metadata: { name: `${this.name}-smoke-test`, namespace, labels: { ...labels, "app.kubernetes.io/component": "smoke-test" } },
+      waitForCompletion: true,
+      timeouts: { create: "20m", update: "20m" },
+      spec: {
+        backoffLimit: 1,
+        ttlSecondsAfterFinished: "86400",
+        template: {
+          metadata: { labels: { "app.kubernetes.io/component": "smoke-test" } },
+          spec: {
+            restartPolicy: "Never",
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: { runAsNonRoot: true, runAsUser: "1000", seccompProfile: { type: "RuntimeDefault" } },
+            container: [
+              {
+                name: "smoke-test",
+                image: VLLM_RELEASE.image,
+                command: ["python3", "-c", script],
+                env: apiKey?.kind === "kubernetes" ? [{ name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: apiKey.ref, key: apiKey.key } } }] : [],
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+              },
+            ],
+          },
+        },
+      },
+      dependsOn: [deployment],
+    });
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Quickstart: four endpoints — chat, embeddings, rerank and vision — on shapes the planner picks.
+ *
+ *   npm ci && npx cdktf synth
+ *
+ * writes cdktf.out/stacks/quickstart/{cdk.tf.json, serving-plan.json, serving-plan.md}.
+ */
+import { App } from "cdktf";
+import { ModelSource, SecretRef } from "../../constructs/model-source";
+import { ModelServingStack, synthOrExit } from "../../stacks/model-serving-stack";
+
+const app = new App();
+const stack = new ModelServingStack(app, "quickstart", {
+  cluster: {
+    create: {
+      clusterName: "model-serving-quickstart",
+      // Declare what Service Quotas shows for your account; the plan fails if the pools need more.
+      quotas: { "L-DB2E81BA": 192 },
+      budgetUsdPerMonth: 10000,
+    },
+  },
+  tags: { team: "platform" },
+});
+
+// Gated on the Hub: the token is read at pod start from an existing Kubernetes secret, never inlined.
+const hfToken = SecretRef.fromKubernetesSecret("hf-token", "token");
+
+const llama = stack.importModel("llama-3-1-8b-instruct", {
+  source: ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: hfToken }),
+  title: "Llama 3.1 8B Instruct",
+  tags: { framework: ["transformers"], architecture: ["llama"], task: ["chat"] },
+});
+const bge = stack.importModel("bge-large-en-v1-5", {
+  source: ModelSource.huggingFace("BAAI/bge-large-en-v1.5", { revision: "d4aa6901d3a41ba39fb536a557fa166f842b0e09" }),
+  title: "BGE large English v1.5",
+  tags: { architecture: ["bert"], task: ["embedding"] },
+});
+const reranker = stack.importModel("bge-reranker-v2-m3", {
+  source: ModelSource.huggingFace("BAAI/bge-reranker-v2-m3", { revision: "953dc6f6f85a1b2dbfca4c34a2796e7dde08d41e" }),
+  title: "BGE reranker v2 m3",
+  tags: { architecture: ["xlm-roberta"], task: ["rerank"] },
+});
+const qwenVl = stack.importModel("qwen2-vl-7b-instruct", {
+  source: ModelSource.huggingFace("Qwen/Qwen2-VL-7B-Instruct", { revision: "eed13092ef92e448dd6875b2a00151bd3f7db0ac" }),
+  title: "Qwen2-VL 7B Instruct",
+  tags: { architecture: ["qwen2_vl"], task: ["vision-chat"] },
+});
+
+stack.addEndpoint("llama-chat", { model: llama, maxModelLen: 8192, minConcurrency: 4, replicas: 2 });
+stack.addEndpoint("embeddings", { model: bge, maxModelLen: 512 });
+stack.addEndpoint("rerank", { model: reranker, maxModelLen: 8192 });
+stack.addEndpoint("vision-chat", { model: qwenVl, maxModelLen: 16384, minConcurrency: 2 });
+
+synthOrExit(app);

@@ -1,0 +1,53 @@
+/**
+ * The `vllm serve` command line for an endpoint. Every value comes from the plan; every flag is one
+ * that the pinned release's argument parser defines (catalog/vllm/flags.json), checked here so a
+ * typo or a removed flag fails the build, not a pod at 3 a.m.
+ */
+import flags from "../catalog/vllm/flags.json";
+import type { EndpointPlan } from "./plan-types";
+
+export const VLLM_PORT = 8000;
+
+export interface ServeOptions {
+  /** Where the weights are: a local directory (S3 sources) or the repo id (Hub sources). */
+  readonly model: string;
+  /** Hub revision to load (Hub sources only). */
+  readonly revision?: string | null;
+  readonly downloadDir?: string;
+  readonly enablePrefixCaching?: boolean;
+  readonly maxImagesPerPrompt?: number;
+}
+
+const known = new Set(flags.exists);
+
+export function vllmArgs(e: Pick<EndpointPlan, "name" | "capability" | "tensorParallel" | "pipelineParallel" | "maxModelLen" | "gpuMemoryUtilization" | "maxNumSeqs" | "maxNumBatchedTokens" | "kvCacheDtype" | "quantization" | "dtype">, o: ServeOptions, checkpointQuantized: boolean): string[] {
+  const args: string[] = [];
+  const add = (flag: string, value?: string | number) => {
+    if (!known.has(flag)) throw new Error(`vLLM ${flags.version} has no ${flag} flag (catalog/vllm/flags.json)`);
+    args.push(flag);
+    if (value !== undefined) args.push(String(value));
+  };
+  add("--model", o.model);
+  if (o.revision) add("--revision", o.revision);
+  if (o.downloadDir) add("--download-dir", o.downloadDir);
+  add("--served-model-name", e.name);
+  add("--host", "0.0.0.0");
+  add("--port", VLLM_PORT);
+  add("--tensor-parallel-size", e.tensorParallel);
+  if (e.pipelineParallel > 1) add("--pipeline-parallel-size", e.pipelineParallel);
+  add("--max-model-len", e.maxModelLen);
+  add("--gpu-memory-utilization", e.gpuMemoryUtilization);
+  // Pinned so the KV budget the planner computed does not move with vLLM's GPU-name heuristics.
+  add("--max-num-seqs", e.maxNumSeqs);
+  add("--max-num-batched-tokens", e.maxNumBatchedTokens);
+  add("--dtype", e.dtype);
+  if (e.kvCacheDtype !== "auto") add("--kv-cache-dtype", e.kvCacheDtype);
+  if (e.quantization && !checkpointQuantized) add("--quantization", e.quantization);
+  const pooling = e.capability === "EMBEDDING" || e.capability === "RERANK";
+  if (pooling) add("--runner", "pooling");
+  else add(o.enablePrefixCaching === false ? "--no-enable-prefix-caching" : "--enable-prefix-caching");
+  if (e.capability === "IMAGE_TEXT_TO_TEXT") add("--limit-mm-per-prompt", JSON.stringify({ image: o.maxImagesPerPrompt ?? 4, video: 0 }));
+  add("--uvicorn-log-level", "warning");
+  add("--no-enable-log-requests");
+  return args;
+}

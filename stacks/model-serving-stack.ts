@@ -1,0 +1,58 @@
+/**
+ * ModelServingStack: a stack with the AWS provider, a GPU cluster (new, or an existing one) and
+ * helpers to import models and add endpoints. Everything the planner decides is visible in
+ * serving-plan.json / serving-plan.md next to cdk.tf.json.
+ */
+import { App, LocalBackend, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import { REGION } from "../catalog";
+import { AwsProvider } from "../constructs/bindings/aws";
+import { GpuCluster, type ExistingClusterProps, type GpuClusterBase, type GpuClusterProps } from "../constructs/gpu-cluster";
+import { ImportedModel, type ImportedModelProps } from "../constructs/imported-model";
+import { InferenceEndpoint, type InferenceEndpointProps } from "../constructs/inference-endpoint";
+
+export interface ModelServingStackProps {
+  /** @default "us-east-1" (the region the price catalog covers) */
+  readonly region?: string;
+  /** Create a new cluster with these props, or compose into an existing one. @default - a new cluster */
+  readonly cluster?: { readonly create: GpuClusterProps } | { readonly existing: ExistingClusterProps };
+  /** Tags on every AWS resource. */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** Terraform state file, relative to the stack directory. @default "terraform.<stack>.tfstate" */
+  readonly stateFile?: string;
+}
+
+export class ModelServingStack extends TerraformStack {
+  readonly cluster: GpuClusterBase;
+
+  constructor(scope: Construct, id: string, props: ModelServingStackProps = {}) {
+    super(scope, id);
+    // A relative state path keeps the synthesized JSON free of this machine's absolute paths.
+    new LocalBackend(this, { path: props.stateFile ?? `terraform.${id}.tfstate` });
+    new AwsProvider(this, "aws", { region: props.region ?? REGION, defaultTags: [{ tags: { "managed-by": "cdktf-model-serving", ...(props.tags ?? {}) } }] });
+    const c = props.cluster;
+    this.cluster = c && "existing" in c ? GpuCluster.fromExisting(this, "cluster", c.existing) : new GpuCluster(this, "cluster", c && "create" in c ? c.create : {});
+  }
+
+  importModel(id: string, props: ImportedModelProps): ImportedModel {
+    return new ImportedModel(this, id, props);
+  }
+
+  addEndpoint(id: string, props: Omit<InferenceEndpointProps, "cluster">): InferenceEndpoint {
+    return new InferenceEndpoint(this, id, { cluster: this.cluster, ...props });
+  }
+}
+
+/**
+ * Synthesize, printing coded errors instead of a stack trace, and exit 1 when validation fails
+ * (nothing is written: cdktf validates every construct before it writes a stack).
+ */
+export function synthOrExit(app: App): void {
+  try {
+    app.synth();
+  } catch (e) {
+    const message = (e as Error).message ?? String(e);
+    console.error(message.replace(/\n\nIf you wish to ignore these validations[\s\S]*$/, ""));
+    process.exit(1);
+  }
+}
