@@ -246,7 +246,7 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
     ...(mla ? { mla } : {}),
     ...(moe ? { moe } : {}),
     ...(() => {
-      const q = parseQuantization(top, path);
+      const q = parseQuantization(top["quantization_config"] ? top : text, path);
       return q ? { quantization: q } : {};
     })(),
     ...(vision ? { vision } : {}),

@@ -72,6 +72,13 @@ export function parseHeader(bytes: Uint8Array, path: string): SafetensorsHeader 
     if (end - begin !== numel * SAFETENSORS_DTYPE_BYTES[t.dtype]) throw invalid(path, `tensor "${name}" spans ${end - begin} bytes but ${t.dtype}${JSON.stringify(t.shape)} needs ${numel * SAFETENSORS_DTYPE_BYTES[t.dtype]}`);
     tensors[name] = { dtype: t.dtype, shape: t.shape as number[], dataOffsets: [begin, end] };
   }
+  // The format stores tensors back to back: sorted by offset, each starts where the previous ended.
+  const spans = Object.entries(tensors).sort(([, a], [, b]) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  let cursor = 0;
+  for (const [name, t] of spans) {
+    if (t.dataOffsets[0] !== cursor) throw invalid(path, `tensor "${name}" starts at byte ${t.dataOffsets[0]} but the previous tensor ends at ${cursor} (offsets must be contiguous and must not overlap)`);
+    cursor = t.dataOffsets[1];
+  }
   return { headerBytes: n, tensors, metadata };
 }
 
