@@ -83,6 +83,19 @@ export function ipv4CidrProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** The IAM role EKS managed nodes run as, with the three AWS managed policies nodes need. */
+function createNodeRole(scope: Construct, name: string, tags: Record<string, string>) {
+  const role = new IamRole(scope, "node-role", {
+    name,
+    assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+    tags,
+  });
+  const attachments = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map(
+    (p) => new IamRolePolicyAttachment(scope, `node-${p}`, { role: role.name, policyArn: `arn:aws:iam::aws:policy/${p}` }),
+  );
+  return { role, attachments };
+}
+
 export abstract class GpuClusterBase extends Construct {
   abstract readonly clusterName: string;
   abstract readonly subnetIds: string[];
@@ -260,14 +273,7 @@ export class GpuCluster extends GpuClusterBase {
       dependsOn: [logs, clusterPolicy],
     });
 
-    const nodeRole = new IamRole(this, "node-role", {
-      name: `${this.clusterName}-node`,
-      assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
-      tags,
-    });
-    const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map(
-      (p) => new IamRolePolicyAttachment(this, `node-${p}`, { role: nodeRole.name, policyArn: `arn:aws:iam::aws:policy/${p}` }),
-    );
+    const { role: nodeRole, attachments: nodePolicies } = createNodeRole(this, `${this.clusterName}-node`, tags);
     this.nodeRoleArn = nodeRole.arn;
 
     const system = new EksNodeGroup(this, "system-nodes", {
@@ -340,15 +346,7 @@ class ExistingGpuCluster extends GpuClusterBase {
     this.subnetIds = [...props.subnetIds];
     const cluster = new DataAwsEksCluster(this, "cluster", { name: props.clusterName });
     const auth = new DataAwsEksClusterAuth(this, "auth", { name: props.clusterName });
-    const nodeRole = new IamRole(this, "node-role", {
-      name: `${props.clusterName}-gpu-node`,
-      assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
-      tags: { "model-serving:cluster": props.clusterName },
-    });
-    for (const p of ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]) {
-      new IamRolePolicyAttachment(this, `node-${p}`, { role: nodeRole.name, policyArn: `arn:aws:iam::aws:policy/${p}` });
-    }
-    this.nodeRoleArn = nodeRole.arn;
+    this.nodeRoleArn = createNodeRole(this, `${props.clusterName}-gpu-node`, { "model-serving:cluster": props.clusterName }).role.arn;
     new KubernetesProvider(this, "kubernetes", {
       host: cluster.endpoint,
       clusterCaCertificate: Fn.base64decode(cluster.certificateAuthority.get(0).data),
