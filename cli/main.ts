@@ -114,6 +114,7 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
     pipelineParallel: layout.pp,
     maxModelLen,
     path: loaded.id,
+    ...(loaded.safetensors ? { checkpointBytes: loaded.safetensors.bytes } : {}),
     ...(util !== undefined ? { gpuMemoryUtilization: util } : {}),
     ...(dtype ? { dtype } : {}),
     ...(kv ? { kvCacheDtype: kv as KvCacheDtype } : {}),
@@ -143,6 +144,7 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
     dtype: result.dtype,
     kvCacheDtype: result.kvCacheDtype,
     vllm: VLLM_RELEASE.image,
+    ...(loaded.safetensors ? { safetensors: loaded.safetensors } : {}),
     errors: codes(result.errors),
     warnings: codes(result.warnings),
     ...(result.fits ? {} : { fitsOn }),
@@ -211,7 +213,8 @@ export function main(argv: readonly string[], io: Io = { out: (l) => console.log
       else for (const f of e.findings) io.err(f.message);
       return 1;
     }
-    if (e instanceof UsageError || (e instanceof TypeError && "code" in e && String((e as { code: unknown }).code).startsWith("ERR_PARSE_ARGS"))) {
+    // parseArgs errors carry a code; checked by code, not class, because test sandboxes have their own TypeError.
+    if (e instanceof UsageError || String((e as { code?: unknown })?.code ?? "").startsWith("ERR_PARSE_ARGS")) {
       io.err(`model-serving: ${(e as Error).message}`);
       io.err(USAGE);
       return 2;

@@ -68,7 +68,9 @@ export class GpuShape {
   hostOn(instanceType: string, path: string): Host {
     const instance = INSTANCES.find((i) => i.instanceType === instanceType);
     if (!instance) {
-      const similar = INSTANCES.filter((i) => i.instanceType.startsWith(instanceType.split(".")[0] ?? "")).map((i) => i.instanceType);
+      const similar = INSTANCES.map((i) => i.instanceType)
+        .filter((t) => t.startsWith(instanceType.split(".")[0] ?? ""))
+        .sort((a, b) => editDistance(a, instanceType) - editDistance(b, instanceType) || a.localeCompare(b));
       throw new PlanningError([
         error("INSTANCE_TYPE_UNKNOWN", path, {
           field: "instanceType",
@@ -98,6 +100,17 @@ export class GpuShape {
   toString(): string {
     return this.name;
   }
+}
+
+/** Levenshtein distance, to suggest the instance type a typo meant. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
 }
 
 /** vCPU and memory a replica of `gpus` GPUs requests on a node: its share of what the node can give pods. */

@@ -231,6 +231,14 @@ describe("costs", () => {
     expect(p.totals.budgetUsdPerMonth).toBe(1000);
   });
 
+  it("warns BUDGET_NEAR when the expected cost is over 80 % of a budget that the maximum still meets", () => {
+    const fixed = input({ endpoints: [endpoint("chat", llama8b, { shape: "A10_X1", replicas: { min: 2, max: 2 } })] });
+    const max = planServing(fixed).totals.monthlyUsd.max; // min = expected = max here
+    const p = planServing({ ...fixed, budgetUsdPerMonth: max });
+    expect(codes(p)).toEqual(["BUDGET_NEAR"]);
+    expect(p.findings.find((f) => f.code === "BUDGET_NEAR")!.severity).toBe("warning");
+  });
+
   it("accepts a budget above the maximum cost", () => {
     const p = planServing(input({ budgetUsdPerMonth: 1_000_000 }));
     expect(codes(p)).not.toContain("BUDGET_EXCEEDED");
@@ -273,6 +281,23 @@ describe("endpoint checks", () => {
   it("reports GPU_COUNT_NOT_OFFERED for A10_X2 pinned to g5.4xlarge", () => {
     const p = planServing(input({ endpoints: [endpoint("chat", llama8b, { shape: "A10_X2", instanceType: "g5.4xlarge" })] }));
     expect(codes(p)).toEqual(["GPU_COUNT_NOT_OFFERED"]);
+  });
+
+  it("refuses two endpoints of one shape that ask for different instance types as POOL_INSTANCE_CONFLICT", () => {
+    const p = planServing(
+      input({ endpoints: [endpoint("a", llama8b, { shape: "A10_X2" }), endpoint("b", llama8b, { shape: "A10_X2", instanceType: "g5.48xlarge" })] }),
+    );
+    const f = p.findings.find((x) => x.code === "POOL_INSTANCE_CONFLICT")!;
+    expect(f.severity).toBe("error");
+    expect(f.message).toContain("g5.12xlarge");
+    expect(f.message).toContain("g5.48xlarge");
+  });
+
+  it("refuses an endpoint no catalog shape can serve as MODEL_DOES_NOT_FIT, with the first shape's reason", () => {
+    const p = planServing(input({ endpoints: [endpoint("huge", model("meta-llama/Llama-3.1-405B-Instruct"), { maxModelLen: 131_072, minConcurrency: 1000 })] }));
+    expect(codes(p)).toEqual(["MODEL_DOES_NOT_FIT"]);
+    expect(p.findings[0].message).toMatch(/^\[MODEL_DOES_NOT_FIT\] stack\/huge: no shape in the catalog serves meta-llama\/Llama-3\.1-405B-Instruct at maxModelLen 131072 .+\. .+\. Fix: .+\.$/s);
+    expect(p.nodePools).toEqual([]);
   });
 
   it("lists errors before warnings", () => {
