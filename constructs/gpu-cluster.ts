@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Annotations, Fn, TerraformStack } from "cdktf";
+import { Annotations, Fn, Lazy, TerraformStack } from "cdktf";
 import { addCustomSynthesis } from "cdktf/lib/synthesize/synthesizer";
 import { Construct } from "constructs";
 import { error, PlanningError, type Finding } from "../planner/findings";
@@ -19,11 +19,11 @@ import {
 import { DaemonSetV1, KubernetesProvider, NamespaceV1 } from "./bindings/k8s";
 import { GpuNodePool } from "./gpu-node-pool";
 import { ImportedModel } from "./imported-model";
+import { NVIDIA_DEVICE_PLUGIN_IMAGE } from "./images";
 import { planConsoleTable, planMarkdown, stableJson } from "./plan-report";
 
 /** Kubernetes version for new clusters: inside EKS standard support (extended support costs 6×). */
 export const DEFAULT_KUBERNETES_VERSION = "1.33";
-export const NVIDIA_DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.17.0";
 export const GPU_TAINT_KEY = "nvidia.com/gpu";
 
 export interface ServingOptions {
@@ -111,6 +111,8 @@ export abstract class GpuClusterBase extends Construct {
   private readonly pools = new Map<string, GpuNodePool>();
   private cachedPlan: ServingPlan | undefined;
   private deviceplugin: DaemonSetV1 | undefined;
+  /** Largest model staged through the system nodes' disk, GiB. */
+  protected stagingDiskGiB = 0;
   protected k8sNamespace: NamespaceV1 | undefined;
 
   protected constructor(scope: Construct, id: string, options: ServingOptions) {
@@ -156,6 +158,17 @@ export abstract class GpuClusterBase extends Construct {
     return { placed: r.placed, pool };
   }
 
+  /** Staging Jobs run on the system nodes: their root volume must hold the largest staged model. */
+  requireStagingDisk(weightsGiB: number): void {
+    this.stagingDiskGiB = Math.max(this.stagingDiskGiB, weightsGiB);
+    this.cachedPlan = undefined;
+  }
+
+  /** Root volume of a system node: OS, images, and room to stage the largest model. */
+  protected systemDiskGiB(): number {
+    return Math.ceil((40 + this.stagingDiskGiB * 1.3) / 10) * 10;
+  }
+
   /** The whole serving plan (memoised; recomputed when endpoints are added). */
   plan(): ServingPlan {
     if (!this.cachedPlan) {
@@ -165,6 +178,7 @@ export abstract class GpuClusterBase extends Construct {
         quotas: this.quotas,
         createsCluster: this.createsCluster,
         systemNodes: this.systemNodeCount,
+        systemNodeDiskGiB: this.systemDiskGiB(),
         ...(this.budgetUsdPerMonth !== undefined ? { budgetUsdPerMonth: this.budgetUsdPerMonth } : {}),
       });
     }
@@ -284,7 +298,7 @@ export class GpuCluster extends GpuClusterBase {
       amiType: "AL2023_x86_64_STANDARD",
       capacityType: "ON_DEMAND",
       instanceTypes: ["m6i.large"],
-      diskSize: 20,
+      diskSize: Lazy.numberValue({ produce: () => this.systemDiskGiB() }),
       scalingConfig: { minSize: this.systemNodeCount, desiredSize: this.systemNodeCount, maxSize: this.systemNodeCount + 1 },
       updateConfig: { maxUnavailable: 1 },
       labels: { "model-serving.io/pool": "system" },

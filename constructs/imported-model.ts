@@ -11,7 +11,11 @@ import { profileFromConfig, type ModelProfile } from "../planner/model-profile";
 import type { ModelDeclaration } from "../planner/plan";
 import type { Capability } from "../planner/plan-types";
 import { findLockedModel } from "./lock-file";
-import type { ModelSource } from "./model-source";
+import { ModelSource } from "./model-source";
+import type { ModelStore } from "./model-store";
+import type { JobV1 } from "./bindings/k8s";
+import { estimateWeights } from "../planner/weights";
+import { GiB } from "../planner/findings";
 
 export interface ModelTags {
   readonly framework?: readonly string[];
@@ -38,8 +42,11 @@ export interface ImportedModelProps {
   readonly checkpointBytes?: number;
   /** Serve pickle-only (.bin) weights, which can execute code when loaded. @default false */
   readonly allowPickleWeights?: boolean;
-  /** Keep the weights in the stack's S3 model store (priced as S3 storage). @default - true for S3 sources */
-  readonly storedInS3?: boolean;
+  /**
+   * Stage a Hub model into this S3 store (a Job copies the pinned revision and checks its files);
+   * endpoints then load it from S3 with read access to its prefix only. @default - endpoints pull from the Hub
+   */
+  readonly store?: ModelStore;
 }
 
 /** Label values allow [A-Za-z0-9._-], ≤ 63 characters, alphanumeric at both ends. */
@@ -56,6 +63,8 @@ export class ImportedModel extends Construct {
   readonly findings: Finding[] = [];
   private readonly props: ImportedModelProps;
   private readonly checkpointBytes: number | undefined;
+  /** The Job that copies the weights into the model store, when the model is staged. */
+  readonly stagingJob: JobV1 | undefined;
 
   constructor(scope: Construct, id: string, props: ImportedModelProps) {
     super(scope, id);
@@ -93,6 +102,11 @@ export class ImportedModel extends Construct {
       }
     }
     this.profile = profile;
+    if (profile && props.store && props.source.kind === "huggingface") {
+      const bytes = checkpointBytes ?? estimateWeights(profile, { tp: 1, pp: 1, dtype: profile.dtype, ...(profile.quantization ? { quantization: profile.quantization } : {}) }).bytesPerGpu;
+      this.stagingJob = props.store.stage(id, props.source, bytes / GiB);
+      props.store.cluster.requireStagingDisk(bytes / GiB);
+    }
     if (profile) {
       const check = validateImport({ path, modelId: props.source.id, profile, ...(files ? { files } : {}), ...(props.allowPickleWeights ? { allowPickleWeights: true } : {}) });
       this.findings.push(...check.findings);
@@ -110,9 +124,14 @@ export class ImportedModel extends Construct {
       revision: this.source.revision,
       capability: this.capability,
       profile: this.profile,
-      storedInS3: this.props.storedInS3 ?? this.source.kind === "s3",
+      storedInS3: this.source.kind === "s3" || !!this.props.store,
       ...(this.checkpointBytes ? { checkpointBytes: this.checkpointBytes } : {}),
     };
+  }
+
+  /** Where endpoints load the weights from: the store's copy when staged, else the source itself. */
+  loadSource(): ModelSource {
+    return this.props.store && this.source.kind === "huggingface" ? ModelSource.s3(this.props.store.uriFor(this.source)) : this.source;
   }
 
   /** Kubernetes labels (sanitised values) describing the model. */

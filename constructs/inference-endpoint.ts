@@ -19,6 +19,7 @@ import type { GpuClusterBase } from "./gpu-cluster";
 import type { GpuNodePool } from "./gpu-node-pool";
 import type { ImportedModel } from "./imported-model";
 import { ipv4CidrProblem } from "./gpu-cluster";
+import { AWS_CLI_IMAGE } from "./images";
 import type { SecretRef } from "./model-source";
 
 export interface ExposureOptions {
@@ -66,7 +67,6 @@ export interface InferenceEndpointProps {
 const DNS_1035 = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const CACHE_DIR = "/cache";
 const MODEL_DIR = "/models";
-export const AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.22.35";
 
 export class InferenceEndpoint extends Construct {
   readonly name: string;
@@ -140,7 +140,9 @@ export class InferenceEndpoint extends Construct {
     const fit = placed.fit;
     const s = fit.sizing;
     const namespace = cluster.namespace;
-    const source = model.source;
+    const source = model.loadSource();
+    // Pods need the Hub token only when they pull from the Hub themselves (not when staged in S3).
+    const token = source.kind === "huggingface" ? model.source.token : undefined;
     const gpus = fit.shape.gpus;
     const res = replicaResources(fit.host!.instance, gpus);
     const selector = { "app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": this.name };
@@ -155,7 +157,7 @@ export class InferenceEndpoint extends Construct {
       statements.push({ actions: ["s3:GetObject"], resources: [`arn:aws:s3:::${source.bucket}/${source.prefix}*`] });
       statements.push({ actions: ["s3:ListBucket"], resources: [`arn:aws:s3:::${source.bucket}`], condition: [{ test: "StringLike", variable: "s3:prefix", values: [`${source.prefix}*`] }] });
     }
-    if (source.token?.kind === "secretsmanager") statements.push({ actions: ["secretsmanager:GetSecretValue"], resources: [source.token.ref] });
+    if (token?.kind === "secretsmanager") statements.push({ actions: ["secretsmanager:GetSecretValue"], resources: [token.ref] });
     const serviceAccount = new ServiceAccountV1(this, "service-account", {
       metadata: { name: this.name, namespace, labels },
       automountServiceAccountToken: false,
@@ -189,8 +191,8 @@ export class InferenceEndpoint extends Construct {
       { name: "DO_NOT_TRACK", value: "1" },
     ];
     if (source.kind === "s3") env.push({ name: "HF_HUB_OFFLINE", value: "1" });
-    if (source.token?.kind === "kubernetes") env.push({ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: source.token.ref, key: source.token.key } } });
-    if (source.token?.kind === "secretsmanager") env.push({ name: "HF_TOKEN_PATH", value: "/var/run/secrets/model-serving/hf-token" });
+    if (token?.kind === "kubernetes") env.push({ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: token.ref, key: token.key } } });
+    if (token?.kind === "secretsmanager") env.push({ name: "HF_TOKEN_PATH", value: "/var/run/secrets/model-serving/hf-token" });
     if (props.apiKey?.kind === "kubernetes") env.push({ name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: props.apiKey.ref, key: props.apiKey.key } } });
 
     const restricted = {
@@ -214,12 +216,12 @@ export class InferenceEndpoint extends Construct {
         volumeMount: [{ name: "models", mountPath: MODEL_DIR }, { name: "tmp", mountPath: "/tmp" }],
       });
     }
-    if (source.token?.kind === "secretsmanager") {
+    if (token?.kind === "secretsmanager") {
       initContainers.push({
         name: "fetch-hf-token",
         image: AWS_CLI_IMAGE,
         command: ["sh", "-c", `aws secretsmanager get-secret-value --secret-id "$SECRET_ARN" --query SecretString --output text > /var/run/secrets/model-serving/hf-token`],
-        env: [{ name: "SECRET_ARN", value: source.token.ref }, { name: "HOME", value: "/tmp" }],
+        env: [{ name: "SECRET_ARN", value: token.ref }, { name: "HOME", value: "/tmp" }],
         securityContext: restricted,
         resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "200m", memory: "256Mi" } },
         volumeMount: [{ name: "hf-token", mountPath: "/var/run/secrets/model-serving" }, { name: "tmp", mountPath: "/tmp" }],
@@ -231,7 +233,7 @@ export class InferenceEndpoint extends Construct {
       { name: "cache", emptyDir: { sizeLimit: "20Gi" } },
       { name: "tmp", emptyDir: { sizeLimit: "10Gi" } },
     ];
-    if (source.token?.kind === "secretsmanager") volumes.push({ name: "hf-token", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } });
+    if (token?.kind === "secretsmanager") volumes.push({ name: "hf-token", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } });
 
     const probe = (path: string, period: number, failures: number, timeout = 5) => ({ httpGet: { path, port: String(VLLM_PORT) }, periodSeconds: period, failureThreshold: failures, timeoutSeconds: timeout });
     const deployment = new DeploymentV1(this, "deployment", {
@@ -279,7 +281,7 @@ export class InferenceEndpoint extends Construct {
                   { name: "models", mountPath: MODEL_DIR },
                   { name: "cache", mountPath: CACHE_DIR },
                   { name: "tmp", mountPath: "/tmp" },
-                  ...(source.token?.kind === "secretsmanager" ? [{ name: "hf-token", mountPath: "/var/run/secrets/model-serving", readOnly: true }] : []),
+                  ...(token?.kind === "secretsmanager" ? [{ name: "hf-token", mountPath: "/var/run/secrets/model-serving", readOnly: true }] : []),
                 ],
               },
             ],
@@ -287,7 +289,7 @@ export class InferenceEndpoint extends Construct {
           },
         },
       },
-      lifecycle: { ignoreChanges: [] },
+      ...(model.stagingJob ? { dependsOn: [model.stagingJob] } : {}),
     });
 
     const service = new ServiceV1(this, "service", {

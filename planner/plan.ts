@@ -58,6 +58,8 @@ export interface PlanInput {
   readonly clusterExtendedSupport?: boolean;
   /** CPU nodes for cluster add-ons (CoreDNS, the smoke tests) when the plan creates the cluster. @default 0 */
   readonly systemNodes?: number;
+  /** @default 40 */
+  readonly systemNodeDiskGiB?: number;
 }
 
 /** Root volume: OS and kubelet, the vLLM image unpacked, and the weights of every replica a node may run. */
@@ -332,8 +334,9 @@ export function planServing(input: PlanInput): ServingPlan {
   }
   if (input.systemNodes) {
     const sys = SERVICE_PRICES.systemNodeUsdPerHour;
-    const m = usd(monthly(sys.value, input.systemNodes) + input.systemNodes * 20 * (GiB / 1e9) * SERVICE_PRICES.ebsGp3UsdPerGbMonth.value);
-    costs.push({ item: `system node pool (${input.systemNodes} × ${sys.instanceType}, 20 GiB gp3 root)`, monthlyUsd: { min: m, expected: m, max: m }, source: sys.source });
+    const disk = input.systemNodeDiskGiB ?? 40;
+    const m = usd(monthly(sys.value, input.systemNodes) + input.systemNodes * disk * (GiB / 1e9) * SERVICE_PRICES.ebsGp3UsdPerGbMonth.value);
+    costs.push({ item: `system node pool (${input.systemNodes} × ${sys.instanceType}, ${disk} GiB gp3 root)`, monthlyUsd: { min: m, expected: m, max: m }, source: sys.source });
   }
   for (const pool of nodePools) {
     costs.push({ item: `node pool ${pool.name} (${pool.instanceType}, ${pool.rootVolumeGiB} GiB gp3 root)`, monthlyUsd: pool.monthlyUsd, source: "catalog/instances.json, catalog/services.json" });

@@ -10,6 +10,7 @@ import { AwsProvider } from "../constructs/bindings/aws";
 import { GpuCluster, type ExistingClusterProps, type GpuClusterBase, type GpuClusterProps } from "../constructs/gpu-cluster";
 import { ImportedModel, type ImportedModelProps } from "../constructs/imported-model";
 import { InferenceEndpoint, type InferenceEndpointProps } from "../constructs/inference-endpoint";
+import { ModelStore, type ModelStoreProps } from "../constructs/model-store";
 
 export interface ModelServingStackProps {
   /** @default "us-east-1" (the region the price catalog covers) */
@@ -32,6 +33,11 @@ export class ModelServingStack extends TerraformStack {
     new AwsProvider(this, "aws", { region: props.region ?? REGION, defaultTags: [{ tags: { "managed-by": "cdktf-model-serving", ...(props.tags ?? {}) } }] });
     const c = props.cluster;
     this.cluster = c && "existing" in c ? GpuCluster.fromExisting(this, "cluster", c.existing) : new GpuCluster(this, "cluster", c && "create" in c ? c.create : {});
+  }
+
+  /** An S3 bucket for model weights on this stack's cluster. */
+  addModelStore(id: string, props: Omit<ModelStoreProps, "cluster"> = {}): ModelStore {
+    return new ModelStore(this, id, { cluster: this.cluster, ...props });
   }
 
   importModel(id: string, props: ImportedModelProps): ImportedModel {

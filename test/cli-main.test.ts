@@ -7,7 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { main } from "../cli/main";
 import { catalogConfigPath, REPO_ROOT } from "./fixtures/models";
-import { tempDir, TINY_LLAMA_CONFIG } from "./fixtures/safetensors";
+import { encodeSafetensors, numel, tempDir, TINY_LLAMA_CONFIG, tinyLlamaTensors, writeShardedCheckpoint } from "./fixtures/safetensors";
 
 interface Run {
   readonly code: number;
@@ -132,6 +132,49 @@ describe("model-serving size", () => {
       const r = cli("size", "--config", join(dir, "tiny"), "--gpu", "A10G", "--max-model-len", "2048", "--json");
       expect(r.code).toBe(0);
       expect(json<SizeJson>(r).fits).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads the exact weights of a model directory from its sharded safetensors headers", () => {
+    const dir = tempDir("model-dir-");
+    try {
+      writeFileSync(join(dir, "config.json"), JSON.stringify(TINY_LLAMA_CONFIG));
+      const tensors = tinyLlamaTensors();
+      writeShardedCheckpoint(dir, [tensors.slice(0, 10), tensors.slice(10)]);
+      const r = cli("size", "--config", dir, "--gpu", "A10G", "--max-model-len", "2048", "--json");
+      expect(r.code).toBe(0);
+      const s = json<SizeJson & { safetensors?: { parameters: number; bytes: number; tensors: number } }>(r);
+      const params = tensors.reduce((a, t) => a + numel(t.shape), 0);
+      expect(s.safetensors).toMatchObject({ parameters: params, bytes: 2 * params, tensors: tensors.length });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reports a truncated safetensors shard in a model directory as SAFETENSORS_INVALID, not as a config.json problem (exit 1)", () => {
+    const dir = tempDir("model-dir-");
+    try {
+      writeFileSync(join(dir, "config.json"), JSON.stringify(TINY_LLAMA_CONFIG));
+      const whole = encodeSafetensors(tinyLlamaTensors());
+      writeFileSync(join(dir, "model.safetensors"), whole.subarray(0, 40)); // cut inside the JSON header
+      const r = cli("size", "--config", dir, "--gpu", "A10G", "--max-model-len", "2048", "--json");
+      expect(r.code).toBe(1);
+      expect(json<SizeJson>(r).errors.map((e) => e.code)).toEqual(["SAFETENSORS_INVALID"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a config.json that is not JSON as CONFIG_INVALID (exit 1)", () => {
+    const dir = tempDir("model-dir-");
+    try {
+      const file = join(dir, "config.json");
+      writeFileSync(file, '{"architectures": ["LlamaForCausalLM"],');
+      const r = cli("size", "--config", file, "--gpu", "A10G", "--json");
+      expect(r.code).toBe(1);
+      expect(json<SizeJson>(r).errors.map((e) => e.code)).toEqual(["CONFIG_INVALID"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

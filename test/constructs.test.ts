@@ -6,6 +6,7 @@ import { App, Testing } from "cdktf";
 import { ModelSource, SecretRef } from "../constructs/model-source";
 import { ModelServingStack } from "../stacks/model-serving-stack";
 import { ipv4CidrProblem } from "../constructs/gpu-cluster";
+import { ModelStore } from "../constructs/model-store";
 
 process.env.MODEL_SERVING_QUIET = "1";
 
@@ -215,5 +216,52 @@ describe("inputs", () => {
     expect(ipv4CidrProblem("192.168.300.1")).toMatch(/octet 300/);
     expect(ipv4CidrProblem("10.0.0.0/33")).toMatch(/\/33/);
     expect(ipv4CidrProblem("10.0.0.1/8")).toMatch(/host bits/);
+  });
+});
+
+describe("ModelStore", () => {
+  function storeStack(allowDestroy?: boolean) {
+    const app = Testing.app();
+    const stack = new ModelServingStack(app, "serving", { cluster: { create: { clusterName: "test", quotas: { "L-DB2E81BA": 1000 } } } });
+    const store = new ModelStore(stack, "store", { cluster: stack.cluster, ...(allowDestroy ? { allowDestroy } : {}) });
+    const llama = stack.importModel("llama", { source: ModelSource.huggingFace(LLAMA.repo, { revision: LLAMA.revision, token: SecretRef.fromKubernetesSecret("hf-token", "token") }), store });
+    stack.addEndpoint("llama-chat", { model: llama, maxModelLen: 8192 });
+    return { stack, json: JSON.parse(Testing.synth(stack, true)) };
+  }
+
+  test("keeps weights in a private, versioned, KMS-encrypted, TLS-only bucket that terraform destroy cannot delete", () => {
+    const { json } = storeStack();
+    const bucket = Object.values(json.resource.aws_s3_bucket as Record<string, any>)[0];
+    expect(bucket.lifecycle.prevent_destroy).toBe(true);
+    expect(bucket.force_destroy).toBe(false);
+    expect(Object.values(json.resource.aws_s3_bucket_public_access_block as Record<string, any>)[0]).toMatchObject({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true });
+    expect(Object.values(json.resource.aws_s3_bucket_versioning as Record<string, any>)[0].versioning_configuration.status).toBe("Enabled");
+    expect(Object.values(json.resource.aws_s3_bucket_server_side_encryption_configuration as Record<string, any>)[0].rule[0].apply_server_side_encryption_by_default.sse_algorithm).toBe("aws:kms");
+    const tls = Object.values(json.data.aws_iam_policy_document as Record<string, any>).find((d) => d.statement?.[0]?.sid === "DenyInsecureTransport");
+    expect(tls.statement[0].condition).toEqual([{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }]);
+  });
+
+  test("allows deletion only when asked explicitly", () => {
+    const { json } = storeStack(true);
+    expect(Object.values(json.resource.aws_s3_bucket as Record<string, any>)[0].lifecycle.prevent_destroy).toBe(false);
+  });
+
+  test("stages the pinned revision with a Job that verifies config.json, safetensors and a tokenizer, and the endpoint waits for it and reads only its prefix", () => {
+    const { json } = storeStack();
+    const job = Object.values(json.resource.kubernetes_job_v1 as Record<string, any>).find((j) => j.metadata.name === "stage-llama");
+    const script: string = job.spec.template.spec.init_container[0].command[2];
+    expect(script).toContain(`revision="${LLAMA.revision}"`);
+    expect(script).toContain("staging refused: the snapshot lacks");
+    expect(job.wait_for_completion).toBe(true);
+    const dep = deployment(json, "llama-chat");
+    expect(dep.depends_on).toEqual([expect.stringMatching(/^kubernetes_job_v1\.store_stage-llama_job_/)]);
+    const args: string[] = dep.spec.template.spec.container[0].args;
+    expect(args.slice(0, 2)).toEqual(["--model", "/models/llama-chat"]);
+    expect(args).not.toContain("--revision");
+    const fetch = dep.spec.template.spec.init_container[0];
+    expect(fetch.command).toContain(`s3://test-models/models/${LLAMA.repo}/${LLAMA.revision}/`);
+    expect(dep.spec.template.spec.container[0].env.map((e: any) => e.name)).not.toContain("HF_TOKEN");
+    const read = Object.values(json.data.aws_iam_policy_document as Record<string, any>).find((d) => d.statement?.some((s: any) => s.actions?.includes("s3:GetObject") && !s.actions.includes("s3:PutObject")));
+    expect(read.statement[0].resources).toEqual([`arn:aws:s3:::test-models/models/${LLAMA.repo}/${LLAMA.revision}/*`]);
   });
 });

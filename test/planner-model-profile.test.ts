@@ -57,6 +57,25 @@ describe("parameter counts reproduce the published safetensors totals", () => {
   });
 });
 
+describe("parameter counts match the model cards' rounded totals", () => {
+  // Model cards give totals to 0.1 B; the count must round to the same figure.
+  const cards: Array<[string, number, string]> = [
+    ["Qwen/Qwen3-32B-FP8", 32.8e9, "Qwen3-32B card: Number of Parameters 32.8B"],
+    ["microsoft/Phi-3-mini-4k-instruct", 3.8e9, "Phi-3-mini card: 3.8B parameters"],
+    ["deepseek-ai/DeepSeek-V2-Lite", 15.7e9, "DeepSeek-V2-Lite card: 15.7B total parameters (its first layer is dense: first_k_dense_replace 1)"],
+  ];
+  it.each(cards.map(([id, total, source]) => [id, `${total / 1e9} B`, source, total] as const))("counts %s at %s parameters to 0.1 B (%s)", (id, _label, _source, total) => {
+    expect(Math.abs(parameterCount(catalogProfile(id)) - total)).toBeLessThanOrEqual(0.05e9);
+  });
+
+  it("counts Llama-4-Scout-17B-16E at Meta's 109 B total, shared expert included, to within 1 %", () => {
+    // Meta's Llama 4 model card: Scout has 17B active and 109B total parameters. Every Scout layer has 16 routed
+    // experts plus a shared expert of intermediate_size 8192 (48 × 3 × 5120 × 8192 = 6.04 B parameters).
+    const count = parameterCount(catalogProfile("RedHatAI/Llama-4-Scout-17B-16E-Instruct-FP8-dynamic"));
+    expect(Math.abs(count - 109e9) / 109e9).toBeLessThanOrEqual(0.01);
+  });
+});
+
 describe("architecture facts read from config.json", () => {
   it("reads Llama-3.1-8B's grouped-query attention: 32 heads, 8 KV heads of 128 dims, 32 layers", () => {
     const p = catalogProfile("meta-llama/Llama-3.1-8B-Instruct");

@@ -300,6 +300,14 @@ describe("endpoint checks", () => {
     expect(p.nodePools).toEqual([]);
   });
 
+  it("refuses tensorParallel 4 on the 2-GPU shape A10_X2: a replica's TP × PP must equal its shape's GPUs", () => {
+    // reference/reliability-cost-anchors.md §5 #16 (GPU_LAYOUT_MISMATCH): a 4-rank replica on a 2-GPU shape would be
+    // packed and billed as 2 GPUs while vLLM asks for 4.
+    const p = planServing(input({ endpoints: [endpoint("chat", llama8b, { shape: "A10_X2", tensorParallel: 4 })] }));
+    for (const e of p.endpoints) expect(e.tensorParallel * e.pipelineParallel).toBe(e.gpusPerReplica);
+    expect(p.findings.filter((f) => f.severity === "error").length).toBeGreaterThan(0);
+  });
+
   it("lists errors before warnings", () => {
     const p = planServing(input({ quotas: {}, budgetUsdPerMonth: 10 }));
     const severities = p.findings.map((f) => f.severity);

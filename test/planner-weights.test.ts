@@ -64,6 +64,17 @@ describe("weights scale with dtype, tensor and pipeline parallelism", () => {
     expect(w.bytesPerGpu).toBe(Math.max(...w.bytesPerStage));
   });
 
+  it("keeps a copy of Llama-3.2-1B's tied embedding on the last pipeline stage, where vLLM ties lm_head to it", () => {
+    // vLLM builds embed_tokens on the first rank and, when tie_word_embeddings is set, on the last rank too
+    // (`if get_pp_group().is_first_rank or (config.tie_word_embeddings and get_pp_group().is_last_rank)`).
+    const tied = catalogProfile("meta-llama/Llama-3.2-1B-Instruct");
+    expect(tied.tiedEmbeddings).toBe(true);
+    const [first, last] = estimateWeights(tied, { tp: 1, pp: 2, dtype: "bfloat16" }).bytesPerStage;
+    const embedding = 128_256 * 2048 * 2; // 0.49 GiB
+    // Both stages hold 8 layers and one vocabulary matrix; they differ only by a norm.
+    expect(Math.abs(last - first)).toBeLessThan(embedding / 100);
+  });
+
   it("packs a 4-bit AWQ checkpoint to half a byte per Linear weight, keeping embeddings and lm_head in float16", () => {
     const awq = catalogProfile("Qwen/Qwen2.5-14B-Instruct-AWQ");
     const packed = estimateWeights(awq, { tp: 1, pp: 1, dtype: "float16", quantization: awq.quantization! }).bytesPerGpu;

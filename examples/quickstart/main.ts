@@ -22,26 +22,34 @@ const stack = new ModelServingStack(app, "quickstart", {
   tags: { team: "platform" },
 });
 
-// Gated on the Hub: the token is read at pod start from an existing Kubernetes secret, never inlined.
+// Weights live in your account: a staging Job copies each pinned revision into this bucket, and each
+// endpoint may read only its own model's prefix. The bucket survives `terraform destroy`.
+const store = stack.addModelStore("model-store");
+
+// Gated on the Hub: the staging Job reads the token from an existing Kubernetes secret, never inlined.
 const hfToken = SecretRef.fromKubernetesSecret("hf-token", "token");
 
 const llama = stack.importModel("llama-3-1-8b-instruct", {
   source: ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: hfToken }),
+  store,
   title: "Llama 3.1 8B Instruct",
   tags: { framework: ["transformers"], architecture: ["llama"], task: ["chat"] },
 });
 const bge = stack.importModel("bge-large-en-v1-5", {
   source: ModelSource.huggingFace("BAAI/bge-large-en-v1.5", { revision: "d4aa6901d3a41ba39fb536a557fa166f842b0e09" }),
+  store,
   title: "BGE large English v1.5",
   tags: { architecture: ["bert"], task: ["embedding"] },
 });
 const reranker = stack.importModel("bge-reranker-v2-m3", {
   source: ModelSource.huggingFace("BAAI/bge-reranker-v2-m3", { revision: "953dc6f6f85a1b2dbfca4c34a2796e7dde08d41e" }),
+  store,
   title: "BGE reranker v2 m3",
   tags: { architecture: ["xlm-roberta"], task: ["rerank"] },
 });
 const qwenVl = stack.importModel("qwen2-vl-7b-instruct", {
   source: ModelSource.huggingFace("Qwen/Qwen2-VL-7B-Instruct", { revision: "eed13092ef92e448dd6875b2a00151bd3f7db0ac" }),
+  store,
   title: "Qwen2-VL 7B Instruct",
   tags: { architecture: ["qwen2_vl"], task: ["vision-chat"] },
 });

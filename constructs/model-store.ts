@@ -1,0 +1,157 @@
+/**
+ * ModelStore: the S3 bucket that holds model weights — private, versioned, encrypted, public access
+ * blocked, TLS only, and protected from `terraform destroy` unless deletion is explicitly allowed —
+ * plus one staging Job per Hub model that copies the pinned revision into the bucket and refuses to
+ * report success unless config.json, safetensors weights and a tokenizer arrived.
+ */
+import { Construct } from "constructs";
+import { VLLM_RELEASE } from "../catalog/vllm";
+import { error, type Finding } from "../planner/findings";
+import {
+  DataAwsIamPolicyDocument, EksPodIdentityAssociation, IamPolicy, IamRole, IamRolePolicyAttachment, S3Bucket, S3BucketOwnershipControls,
+  S3BucketPolicy, S3BucketPublicAccessBlock, S3BucketServerSideEncryptionConfigurationA, S3BucketVersioningA,
+} from "./bindings/aws";
+import { JobV1, ServiceAccountV1 } from "./bindings/k8s";
+import type { GpuClusterBase } from "./gpu-cluster";
+import { AWS_CLI_IMAGE } from "./images";
+import type { ModelSource } from "./model-source";
+
+export interface ModelStoreProps {
+  readonly cluster: GpuClusterBase;
+  /** @default - generated from the construct path */
+  readonly bucketName?: string;
+  /**
+   * Allow `terraform destroy` to delete the bucket and the weights in it: the code form of the
+   * managed services' "type confirm to delete". @default false (lifecycle.prevent_destroy)
+   */
+  readonly allowDestroy?: boolean;
+}
+
+const STAGE_DIR = "/stage";
+
+export class ModelStore extends Construct {
+  readonly bucket: S3Bucket;
+  readonly bucketName: string;
+  readonly findings: Finding[] = [];
+  readonly cluster: GpuClusterBase;
+
+  constructor(scope: Construct, id: string, props: ModelStoreProps) {
+    super(scope, id);
+    this.cluster = props.cluster;
+    this.bucketName = props.bucketName ?? `${props.cluster.clusterName}-models`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63);
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(this.bucketName) || this.bucketName.includes("..")) {
+      this.findings.push(error("S3_BUCKET_NAME_INVALID", this.node.path, { field: "bucketName", problem: `"${this.bucketName}" is not a valid bucket name`, why: 'bucket names are 3–63 lowercase letters, digits, "." and "-", starting and ending alphanumeric', fix: 'for example "acme-prod-models"' }));
+    }
+    this.node.addValidation({ validate: () => this.findings.filter((f) => f.severity === "error").map((f) => f.message) });
+    const tags = { "model-serving:cluster": props.cluster.clusterName, "model-serving:purpose": "model-weights" };
+    this.bucket = new S3Bucket(this, "Resource", {
+      bucket: this.bucketName,
+      forceDestroy: false,
+      tags,
+      lifecycle: { preventDestroy: props.allowDestroy !== true },
+    });
+    new S3BucketOwnershipControls(this, "ownership", { bucket: this.bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
+    new S3BucketPublicAccessBlock(this, "public-access-block", { bucket: this.bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    new S3BucketVersioningA(this, "versioning", { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } });
+    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", { bucket: this.bucket.id, rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }] });
+    const tlsOnly = new DataAwsIamPolicyDocument(this, "tls-only", {
+      statement: [
+        {
+          sid: "DenyInsecureTransport",
+          effect: "Deny",
+          actions: ["s3:*"],
+          principals: [{ type: "*", identifiers: ["*"] }],
+          resources: [this.bucket.arn, `${this.bucket.arn}/*`],
+          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
+        },
+      ],
+    });
+    new S3BucketPolicy(this, "policy", { bucket: this.bucket.id, policy: tlsOnly.json });
+  }
+
+  /** Where a Hub model at a revision lives in the store. */
+  uriFor(source: ModelSource): string {
+    return `s3://${this.bucketName}/models/${source.id}/${source.revision}/`;
+  }
+
+  /** Copy a Hub model at its pinned revision into the store, checking the files vLLM needs. */
+  stage(id: string, source: ModelSource, weightsGiB: number): JobV1 {
+    const scope = new Construct(this, `stage-${id}`);
+    const cluster = this.cluster;
+    const namespace = cluster.namespace;
+    const name = `stage-${id}`.slice(0, 63).replace(/-+$/, "");
+    const prefix = `models/${source.id}/${source.revision}/`;
+    const role = new IamRole(scope, "role", {
+      name: `${cluster.clusterName}-${name}`.slice(0, 64),
+      assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }] }),
+    });
+    const statements = [
+      { effect: "Allow", actions: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"], resources: [`${this.bucket.arn}/${prefix}*`] },
+      { effect: "Allow", actions: ["s3:ListBucket"], resources: [this.bucket.arn], condition: [{ test: "StringLike", variable: "s3:prefix", values: [`${prefix}*`] }] },
+      ...(source.token?.kind === "secretsmanager" ? [{ effect: "Allow", actions: ["secretsmanager:GetSecretValue"], resources: [source.token.ref] }] : []),
+    ];
+    const doc = new DataAwsIamPolicyDocument(scope, "policy-document", { statement: statements });
+    const policy = new IamPolicy(scope, "policy", { name: `${cluster.clusterName}-${name}`.slice(0, 128), policy: doc.json });
+    new IamRolePolicyAttachment(scope, "policy-attachment", { role: role.name, policyArn: policy.arn });
+    const sa = new ServiceAccountV1(scope, "service-account", { metadata: { name, namespace }, automountServiceAccountToken: false, dependsOn: [cluster.namespaceResource()] });
+    new EksPodIdentityAssociation(scope, "pod-identity", { clusterName: cluster.clusterName, namespace, serviceAccount: sa.metadata.name, roleArn: role.arn });
+
+    const restricted = { runAsNonRoot: true, runAsUser: "1000", allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+    const download = [
+      "import os, sys",
+      "from huggingface_hub import snapshot_download",
+      `d = snapshot_download(${JSON.stringify(source.id)}, revision=${JSON.stringify(source.revision)}, local_dir=${JSON.stringify(`${STAGE_DIR}/model`)},`,
+      "    allow_patterns=['*.json', '*.safetensors', 'tokenizer*', '*.model', '*.tiktoken', 'vocab.txt', 'merges.txt'])",
+      "names = os.listdir(d)",
+      "missing = [m for m, ok in [('config.json', 'config.json' in names), ('*.safetensors weights', any(n.endswith('.safetensors') for n in names)), ('a tokenizer', any(n.startswith('tokenizer') or n in ('vocab.txt', 'tekken.json') or n.endswith('.model') for n in names))] if not ok]",
+      "if missing: sys.exit('staging refused: the snapshot lacks ' + ', '.join(missing))",
+      "print('staged', len(names), 'files')",
+    ].join("\n");
+    const tokenEnv = source.token?.kind === "kubernetes" ? [{ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: source.token.ref, key: source.token.key } } }] : [];
+    return new JobV1(scope, "job", {
+      metadata: { name, namespace, labels: { "app.kubernetes.io/component": "model-staging", "app.kubernetes.io/managed-by": "cdktf-model-serving" } },
+      waitForCompletion: true,
+      timeouts: { create: "120m", update: "120m" },
+      spec: {
+        backoffLimit: 2,
+        template: {
+          metadata: { labels: { "app.kubernetes.io/component": "model-staging" } },
+          spec: {
+            restartPolicy: "Never",
+            serviceAccountName: sa.metadata.name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: { runAsNonRoot: true, runAsUser: "1000", fsGroup: "1000", seccompProfile: { type: "RuntimeDefault" } },
+            initContainer: [
+              {
+                name: "download",
+                image: VLLM_RELEASE.image,
+                command: ["python3", "-c", download],
+                env: [{ name: "HOME", value: "/tmp" }, { name: "HF_HUB_DISABLE_TELEMETRY", value: "1" }, ...tokenEnv],
+                securityContext: restricted,
+                resources: { requests: { cpu: "1", memory: "2Gi" }, limits: { cpu: "1", memory: "2Gi" } },
+                volumeMount: [{ name: "stage", mountPath: STAGE_DIR }, { name: "tmp", mountPath: "/tmp" }],
+              },
+            ],
+            container: [
+              {
+                name: "upload",
+                image: AWS_CLI_IMAGE,
+                command: ["aws", "s3", "sync", "--only-show-errors", `${STAGE_DIR}/model`, `s3://${this.bucketName}/${prefix}`],
+                env: [{ name: "HOME", value: "/tmp" }],
+                securityContext: restricted,
+                resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } },
+                volumeMount: [{ name: "stage", mountPath: STAGE_DIR }, { name: "tmp", mountPath: "/tmp" }],
+              },
+            ],
+            volume: [
+              { name: "stage", emptyDir: { sizeLimit: `${Math.ceil(weightsGiB * 1.2) + 2}Gi` } },
+              { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
+            ],
+          },
+        },
+      },
+      dependsOn: [this.bucket],
+    });
+  }
+}
