@@ -41,15 +41,17 @@ export function loadConfig(ref: string): LoadedConfig {
   const isDir = existsSync(ref) && statSync(ref).isDirectory();
   const file = isDir ? join(ref, "config.json") : ref;
   if (existsSync(file)) {
+    let config: unknown;
     try {
-      const config = JSON.parse(readFileSync(file, "utf8"));
-      const safetensors = isDir ? readSafetensorsDir(ref) : undefined;
-      return { id: ref, config, ...(safetensors ? { safetensors } : {}) };
+      config = JSON.parse(readFileSync(file, "utf8"));
     } catch (e) {
       throw new PlanningError([
         error("CONFIG_INVALID", "--config", { field: "--config", problem: `${file} is not valid JSON (${(e as Error).message})`, why: "config.json must parse to read the model's sizes", fix: "point at the model's real config.json" }),
       ]);
     }
+    // Safetensors problems surface with their own code (SAFETENSORS_INVALID), not as a config.json error.
+    const safetensors = isDir ? readSafetensorsDir(ref) : undefined;
+    return { id: ref, config, ...(safetensors ? { safetensors } : {}) };
   }
   throw new PlanningError([
     error("CONFIG_NOT_FOUND", "--config", {

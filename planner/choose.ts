@@ -4,7 +4,7 @@
  * the shape name, so the same inputs always give the same answer — and every candidate is kept with
  * its verdict so a reviewer sees why.
  */
-import { round, type Finding } from "./findings";
+import { error, round, type Finding } from "./findings";
 import type { EngineProfile } from "./engine";
 import type { ModelProfile } from "./model-profile";
 import type { ShapeCandidate } from "./plan-types";
@@ -38,7 +38,7 @@ export interface ShapeFit {
 
 /** The parallel layout for `gpus` GPUs in one node: all tensor-parallel when the heads allow, else TP × PP. */
 export function layoutFor(profile: ModelProfile, gpus: number, tensorParallel?: number): { tp: number; pp: number } {
-  if (tensorParallel !== undefined) return { tp: tensorParallel, pp: Math.max(1, Math.floor(gpus / tensorParallel)) };
+  if (tensorParallel !== undefined) return { tp: tensorParallel, pp: gpus % tensorParallel === 0 ? gpus / tensorParallel : 1 };
   if (validTensorParallel(profile, gpus)) return { tp: gpus, pp: 1 };
   const tp = Math.max(...tensorParallelChoices(profile, gpus).filter((t) => gpus % t === 0), 1);
   return { tp, pp: profile.attention === "encoder-only" ? 1 : gpus / tp };
@@ -64,6 +64,14 @@ export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaul
   });
   const minConcurrency = req.minConcurrency ?? 1;
   let reason = sizing.errors[0];
+  if (tp * pp !== shape.gpus) {
+    reason = error("GPU_LAYOUT_MISMATCH", req.path, {
+      field: "tensorParallel",
+      problem: `tensorParallel ${tensorParallel} does not fill shape ${shape.name}: TP × PP = ${tp} × ${pp}, but a replica has ${shape.gpus} GPU(s)`,
+      why: "GPUs a replica holds but vLLM does not use sit idle while billed, and vLLM cannot use more GPUs than the pod has",
+      fix: `use a tensorParallel that divides ${shape.gpus} (${tensorParallelChoices(req.profile, shape.gpus).filter((t) => shape.gpus % t === 0).join(", ")}), or a shape with ${tensorParallel} GPUs`,
+    });
+  }
   if (!reason && sizing.maxConcurrency < minConcurrency) {
     reason = {
       code: "CONCURRENCY_TOO_LOW",

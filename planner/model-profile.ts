@@ -22,6 +22,8 @@ export interface MoeSpec {
   readonly expertsPerToken: number;
   readonly expertIntermediateSize: number;
   readonly sharedExpertIntermediateSize: number;
+  /** Leading layers with a dense MLP instead of experts (DeepSeek's first_k_dense_replace). */
+  readonly denseLayers: number;
 }
 
 export interface VisionTower {
@@ -184,7 +186,10 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
         experts,
         expertsPerToken: num(text, "num_experts_per_tok", "moe_topk", "top_k") ?? 2,
         expertIntermediateSize: num(text, "moe_intermediate_size") ?? intermediateSize,
-        sharedExpertIntermediateSize: num(text, "shared_expert_intermediate_size") ?? (num(text, "n_shared_experts") ?? 0) * (num(text, "moe_intermediate_size") ?? 0),
+        // Llama-4 adds one shared expert of intermediate_size to every MoE layer.
+        sharedExpertIntermediateSize:
+          num(text, "shared_expert_intermediate_size") ?? (modelType.startsWith("llama4") ? intermediateSize : (num(text, "n_shared_experts") ?? 0) * (num(text, "moe_intermediate_size") ?? 0)),
+        denseLayers: num(text, "first_k_dense_replace") ?? 0,
       }
     : undefined;
 

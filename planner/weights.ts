@@ -8,7 +8,8 @@ import { MiB } from "./findings";
 import { DTYPE_BYTES, type Dtype, type ModelProfile, type Quantization } from "./model-profile";
 
 type Shard = "none" | "col" | "row" | "vocab";
-type Stage = "first" | "layer" | "last" | "all";
+/** "layer" repeats in every layer (every MoE layer, for MoE tensors); "dense" only in the leading dense layers. */
+type Stage = "first" | "layer" | "dense" | "last" | "all";
 
 interface Tensor {
   readonly name: string;
@@ -28,7 +29,7 @@ const padVocab = (v: number) => Math.ceil(v / VOCAB_PADDING) * VOCAB_PADDING;
 const LAYER_NORM_TYPES = new Set(["phi", "falcon", "bert", "roberta", "xlm-roberta", "gpt2", "gpt_neox", "bloom", "gptj"]);
 
 /** The model's tensors, whole (before tensor-parallel splitting). Heads are kept per rank below. */
-function tensors(p: ModelProfile, tp: number): Tensor[] {
+function tensors(p: ModelProfile, tp: number, pp = 1): Tensor[] {
   const h = p.hiddenSize;
   const out: Tensor[] = [];
   const layerNorm = LAYER_NORM_TYPES.has(p.modelType);
@@ -66,6 +67,11 @@ function tensors(p: ModelProfile, tp: number): Tensor[] {
     if (oBias) out.push({ name: "o_proj.bias", rows: 1, cols: h, shard: "none", stage: "layer", quantizable: false });
   }
 
+  if (p.moe && p.moe.denseLayers > 0) {
+    // DeepSeek-style leading dense layers: a gated MLP of intermediate_size instead of experts.
+    out.push({ name: "dense.gate_up_proj", rows: 2 * p.intermediateSize, cols: h, shard: "col", stage: "dense", quantizable: true });
+    out.push({ name: "dense.down_proj", rows: h, cols: p.intermediateSize, shard: "row", stage: "dense", quantizable: true });
+  }
   if (p.moe) {
     const e = p.moe;
     out.push({ name: "router", rows: e.experts, cols: h, shard: "none", stage: "layer", quantizable: false });
@@ -90,7 +96,8 @@ function tensors(p: ModelProfile, tp: number): Tensor[] {
 
   if (!encoder) norm("final_norm", "last");
   const generative = !encoder && p.classifierLabels === 0;
-  if (generative && !p.tiedEmbeddings) {
+  // With tied embeddings the last pipeline stage still needs the vocabulary matrix for lm_head.
+  if (generative && (!p.tiedEmbeddings || pp > 1)) {
     out.push({ name: "lm_head", rows: padVocab(p.vocabSize), cols: h, shard: "vocab", stage: "last", quantizable: false });
     if (p.modelType === "phi") out.push({ name: "lm_head.bias", rows: 1, cols: padVocab(p.vocabSize), shard: "vocab", stage: "last", quantizable: false });
   }
@@ -132,13 +139,23 @@ function tensors(p: ModelProfile, tp: number): Tensor[] {
   return out;
 }
 
+const MOE_LAYER_TENSORS = new Set(["router", "experts.w13", "experts.w2", "shared_expert.gate_up", "shared_expert.down"]);
+
+/** How many times a tensor occurs in a stage that holds `layers` layers starting at layer `firstLayer`. */
+function layerCount(p: ModelProfile, t: Tensor, layers: number, firstLayer: number): number {
+  if (t.stage !== "layer" && t.stage !== "dense") return 1;
+  const dense = p.moe ? Math.max(0, Math.min(p.moe.denseLayers, firstLayer + layers) - firstLayer) : 0;
+  if (t.stage === "dense") return dense;
+  return MOE_LAYER_TENSORS.has(t.name) ? layers - dense : layers;
+}
+
 /** Parameters of the checkpoint, unpadded and unsplit: what safetensors headers would sum to. */
 export function parameterCount(p: ModelProfile): number {
   let total = 0;
   for (const t of tensors(p, 1)) {
     const rows = t.name === "embed_tokens" || t.name === "lm_head" ? p.vocabSize : t.rows;
     const cols = t.name === "lm_head.bias" ? p.vocabSize : t.cols;
-    total += rows * cols * (t.copies ?? 1) * (t.stage === "layer" ? p.numLayers : 1);
+    total += rows * cols * (t.copies ?? 1) * layerCount(p, t, p.numLayers, 0);
   }
   return total;
 }
@@ -190,11 +207,12 @@ export interface WeightsOptions {
 export function estimateWeights(p: ModelProfile, o: WeightsOptions): WeightsEstimate {
   const bytes = DTYPE_BYTES[o.dtype];
   const stages = layersPerStage(p.numLayers, o.pp);
-  const all = tensors(p, o.tp);
+  const all = tensors(p, o.tp, o.pp);
   const perStage = stages.map((layers, s) => {
+    const firstLayer = stages.slice(0, s).reduce((a, b) => a + b, 0);
     let sum = 0;
     for (const t of all) {
-      const inStage = t.stage === "all" || t.stage === "layer" || (t.stage === "first" && s === 0) || (t.stage === "last" && s === o.pp - 1);
+      const inStage = t.stage === "all" || t.stage === "layer" || t.stage === "dense" || (t.stage === "first" && s === 0) || (t.stage === "last" && s === o.pp - 1);
       if (!inStage) continue;
       let rows = t.rows;
       let cols = t.cols;
@@ -204,7 +222,7 @@ export function estimateWeights(p: ModelProfile, o: WeightsOptions): WeightsEsti
       const copies = t.copies ?? 1;
       // Experts are one fused parameter per layer; other repeated tensors are separate allocations.
       const perLayer = t.name.startsWith("experts.") ? allocatedBytes(one * copies) : allocatedBytes(one) * copies;
-      sum += perLayer * (t.stage === "layer" ? layers : 1);
+      sum += perLayer * layerCount(p, t, layers, firstLayer);
     }
     // Rotary embedding cos/sin cache: one shared buffer of max_position × rotary_dim in the model dtype.
     if (p.attention !== "encoder-only" && p.rotaryDim > 0) sum += allocatedBytes(p.maxPositionEmbeddings * p.rotaryDim * bytes);
