@@ -7,6 +7,8 @@
  *
  * Exit codes: 0 success, 1 the model does not fit or the input is invalid (coded errors), 2 usage.
  */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { GPUS, findGpu } from "../catalog";
 import { VLLM_RELEASE } from "../catalog/vllm";
@@ -16,6 +18,8 @@ import { PlanningError, type Finding } from "../planner/findings";
 import { profileFromConfig } from "../planner/model-profile";
 import { derivedMaxModelLen, size, type GpuFacts, type KvCacheDtype } from "../planner/sizing";
 import { loadConfig } from "./model-source";
+import { planConsoleTable } from "../constructs/plan-report";
+import type { ServingPlan } from "../planner/plan-types";
 
 const USAGE = `usage:
   model-serving size   --config <config.json | catalog model id> (--gpu <${GPUS.map((g) => g.id).join("|")}> | --gpu-memory-gib N)
@@ -23,6 +27,7 @@ const USAGE = `usage:
                        [--quantization fp8] [--json]
   model-serving shapes --config <…> --max-model-len N [--min-concurrency F] [--util F] [--kv-cache-dtype D]
                        [--quantization fp8] [--json]
+  model-serving plan   [--json]      the serving plan of the app in ./cdktf.json, without writing Terraform
 
   --gpu-memory-gib is the CUDA-visible total per GPU (assumed an Ampere-or-newer GPU).
   --util is vLLM's gpu_memory_utilization (default ${engineFor(VLLM_RELEASE.version).gpuMemoryUtilization} in vLLM ${VLLM_RELEASE.version}).
@@ -192,6 +197,28 @@ function runShapes(values: Record<string, string | boolean | undefined>, io: Io)
   return feasible.length ? 0 : 1;
 }
 
+function runPlan(values: Record<string, string | boolean | undefined>, io: Io): number {
+  if (!existsSync("cdktf.json")) throw new UsageError("plan runs the app of ./cdktf.json; run it in the project directory");
+  const app = (JSON.parse(readFileSync("cdktf.json", "utf8")) as { app?: string }).app;
+  if (!app) throw new UsageError('cdktf.json has no "app" command');
+  const r = spawnSync(app, { shell: true, encoding: "utf8", env: { ...process.env, MODEL_SERVING_PLAN_ONLY: "1", MODEL_SERVING_QUIET: "1" }, maxBuffer: 256 * 1024 * 1024 });
+  let parsed: { stacks: Record<string, ServingPlan> };
+  try {
+    parsed = JSON.parse(r.stdout);
+  } catch {
+    io.err(r.stderr || r.stdout);
+    return 1;
+  }
+  if (values.json) io.out(JSON.stringify(parsed, null, 2));
+  else {
+    for (const [name, plan] of Object.entries(parsed.stacks)) {
+      io.out(planConsoleTable(name, plan));
+      for (const f of plan.findings) io.out(`  ${f.severity}: ${f.message}`);
+    }
+  }
+  return r.status === 0 ? 0 : 1;
+}
+
 export function main(argv: readonly string[], io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) }): number {
   const [command, ...rest] = argv;
   try {
@@ -206,6 +233,7 @@ export function main(argv: readonly string[], io: Io = { out: (l) => console.log
     }
     if (command === "size") return runSize(values, io);
     if (command === "shapes") return runShapes(values, io);
+    if (command === "plan") return runPlan(values, io);
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {
     if (e instanceof PlanningError) {

@@ -185,7 +185,8 @@ export abstract class GpuClusterBase extends Construct {
     return this.cachedPlan;
   }
 
-  private allFindings(): Finding[] {
+  /** Every finding of the tree this cluster plans: models, endpoints and the whole-plan rules. */
+  allFindings(): Finding[] {
     const models = this.node.root.node.findAll().filter((c): c is ImportedModel => c instanceof ImportedModel);
     const seen = new Set<string>();
     const all = [...models.flatMap((m) => m.findings), ...this.findings, ...this.plan().findings];

@@ -14,7 +14,7 @@ import { findLockedModel } from "./lock-file";
 import { ModelSource } from "./model-source";
 import type { ModelStore } from "./model-store";
 import type { JobV1 } from "./bindings/k8s";
-import { estimateWeights } from "../planner/weights";
+import { estimateWeights, parameterCount } from "../planner/weights";
 import { GiB } from "../planner/findings";
 
 export interface ModelTags {
@@ -149,6 +149,7 @@ export class ImportedModel extends Construct {
     if (p.title) a["model-serving.io/title"] = p.title;
     if (p.description) a["model-serving.io/description"] = p.description;
     if (p.baseModel) a["model-serving.io/base-model"] = p.baseModel;
+    if (this.profile) a["model-serving.io/parameters"] = String(parameterCount(this.profile));
     for (const [k, v] of Object.entries(p.tags ?? {})) if (v && v.length) a[`model-serving.io/tags-${k}`] = [...v].sort().join(",");
     return a;
   }

@@ -95,6 +95,7 @@ export class InferenceEndpoint extends Construct {
         const problem = ipv4CidrProblem(c);
         if (problem) this.findings.push(error("CIDR_INVALID", path, { field: "exposure.allowedCidrs", problem: `"${c}": ${problem}`, why: "the load balancer's source ranges must be IPv4 addresses or CIDRs", fix: 'for example "192.168.0.0/24" or "203.0.113.7"' }));
       }
+      if (props.apiKey?.kind === "secretsmanager") this.findings.push(error("API_KEY_SECRET_KIND", path, { field: "apiKey", problem: "the API key is a Secrets Manager reference", why: "vLLM reads its key from the VLLM_API_KEY environment variable, which Kubernetes fills only from a Kubernetes secret", fix: "sync it into a Kubernetes secret (External Secrets) and use SecretRef.fromKubernetesSecret(name, key)" }));
       if (!props.apiKey) this.findings.push(error("EXPOSED_WITHOUT_API_KEY", path, { field: "apiKey", problem: "the endpoint is exposed outside the cluster without an API key", why: "anyone inside the allowed ranges could use the GPUs", fix: "set apiKey: SecretRef.fromKubernetesSecret(name, key)" }));
     }
     const model = props.model.declaration();

@@ -4,10 +4,12 @@
  * serving-plan.json / serving-plan.md next to cdk.tf.json.
  */
 import { App, LocalBackend, TerraformStack } from "cdktf";
+import { stableJson } from "../constructs/plan-report";
+import { GpuClusterBase } from "../constructs/gpu-cluster";
 import type { Construct } from "constructs";
 import { REGION } from "../catalog";
 import { AwsProvider } from "../constructs/bindings/aws";
-import { GpuCluster, type ExistingClusterProps, type GpuClusterBase, type GpuClusterProps } from "../constructs/gpu-cluster";
+import { GpuCluster, type ExistingClusterProps, type GpuClusterProps } from "../constructs/gpu-cluster";
 import { ImportedModel, type ImportedModelProps } from "../constructs/imported-model";
 import { InferenceEndpoint, type InferenceEndpointProps } from "../constructs/inference-endpoint";
 import { ModelStore, type ModelStoreProps } from "../constructs/model-store";
@@ -54,6 +56,19 @@ export class ModelServingStack extends TerraformStack {
  * (nothing is written: cdktf validates every construct before it writes a stack).
  */
 export function synthOrExit(app: App): void {
+  if (process.env.MODEL_SERVING_PLAN_ONLY === "1") {
+    // `npx model-serving plan`: print every stack's serving plan and write no Terraform.
+    const clusters = app.node.findAll().filter((c): c is GpuClusterBase => c instanceof GpuClusterBase);
+    const stacks: Record<string, unknown> = {};
+    let errors = 0;
+    for (const c of clusters) {
+      const findings = c.allFindings();
+      errors += findings.filter((f) => f.severity === "error").length;
+      stacks[TerraformStack.of(c).node.id] = { ...c.plan(), findings };
+    }
+    process.stdout.write(stableJson({ stacks }));
+    process.exit(errors ? 1 : 0);
+  }
   try {
     app.synth();
   } catch (e) {

@@ -7,6 +7,7 @@ import { ModelSource, SecretRef } from "../constructs/model-source";
 import { ModelServingStack } from "../stacks/model-serving-stack";
 import { ipv4CidrProblem } from "../constructs/gpu-cluster";
 import { ModelStore } from "../constructs/model-store";
+import vllmFlags from "../catalog/vllm/flags.json";
 
 process.env.MODEL_SERVING_QUIET = "1";
 
@@ -264,4 +265,36 @@ describe("ModelStore", () => {
     const read = Object.values(json.data.aws_iam_policy_document as Record<string, any>).find((d) => d.statement?.some((s: any) => s.actions?.includes("s3:GetObject") && !s.actions.includes("s3:PutObject")));
     expect(read.statement[0].resources).toEqual([`arn:aws:s3:::test-models/models/${LLAMA.repo}/${LLAMA.revision}/*`]);
   });
+});
+
+describe("exposure", () => {
+  function exposed(allowedCidrs: string[], apiKey = true) {
+    const app = Testing.app();
+    const stack = new ModelServingStack(app, "serving", { cluster: { create: { clusterName: "test", quotas: { "L-DB2E81BA": 1000 } } } });
+    const bge = stack.importModel("bge", { source: ModelSource.huggingFace(BGE.repo, { revision: BGE.revision }) });
+    stack.addEndpoint("embeddings", { model: bge, maxModelLen: 512, exposure: { allowedCidrs }, ...(apiKey ? { apiKey: SecretRef.fromKubernetesSecret("api-key", "key") } : {}) });
+    return stack;
+  }
+
+  test("exposes through a load balancer restricted to the allowlist, with the API key from a secret", () => {
+    const json = JSON.parse(Testing.synth(exposed(["192.168.0.0", "203.0.113.0/24"]), true));
+    const svc = Object.values(json.resource.kubernetes_service_v1 as Record<string, any>)[0];
+    expect(svc.spec.type).toBe("LoadBalancer");
+    expect(svc.spec.load_balancer_source_ranges).toEqual(["192.168.0.0/32", "203.0.113.0/24"]);
+    expect(deployment(json, "embeddings").spec.template.spec.container[0].env).toContainEqual({ name: "VLLM_API_KEY", value_from: { secret_key_ref: { name: "api-key", key: "key" } } });
+  });
+
+  test("refuses an invalid address, more than 10 entries, or no API key", () => {
+    expect(() => Testing.synth(exposed(["192.168.300.1"]), true)).toThrow(/\[CIDR_INVALID\] serving\/embeddings: "192\.168\.300\.1": octet 300 > 255/);
+    expect(() => Testing.synth(exposed(Array.from({ length: 11 }, (_, i) => `10.0.${i}.0/24`)), true)).toThrow(/\[ALLOWLIST_TOO_LONG\]/);
+    expect(() => Testing.synth(exposed(["203.0.113.0/24"], false), true)).toThrow(/\[EXPOSED_WITHOUT_API_KEY\]/);
+  });
+});
+
+test("every flag in a rendered vLLM command exists in the pinned release's argument parser", () => {
+  const { json } = synthJson();
+  const flags = new Set<string>(vllmFlags.exists);
+  for (const d of Object.values(json.resource.kubernetes_deployment_v1 as Record<string, any>)) {
+    for (const a of d.spec.template.spec.container[0].args as string[]) if (a.startsWith("--")) expect(flags).toContain(a);
+  }
 });

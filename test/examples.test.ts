@@ -1,0 +1,65 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(__dirname, "..");
+const tsx = join(root, "node_modules", ".bin", "tsx");
+
+/** Run an example app the way `cdktf synth` does, in a fresh directory, and read what it wrote. */
+function synthExample(example: string): { status: number | null; stdout: string; files: Record<string, string> } {
+  const cwd = mkdtempSync(join(tmpdir(), "example-"));
+  try {
+    const r = spawnSync(tsx, [join(root, "examples", example, "main.ts")], { cwd, encoding: "utf8", env: { ...process.env, MODEL_SERVING_QUIET: "0" } });
+    const files: Record<string, string> = {};
+    const stacks = join(cwd, "cdktf.out", "stacks");
+    for (const stack of readdirSync(stacks)) for (const f of readdirSync(join(stacks, stack))) files[`${stack}/${f}`] = readFileSync(join(stacks, stack, f), "utf8");
+    return { status: r.status, stdout: r.stdout, files };
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+describe.each(["quickstart", "existing-cluster"])("examples/%s", (example) => {
+  const first = synthExample(example);
+  const second = synthExample(example);
+
+  test("synthesizes offline into cdk.tf.json, serving-plan.json and serving-plan.md and prints the plan table", () => {
+    expect(first.status).toBe(0);
+    expect(Object.keys(first.files).sort()).toEqual([`${example}/cdk.tf.json`, `${example}/serving-plan.json`, `${example}/serving-plan.md`]);
+    expect(first.stdout).toMatch(/endpoint\s+model\s+shape\s+GPUs\s+KV tokens\s+max conc\.\s+\$\/month/);
+  });
+
+  test("is byte-identical across two synths and carries no absolute path or timestamp", () => {
+    expect(second.files).toEqual(first.files);
+    for (const content of Object.values(first.files)) {
+      expect(content).not.toMatch(/\/(tmp|work|home|root|Users)\//);
+      expect(content).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    }
+  });
+
+  test("plans every endpoint with a shape, KV tokens, concurrency, replicas and a positive monthly cost range", () => {
+    const plan = JSON.parse(first.files[`${example}/serving-plan.json`]);
+    expect(plan.endpoints.length).toBeGreaterThan(0);
+    for (const e of plan.endpoints) {
+      expect(e.tensorParallel * e.pipelineParallel).toBe(e.gpusPerReplica);
+      expect(e.monthlyUsd.min).toBeGreaterThan(0);
+      expect(e.monthlyUsd.min).toBeLessThanOrEqual(e.monthlyUsd.max);
+      if (e.capability === "TEXT_TO_TEXT" || e.capability === "IMAGE_TEXT_TO_TEXT") expect(e.kvCacheTokens).toBeGreaterThanOrEqual(e.maxModelLen);
+    }
+    expect(plan.findings.filter((f: { severity: string }) => f.severity === "error")).toEqual([]);
+  });
+});
+
+test("the quickstart serves chat, embeddings, rerank and vision", () => {
+  const plan = JSON.parse(synthExample("quickstart").files["quickstart/serving-plan.json"]);
+  expect(plan.endpoints.map((e: { capability: string }) => e.capability).sort()).toEqual(["EMBEDDING", "IMAGE_TEXT_TO_TEXT", "RERANK", "TEXT_TO_TEXT"]);
+});
+
+test("`model-serving plan` prints the default app's plan as JSON without writing Terraform", () => {
+  const r = spawnSync(join(root, "bin", "model-serving.cjs"), ["plan", "--json"], { cwd: root, encoding: "utf8" });
+  expect(r.status).toBe(0);
+  const out = JSON.parse(r.stdout);
+  expect(Object.keys(out.stacks)).toEqual(["quickstart"]);
+  expect(out.stacks.quickstart.endpoints.length).toBe(4);
+});
