@@ -21,6 +21,16 @@ import { GpuNodePool } from "./gpu-node-pool";
 import { ImportedModel } from "./imported-model";
 import { NVIDIA_DEVICE_PLUGIN_IMAGE } from "./images";
 import { planConsoleTable, planMarkdown, stableJson } from "./plan-report";
+import { evaluatePolicy, type RuleResult, type Suppression, type TerraformJson } from "./policy";
+
+/** Suppressions the library itself needs, each with its reason (listed in the serving plan). */
+const LIBRARY_SUPPRESSIONS: readonly Suppression[] = [
+  {
+    ruleId: "MS-POD-1",
+    address: "kubernetes_daemon_set_v1.",
+    reason: "The NVIDIA device plugin must run as root: it registers with the kubelet through the root-owned socket directory /var/lib/kubelet/device-plugins (hostPath). It runs in kube-system, outside the endpoints' restricted namespace.",
+  },
+];
 
 /** Kubernetes version for new clusters: inside EKS standard support (extended support costs 6×). */
 export const DEFAULT_KUBERNETES_VERSION = "1.33";
@@ -33,6 +43,8 @@ export interface ServingOptions {
   readonly budgetUsdPerMonth?: number;
   /** Namespace for the endpoints (created, Pod Security "restricted"). @default "model-serving" */
   readonly namespace?: string;
+  /** Policy rules that do not apply here, each with a written reason. @default - none */
+  readonly policySuppressions?: readonly Suppression[];
 }
 
 export interface GpuClusterProps extends ServingOptions {
@@ -103,6 +115,8 @@ export abstract class GpuClusterBase extends Construct {
   readonly namespace: string;
   readonly quotas: Readonly<Record<string, number>>;
   readonly budgetUsdPerMonth: number | undefined;
+  readonly suppressions: readonly Suppression[];
+  private policyResults: RuleResult[] | undefined;
   protected abstract readonly createsCluster: boolean;
   protected abstract readonly systemNodeCount: number;
   /** Problems found while building the tree; reported when the stack synthesizes. */
@@ -120,6 +134,7 @@ export abstract class GpuClusterBase extends Construct {
     this.namespace = options.namespace ?? "model-serving";
     this.quotas = options.quotas ?? {};
     this.budgetUsdPerMonth = options.budgetUsdPerMonth;
+    this.suppressions = [...LIBRARY_SUPPRESSIONS, ...(options.policySuppressions ?? [])];
     if (["default", "kube-system", "kube-public", "kube-node-lease"].includes(this.namespace)) {
       this.findings.push(error("NAMESPACE_DISALLOWED", this.node.path, { field: "namespace", problem: `namespace "${this.namespace}" is reserved`, why: "CKV_K8S_21: workloads must not run in default or system namespaces", fix: 'use a namespace of their own, e.g. "model-serving"' }));
     }
@@ -129,7 +144,7 @@ export abstract class GpuClusterBase extends Construct {
         const stack = TerraformStack.of(this);
         const dir = join(session.outdir, session.manifest.forStack(stack).workingDirectory);
         mkdirSync(dir, { recursive: true });
-        const plan = this.plan();
+        const plan = { ...this.plan(), policy: { rules: this.policyResults ?? [], suppressions: this.suppressions } };
         writeFileSync(join(dir, "serving-plan.json"), stableJson(plan));
         writeFileSync(join(dir, "serving-plan.md"), planMarkdown(stack.node.id, plan));
         if (process.env.MODEL_SERVING_QUIET !== "1") console.log(planConsoleTable(stack.node.id, plan));
@@ -194,7 +209,9 @@ export abstract class GpuClusterBase extends Construct {
   }
 
   private validate(): string[] {
-    const all = this.allFindings();
+    const policy = evaluatePolicy(TerraformStack.of(this).toTerraform() as TerraformJson, this.suppressions, this.node.path);
+    this.policyResults = policy.results;
+    const all = [...this.allFindings(), ...policy.findings];
     for (const w of all.filter((f) => f.severity === "warning")) Annotations.of(this).addWarning(w.message);
     return all.filter((f) => f.severity === "error").map((f) => f.message);
   }
@@ -219,7 +236,7 @@ export abstract class GpuClusterBase extends Construct {
                 name: "nvidia-device-plugin",
                 image: NVIDIA_DEVICE_PLUGIN_IMAGE,
                 env: [{ name: "FAIL_ON_INIT_ERROR", value: "false" }],
-                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
                 resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } },
                 volumeMount: [{ name: "device-plugin", mountPath: "/var/lib/kubelet/device-plugins" }],
               },

@@ -19,7 +19,7 @@ function table(head: string[], rows: unknown[][]): string {
   return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
 }
 
-export function planMarkdown(stack: string, plan: ServingPlan): string {
+export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unknown }): string {
   const out: string[] = [];
   out.push(`# Serving plan — ${stack}`, "");
   out.push(`Prices: ${plan.catalog.region} On-Demand list prices captured ${plan.catalog.pricesCapturedAt}, 730 h/month. Image: \`${plan.catalog.vllmImage}\`.`, "");
@@ -44,6 +44,12 @@ export function planMarkdown(stack: string, plan: ServingPlan): string {
   out.push("## Cost", "");
   out.push(table(["item", "$/month (min / expected / max)"], [...plan.costs.map((c) => [c.item, range(c.monthlyUsd)]), ["**total**", range(plan.totals.monthlyUsd)]]), "");
   if (plan.totals.budgetUsdPerMonth !== null) out.push(`Budget: ${money(plan.totals.budgetUsdPerMonth)}/month.`, "");
+  const policy = (plan as ServingPlan & { policy?: { rules: Array<{ id: string; title: string; severity: string; result: string; checkov: string[]; trivy: string[] }>; suppressions: Array<{ ruleId: string; address?: string; reason: string }> } }).policy;
+  if (policy) {
+    out.push("## Policy rules", "");
+    out.push(table(["rule", "severity", "result", "Checkov / Trivy", "what it demands"], policy.rules.map((r) => [r.id, r.severity, r.result, [...r.checkov, ...r.trivy].join(" ") || "—", r.title])), "");
+    out.push(policy.suppressions.length ? policy.suppressions.map((s) => `- suppressed **${s.ruleId}**${s.address ? ` for \`${s.address}\`` : ""}: ${s.reason}`).join("\n") : "No suppressions.", "");
+  }
   out.push("## Findings", "");
   out.push(plan.findings.length ? plan.findings.map((f) => `- **${f.severity}** ${f.message}`).join("\n") : "None.", "");
   return out.join("\n");

@@ -49,6 +49,13 @@ describe.each(["quickstart", "existing-cluster"])("examples/%s", (example) => {
     }
     expect(plan.findings.filter((f: { severity: string }) => f.severity === "error")).toEqual([]);
   });
+
+  test("lists every policy rule with its result, none failing, and every suppression with its reason", () => {
+    const plan = JSON.parse(first.files[`${example}/serving-plan.json`]);
+    expect(plan.policy.rules.length).toBeGreaterThanOrEqual(20);
+    expect(plan.policy.rules.filter((r: { result: string }) => r.result === "fail")).toEqual([]);
+    for (const s of plan.policy.suppressions) expect(s.reason.length).toBeGreaterThan(20);
+  });
 });
 
 test("the quickstart serves chat, embeddings, rerank and vision", () => {
