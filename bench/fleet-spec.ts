@@ -74,7 +74,7 @@ export const TEMPLATES: readonly EndpointTemplate[] = [
   { model: "qwen14bAwq", maxModelLen: 8192, shape: "A10_X1", capacityType: "ON_DEMAND", replicas: 2, expect: { shape: "A10_X1", instanceType: "g5.xlarge", gpus: 1, tensorParallel: 1, pipelineParallel: 1, cpu: 3, memoryGiB: 13, shmGiB: 2 } },
   { model: "gemma9b", maxModelLen: 8192, minConcurrency: 4, capacityType: "ON_DEMAND", replicas: 1, expect: { shape: "L40S_X1", instanceType: "g6e.xlarge", gpus: 1, tensorParallel: 1, pipelineParallel: 1, cpu: 3, memoryGiB: 27, shmGiB: 2 } },
   { model: "qwenVl", maxModelLen: 32768, minConcurrency: 4, capacityType: "SPOT", replicas: 1, expect: { shape: "L40S_X1", instanceType: "g6e.xlarge", gpus: 1, tensorParallel: 1, pipelineParallel: 1, cpu: 3, memoryGiB: 27, shmGiB: 2 } },
-  { model: "llama8b", maxModelLen: 4096, shape: "H100_X1", capacityType: "ON_DEMAND", replicas: 1, expect: { shape: "H100_X1", instanceType: "p5.48xlarge", gpus: 1, tensorParallel: 1, pipelineParallel: 1, cpu: 20, memoryGiB: 217, shmGiB: 2 } },
+  { model: "llama8b", maxModelLen: 4096, shape: "H100_X1", capacityType: "ON_DEMAND", replicas: 1, expect: { shape: "H100_X1", instanceType: "p5.4xlarge", gpus: 1, tensorParallel: 1, pipelineParallel: 1, cpu: 13, memoryGiB: 217, shmGiB: 2 } },
 ];
 
 export interface FleetEndpoint {

@@ -35,6 +35,8 @@ const LIBRARY_SUPPRESSIONS: readonly Suppression[] = [
 /** Kubernetes version for new clusters: inside EKS standard support (extended support costs 6×). */
 export const DEFAULT_KUBERNETES_VERSION = "1.33";
 export const GPU_TAINT_KEY = "nvidia.com/gpu";
+/** Kubernetes versions in EKS standard support (AWS EKS version calendar, as of the catalog date). */
+export const STANDARD_SUPPORT_VERSIONS = ["1.32", "1.33", "1.34"];
 
 export interface ServingOptions {
   /** EC2 vCPU quotas the account really has, by Service Quotas code (e.g. `{ "L-DB2E81BA": 96 }`). @default - none declared (a warning) */
@@ -74,6 +76,7 @@ function validateCidrs(cidrs: readonly string[], path: string): Finding[] {
   for (const c of cidrs) {
     const problem = ipv4CidrProblem(c);
     if (problem) out.push(error("CIDR_INVALID", path, { field: "publicAccessCidrs", problem: `"${c}": ${problem}`, why: "EKS rejects the cluster update", fix: 'write an IPv4 address or CIDR such as "203.0.113.0/24"' }));
+    else if (/^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(c)) out.push({ ...error("ALLOWLIST_PRIVATE_RANGE", path, { field: "publicAccessCidrs", problem: `"${c}" is a private range`, why: "the public endpoint sees public source addresses, so a private range never matches", fix: "reach the API from inside the VPC through the private endpoint, and list only public CIDRs here" }), severity: "warning" });
     else if (c === "0.0.0.0/0") out.push(error("PUBLIC_API_OPEN", path, { field: "publicAccessCidrs", problem: "0.0.0.0/0 opens the Kubernetes API to the whole internet", why: "CKV_AWS_38 / AVD-AWS-0041: the cluster API must not be public", fix: "list office or VPN CIDRs, or leave the endpoint private" }));
   }
   return out;
@@ -144,7 +147,8 @@ export abstract class GpuClusterBase extends Construct {
         const stack = TerraformStack.of(this);
         const dir = join(session.outdir, session.manifest.forStack(stack).workingDirectory);
         mkdirSync(dir, { recursive: true });
-        const plan = { ...this.plan(), policy: { rules: this.policyResults ?? [], suppressions: this.suppressions } };
+        // The written plan carries every finding of the tree (model and cluster warnings too), not only the planner's.
+        const plan = { ...this.plan(), findings: this.allFindings(), policy: { rules: this.policyResults ?? [], suppressions: this.suppressions } };
         writeFileSync(join(dir, "serving-plan.json"), stableJson(plan));
         writeFileSync(join(dir, "serving-plan.md"), planMarkdown(stack.node.id, plan));
         if (process.env.MODEL_SERVING_QUIET !== "1") console.log(planConsoleTable(stack.node.id, plan));
@@ -281,6 +285,10 @@ export class GpuCluster extends GpuClusterBase {
     this.systemNodeCount = props.systemNodes ?? 2;
     const cidrs = props.publicAccessCidrs ?? [];
     this.findings.push(...validateCidrs(cidrs, this.node.path));
+    const version = props.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION;
+    if (!STANDARD_SUPPORT_VERSIONS.includes(version)) {
+      this.findings.push(error("EKS_VERSION_UNSUPPORTED", this.node.path, { field: "kubernetesVersion", problem: `Kubernetes ${version} is not in EKS standard support (${STANDARD_SUPPORT_VERSIONS.join(", ")})`, why: "CKV_AWS_339; extended support costs $0.60 instead of $0.10 per cluster-hour, and unsupported versions stop getting fixes", fix: `use ${DEFAULT_KUBERNETES_VERSION} or newer` }));
+    }
     const tags = { "model-serving:cluster": this.clusterName };
     this.subnetIds = props.subnetIds ? [...props.subnetIds] : this.createNetwork(tags);
 
@@ -294,7 +302,7 @@ export class GpuCluster extends GpuClusterBase {
     const clusterPolicy = new IamRolePolicyAttachment(this, "cluster-policy", { role: clusterRole.name, policyArn: "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy" });
     this.cluster = new EksCluster(this, "Resource", {
       name: this.clusterName,
-      version: props.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
+      version,
       roleArn: clusterRole.arn,
       vpcConfig: { subnetIds: this.subnetIds, endpointPrivateAccess: true, endpointPublicAccess: cidrs.length > 0, ...(cidrs.length ? { publicAccessCidrs: [...cidrs] } : {}) },
       encryptionConfig: { provider: { keyArn: key.arn }, resources: ["secrets"] },

@@ -81,7 +81,18 @@ export class ImportedModel extends Construct {
       files = locked.files;
       checkpointBytes ??= locked.safetensors?.bytes;
     }
-    if (!config && props.source.kind === "huggingface") config = findCatalogModel(props.source.id)?.configJson;
+    const catalogEntry = props.source.kind === "huggingface" ? findCatalogModel(props.source.id) : undefined;
+    if (!config && catalogEntry) config = catalogEntry.configJson;
+    if (catalogEntry?.gated && !props.source.token) {
+      this.findings.push(
+        error("HF_TOKEN_REQUIRED", path, {
+          field: "source.token",
+          problem: `"${props.source.id}" is gated on the Hugging Face Hub and no token is given`,
+          why: "the download would fail with 401 and the pods would never start",
+          fix: 'accept the licence on the model page, store a read token, and pass token: SecretRef.fromKubernetesSecret("hf-token", "token") or SecretRef.fromSecretsManager(arn)',
+        }),
+      );
+    }
     this.checkpointBytes = checkpointBytes;
     let profile: ModelProfile | undefined;
     if (!config) {

@@ -50,6 +50,8 @@ export interface InferenceEndpointProps {
   readonly kvCacheDtype?: KvCacheDtype;
   /** vLLM online quantization of an unquantized checkpoint. @default - none */
   readonly quantization?: OnlineQuantization;
+  /** Weight dtype. @default "auto" (the checkpoint's, float16 on GPUs without bfloat16) */
+  readonly dtype?: "auto" | "bfloat16" | "float16" | "float32";
   /** @default 1 */
   readonly replicas?: number;
   /** @default "ON_DEMAND" */
@@ -119,6 +121,7 @@ export class InferenceEndpoint extends Construct {
       ...(props.gpuMemoryUtilization !== undefined ? { gpuMemoryUtilization: props.gpuMemoryUtilization } : {}),
       ...(props.kvCacheDtype ? { kvCacheDtype: props.kvCacheDtype } : {}),
       ...(props.quantization ? { quantization: props.quantization } : {}),
+      ...(props.dtype ? { dtype: props.dtype } : {}),
     };
     const where = props.cluster.addEndpoint(decl);
     if (!where) return;

@@ -72,45 +72,65 @@ function repoIdProblems(id: string): string | undefined {
   return undefined;
 }
 
+/** True for a full 40-hex commit sha, the only revision that cannot move. */
+export function isCommitSha(revision: string): boolean {
+  return /^[0-9a-f]{40}$/.test(revision);
+}
+
+/** Throws SECRET_INLINED or MODEL_ID_INVALID (naming `path`) unless `repoId` is a Hugging Face repo id. */
+export function assertRepoId(repoId: string, path: string): void {
+  assertNotSecretLiteral(repoId, "repoId", path);
+  const problem = repoIdProblems(repoId);
+  if (problem) {
+    throw new PlanningError([error("MODEL_ID_INVALID", path, { field: "repoId", problem: `"${repoId}" is not a Hugging Face repo id: ${problem}`, why: "the Hub and vLLM resolve models by namespace/name", fix: 'use the id shown on the model page, e.g. "meta-llama/Llama-3.1-8B-Instruct"' })]);
+  }
+}
+
+/**
+ * Throws MODEL_REVISION_INVALID for an empty, whitespace or short-sha revision; returns a
+ * MODEL_REVISION_UNPINNED warning for a branch or tag (which can move), none for a 40-hex sha.
+ */
+export function checkRevision(rev: unknown, path: string): Finding[] {
+  if (typeof rev !== "string" || rev.trim() !== rev || rev.length === 0 || /[\s\x00-\x1f]/.test(rev)) {
+    throw new PlanningError([error("MODEL_REVISION_INVALID", path, { field: "revision", problem: `revision ${JSON.stringify(rev)} is empty or contains whitespace or control characters`, why: "the Hub resolves a revision by exact name", fix: "pin the full 40-hex commit sha" })]);
+  }
+  if (/^[0-9a-f]{7,39}$/.test(rev)) {
+    throw new PlanningError([error("MODEL_REVISION_INVALID", path, { field: "revision", problem: `"${rev}" looks like a short sha`, why: "Hub revisions are a branch, a tag or the full 40-character sha", fix: "use the full sha" })]);
+  }
+  if (isCommitSha(rev)) return [];
+  return [warning("MODEL_REVISION_UNPINNED", path, { field: "revision", problem: `"${rev}" is a branch or tag, which can move`, why: "replicas started on different days could serve different weights", fix: "pin the 40-hex commit sha (npx model-serving lock prints it)" })];
+}
+
+/** Splits "s3://<bucket>/<prefix>/" after checking the bucket name and prefix; throws S3_* errors naming `path`. */
+export function parseS3Uri(uri: string, path: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([^/]+)\/(.+\/)$/.exec(uri);
+  if (!m) {
+    throw new PlanningError([error("S3_URI_INVALID", path, { field: "uri", problem: `expected "s3://<bucket>/<prefix>/" (got "${uri}")`, why: "the weights are read from a directory-like prefix", fix: "for example s3://my-models/llama-3.1-8b/" })]);
+  }
+  const [, bucket, prefix] = m;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || /\.\./.test(bucket) || /^\d+\.\d+\.\d+\.\d+$/.test(bucket) || bucket.startsWith("xn--") || bucket.endsWith("-s3alias")) {
+    throw new PlanningError([error("S3_BUCKET_NAME_INVALID", path, { field: "uri", problem: `"${bucket}" is not a valid bucket name`, why: 'bucket names are 3–63 lowercase letters, digits, "." and "-", start and end alphanumeric, and are not IP addresses', fix: "use the bucket's real name" })]);
+  }
+  if (prefix.split("/").some((seg) => seg === ".." || seg === ".")) {
+    throw new PlanningError([error("S3_PREFIX_INVALID", path, { field: "uri", problem: `prefix "${prefix}" has a "." or ".." segment`, why: "the endpoint's read permission is scoped to the prefix", fix: "use a plain prefix such as models/llama-3.1-8b/" })]);
+  }
+  return { bucket, prefix };
+}
+
 export type ModelSourceKind = "huggingface" | "s3";
 
 export class ModelSource {
   /** A Hugging Face Hub repository at a pinned revision. */
   static huggingFace(repoId: string, options: HuggingFaceOptions): ModelSource {
     const path = `ModelSource.huggingFace("${repoId}")`;
-    assertNotSecretLiteral(repoId, "repoId", path);
-    const problem = repoIdProblems(repoId);
-    if (problem) {
-      throw new PlanningError([error("MODEL_ID_INVALID", path, { field: "repoId", problem: `"${repoId}" is not a Hugging Face repo id: ${problem}`, why: "the Hub and vLLM resolve models by namespace/name", fix: 'use the id shown on the model page, e.g. "meta-llama/Llama-3.1-8B-Instruct"' })]);
-    }
-    const rev = options?.revision;
-    if (typeof rev !== "string" || rev.trim() !== rev || rev.length === 0 || /[\s\x00-\x1f]/.test(rev)) {
-      throw new PlanningError([error("MODEL_REVISION_INVALID", path, { field: "revision", problem: `revision ${JSON.stringify(rev)} is empty or contains whitespace or control characters`, why: "the Hub resolves a revision by exact name", fix: "pin the full 40-hex commit sha" })]);
-    }
-    if (/^[0-9a-f]{7,39}$/.test(rev)) {
-      throw new PlanningError([error("MODEL_REVISION_INVALID", path, { field: "revision", problem: `"${rev}" looks like a short sha`, why: "Hub revisions are a branch, a tag or the full 40-character sha", fix: "use the full sha" })]);
-    }
-    const warnings: Finding[] = [];
-    if (!/^[0-9a-f]{40}$/.test(rev)) {
-      warnings.push(warning("MODEL_REVISION_UNPINNED", path, { field: "revision", problem: `"${rev}" is a branch or tag, which can move`, why: "replicas started on different days could serve different weights", fix: "pin the 40-hex commit sha (npx model-serving lock prints it)" }));
-    }
-    return new ModelSource("huggingface", repoId, rev, options.token, warnings);
+    assertRepoId(repoId, path);
+    const warnings = checkRevision(options?.revision, path);
+    return new ModelSource("huggingface", repoId, options.revision, options.token, warnings);
   }
 
   /** An S3 prefix that holds config.json, the tokenizer and *.safetensors. */
   static s3(uri: string): ModelSource {
-    const path = `ModelSource.s3("${uri}")`;
-    const m = /^s3:\/\/([^/]+)\/(.+\/)$/.exec(uri);
-    if (!m) {
-      throw new PlanningError([error("S3_URI_INVALID", path, { field: "uri", problem: `expected "s3://<bucket>/<prefix>/" (got "${uri}")`, why: "the weights are read from a directory-like prefix", fix: "for example s3://my-models/llama-3.1-8b/" })]);
-    }
-    const [, bucket, prefix] = m;
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || /\.\./.test(bucket) || /^\d+\.\d+\.\d+\.\d+$/.test(bucket) || bucket.startsWith("xn--") || bucket.endsWith("-s3alias")) {
-      throw new PlanningError([error("S3_BUCKET_NAME_INVALID", path, { field: "uri", problem: `"${bucket}" is not a valid bucket name`, why: 'bucket names are 3–63 lowercase letters, digits, "." and "-", start and end alphanumeric, and are not IP addresses', fix: "use the bucket's real name" })]);
-    }
-    if (prefix.split("/").some((seg) => seg === ".." || seg === ".")) {
-      throw new PlanningError([error("S3_PREFIX_INVALID", path, { field: "uri", problem: `prefix "${prefix}" has a "." or ".." segment`, why: "the endpoint's read permission is scoped to the prefix", fix: "use a plain prefix such as models/llama-3.1-8b/" })]);
-    }
+    const { bucket, prefix } = parseS3Uri(uri, `ModelSource.s3("${uri}")`);
     return new ModelSource("s3", `s3://${bucket}/${prefix}`, null, undefined, [], bucket, prefix);
   }
 

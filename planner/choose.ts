@@ -38,7 +38,8 @@ export interface ShapeFit {
 
 /** The parallel layout for `gpus` GPUs in one node: all tensor-parallel when the heads allow, else TP × PP. */
 export function layoutFor(profile: ModelProfile, gpus: number, tensorParallel?: number): { tp: number; pp: number } {
-  if (tensorParallel !== undefined) return { tp: tensorParallel, pp: gpus % tensorParallel === 0 ? gpus / tensorParallel : 1 };
+  // A declared tensorParallel is taken as the whole layout: no pipeline stages are inferred behind the user's back.
+  if (tensorParallel !== undefined) return { tp: tensorParallel, pp: 1 };
   if (validTensorParallel(profile, gpus)) return { tp: gpus, pp: 1 };
   const tp = Math.max(...tensorParallelChoices(profile, gpus).filter((t) => gpus % t === 0), 1);
   return { tp, pp: profile.attention === "encoder-only" ? 1 : gpus / tp };
@@ -64,7 +65,7 @@ export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaul
   });
   const minConcurrency = req.minConcurrency ?? 1;
   let reason = sizing.errors[0];
-  if (tp * pp !== shape.gpus) {
+  if (!reason && tp * pp !== shape.gpus) {
     reason = error("GPU_LAYOUT_MISMATCH", req.path, {
       field: "tensorParallel",
       problem: `tensorParallel ${tensorParallel} does not fill shape ${shape.name}: TP × PP = ${tp} × ${pp}, but a replica has ${shape.gpus} GPU(s)`,

@@ -170,6 +170,9 @@ export function planServing(input: PlanInput): ServingPlan {
     seen.set(e.name, e.path);
     const r = placeEndpoint(e, engine);
     findings.push(...r.findings);
+    if (e.capacityType === "SPOT" && e.replicas.min < 2) {
+      findings.push(warning("SPOT_SINGLE_REPLICA", e.path, { field: "capacityType", problem: `a Spot endpoint with ${e.replicas.min} minimum replica(s)`, why: "one Spot interruption takes the endpoint down", fix: "run at least 2 replicas on Spot, or use ON_DEMAND" }));
+    }
     if (r.placed) placed.push(r.placed);
   }
 

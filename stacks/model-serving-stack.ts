@@ -8,6 +8,7 @@ import { stableJson } from "../constructs/plan-report";
 import { GpuClusterBase } from "../constructs/gpu-cluster";
 import type { Construct } from "constructs";
 import { REGION } from "../catalog";
+import { error } from "../planner/findings";
 import { AwsProvider } from "../constructs/bindings/aws";
 import { GpuCluster, type ExistingClusterProps, type GpuClusterProps } from "../constructs/gpu-cluster";
 import { ImportedModel, type ImportedModelProps } from "../constructs/imported-model";
@@ -32,7 +33,12 @@ export class ModelServingStack extends TerraformStack {
     super(scope, id);
     // A relative state path keeps the synthesized JSON free of this machine's absolute paths.
     new LocalBackend(this, { path: props.stateFile ?? `terraform.${id}.tfstate` });
-    new AwsProvider(this, "aws", { region: props.region ?? REGION, defaultTags: [{ tags: { "managed-by": "cdktf-model-serving", ...(props.tags ?? {}) } }] });
+    const region = props.region ?? REGION;
+    if (region !== REGION) {
+      const message = error("REGION_NOT_PRICED", this.node.path, { field: "region", problem: `region ${region} has no prices in the catalog (it covers ${REGION})`, why: "the plan never prices capacity at $0, and instance offerings differ by region", fix: `deploy in ${REGION}, or add ${region} prices with their source to catalog/instances.json` }).message;
+      this.node.addValidation({ validate: () => [message] });
+    }
+    new AwsProvider(this, "aws", { region, defaultTags: [{ tags: { "managed-by": "cdktf-model-serving", ...(props.tags ?? {}) } }] });
     const c = props.cluster;
     this.cluster = c && "existing" in c ? GpuCluster.fromExisting(this, "cluster", c.existing) : new GpuCluster(this, "cluster", c && "create" in c ? c.create : {});
   }

@@ -1,0 +1,101 @@
+/**
+ * One measured fleet synthesis, in a process of its own so that peak memory belongs to this run only.
+ * Spawned by bench/fleet.ts:
+ *
+ *   node --import tsx bench/fleet-child.ts <lib|base> <endpoints> <outdir>
+ *
+ * Prints one JSON line: module load, construct building and app.synth() times, peak RSS, and what was
+ * written (resource counts by type, bytes of cdk.tf.json) so the parent can check both modes emit the
+ * same resources. In lib mode it also checks the serving plan against the shapes fleet-spec.ts expects.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fleet, STACK_ID, TEMPLATES } from "./fleet-spec";
+
+export interface ChildResult {
+  mode: "lib" | "base";
+  endpoints: number;
+  loadMs: number;
+  buildMs: number;
+  synthMs: number;
+  /** construct building + app.synth() */
+  wallMs: number;
+  maxRssMiB: number;
+  heapUsedMiB: number;
+  tfJsonBytes: number;
+  counts: Record<string, number>;
+  /** lib mode: endpoints whose planned shape/instance/TP/resources differ from fleet-spec's `expect`. */
+  planMismatches: string[];
+  error?: string;
+}
+
+async function main(): Promise<void> {
+  const [mode, sizeArg, outdir] = process.argv.slice(2);
+  if ((mode !== "lib" && mode !== "base") || !sizeArg || !outdir) {
+    console.error("usage: fleet-child.ts <lib|base> <endpoints> <outdir>");
+    process.exit(2);
+  }
+  process.env.MODEL_SERVING_QUIET = "1";
+  const size = Number(sizeArg);
+  const endpoints = fleet(size);
+
+  const t0 = performance.now();
+  const cdktf = await import("cdktf");
+  const builder = mode === "lib" ? await import("./fleet-lib") : await import("./fleet-baseline");
+  const t1 = performance.now();
+  const app = new cdktf.App({ outdir });
+  builder.build(app, endpoints);
+  const t2 = performance.now();
+  let error: string | undefined;
+  try {
+    app.synth();
+  } catch (e) {
+    error = ((e as Error).message ?? String(e)).slice(0, 2000);
+  }
+  const t3 = performance.now();
+  const usage = process.resourceUsage();
+  const heapUsedMiB = process.memoryUsage().heapUsed / 2 ** 20;
+
+  const counts: Record<string, number> = {};
+  let tfJsonBytes = 0;
+  const planMismatches: string[] = [];
+  if (!error) {
+    const dir = join(outdir, "stacks", STACK_ID);
+    const text = readFileSync(join(dir, "cdk.tf.json"), "utf8");
+    tfJsonBytes = Buffer.byteLength(text);
+    const tf = JSON.parse(text) as { resource?: Record<string, Record<string, unknown>>; data?: Record<string, Record<string, unknown>>; provider?: Record<string, unknown[]> };
+    for (const [type, byId] of Object.entries(tf.resource ?? {})) counts[type] = Object.keys(byId).length;
+    for (const [type, byId] of Object.entries(tf.data ?? {})) counts[`data.${type}`] = Object.keys(byId).length;
+    for (const [type, list] of Object.entries(tf.provider ?? {})) counts[`provider.${type}`] = list.length;
+    if (mode === "lib") {
+      interface PlannedEndpoint { name: string; shape: string; instanceType: string; tensorParallel: number; pipelineParallel: number; resources: { cpu: number; memoryGiB: number; shmGiB: number } }
+      const plan = JSON.parse(readFileSync(join(dir, "serving-plan.json"), "utf8")) as { endpoints: PlannedEndpoint[] };
+      const byName = new Map(plan.endpoints.map((p) => [p.name, p]));
+      for (const e of endpoints) {
+        const p = byName.get(e.name);
+        const x = e.template.expect;
+        const got = p ? `${p.shape}@${p.instanceType} tp${p.tensorParallel}×pp${p.pipelineParallel} ${p.resources.cpu}cpu/${p.resources.memoryGiB}Gi/shm${p.resources.shmGiB}` : "not planned";
+        const want = `${x.shape}@${x.instanceType} tp${x.tensorParallel}×pp${x.pipelineParallel} ${x.cpu}cpu/${x.memoryGiB}Gi/shm${x.shmGiB}`;
+        if (got !== want && planMismatches.length < TEMPLATES.length) planMismatches.push(`${e.name} (${e.template.model}): planned ${got}, fleet-spec expects ${want}`);
+      }
+    }
+  }
+  const result: ChildResult = {
+    mode,
+    endpoints: size,
+    loadMs: t1 - t0,
+    buildMs: t2 - t1,
+    synthMs: t3 - t2,
+    wallMs: t3 - t1,
+    maxRssMiB: usage.maxRSS / 1024,
+    heapUsedMiB,
+    tfJsonBytes,
+    counts,
+    planMismatches,
+    ...(error ? { error } : {}),
+  };
+  process.stdout.write(JSON.stringify(result) + "\n");
+}
+
+void main();
