@@ -136,6 +136,13 @@ export function placeEndpoint(e: EndpointDeclaration, engine = engineFor(VLLM_RE
     }
     const choice = chooseShape(req);
     if (!choice.chosen) {
+      // A problem of the request itself (every shape fails the same way) is reported as itself.
+      const codes = new Set(choice.ranked.map((f) => f.reason?.code));
+      const only = choice.ranked[0]?.reason;
+      if (codes.size === 1 && only && !["MODEL_DOES_NOT_FIT", "CONCURRENCY_TOO_LOW", "PRICE_UNKNOWN"].includes(only.code)) {
+        findings.push(only);
+        return { findings };
+      }
       const best = choice.ranked[0];
       findings.push(
         error("MODEL_DOES_NOT_FIT", e.path, {
