@@ -36,6 +36,7 @@ import { parameterCount } from "../planner/weights";
 const engine = engineFor(VLLM_RELEASE.version);
 /** (maxModelLen, minConcurrency) per model; lengths above the model's own maximum are skipped. */
 const GRID: ReadonlyArray<readonly [number, number]> = [
+  [512, 1],
   [2048, 1],
   [8192, 1],
   [8192, 8],
@@ -67,18 +68,23 @@ function models(): Model[] {
   return out;
 }
 
+/** The planner's price basis: a replica's share of a full node (instance price ÷ replicas per node). */
 const monthly = (f: ShapeFit | undefined) => (f ? f.host!.usdPerReplicaHour * HOURS_PER_MONTH : undefined);
+/** What one replica deployed alone really costs: the whole node it needs, idle GPUs included. */
+const monthlyAlone = (f: ShapeFit | undefined) => (f ? f.host!.instance.onDemandUsdPerHour! * HOURS_PER_MONTH : undefined);
 
 function layouts(gpus: number): Array<number | undefined> {
   return [undefined, ...[1, 2, 4, 8].filter((tp) => tp <= gpus && gpus % tp === 0)];
 }
 
 /** Every shape × host × layout in the catalog; the cheapest feasible one, and the cheapest with the default layout. */
-function exhaustive(req: FitRequest): { any: ShapeFit | undefined; defaultLayout: ShapeFit | undefined; evaluated: number } {
+function exhaustive(req: FitRequest): { any: ShapeFit | undefined; defaultLayout: ShapeFit | undefined; alone: ShapeFit | undefined; evaluated: number } {
   let any: ShapeFit | undefined;
   let defaultLayout: ShapeFit | undefined;
+  let alone: ShapeFit | undefined;
   let evaluated = 0;
   const better = (a: ShapeFit, b: ShapeFit | undefined) => !b || a.host!.usdPerReplicaHour < b.host!.usdPerReplicaHour - 1e-12;
+  const betterAlone = (a: ShapeFit, b: ShapeFit | undefined) => !b || a.host!.instance.onDemandUsdPerHour! < b.host!.instance.onDemandUsdPerHour! - 1e-12;
   for (const spec of SHAPES) {
     const shape = GpuShape.of(spec.name);
     for (const host of shape.hosts().filter((h) => Number.isFinite(h.usdPerReplicaHour))) {
@@ -92,11 +98,12 @@ function exhaustive(req: FitRequest): { any: ShapeFit | undefined; defaultLayout
         }
         if (!fit.feasible) continue;
         if (better(fit, any)) any = fit;
+        if (betterAlone(fit, alone)) alone = fit;
         if (tp === undefined && better(fit, defaultLayout)) defaultLayout = fit;
       }
     }
   }
-  return { any, defaultLayout, evaluated };
+  return { any, defaultLayout, alone, evaluated };
 }
 
 /** The watsonx rule: size by parameter count, escalate to the next size while it does not fit. */

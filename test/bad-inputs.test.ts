@@ -3,7 +3,7 @@
  * row is an input users really give, and the test asserts the coded error, the construct path, the
  * field or value it names, that it says how to fix it — and that synth wrote nothing.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "cdktf";
@@ -171,7 +171,7 @@ describe("warnings", () => {
     const stack = new ModelServingStack(app, "s", props ?? { cluster: { create: { clusterName: "c", quotas: QUOTAS } } });
     build(stack);
     app.synth();
-    const plan = JSON.parse(require("node:fs").readFileSync(join(outdir, "stacks", "s", "serving-plan.json"), "utf8"));
+    const plan = JSON.parse(readFileSync(join(outdir, "stacks", "s", "serving-plan.json"), "utf8"));
     rmSync(outdir, { recursive: true, force: true });
     const f = plan.findings.find((x: { code: string }) => x.code === code);
     expect(f).toMatchObject({ severity: "warning" });
