@@ -47,6 +47,11 @@ export interface ServingOptions {
   readonly namespace?: string;
   /** Policy rules that do not apply here, each with a written reason. @default - none */
   readonly policySuppressions?: readonly Suppression[];
+  /**
+   * Also check the live account quota at `terraform plan`: a precondition on each GPU node group fails
+   * the plan when the applied Service Quotas value is below what the pools need. @default false
+   */
+  readonly planTimeQuotaCheck?: boolean;
 }
 
 export interface GpuClusterProps extends ServingOptions {
@@ -119,6 +124,7 @@ export abstract class GpuClusterBase extends Construct {
   readonly quotas: Readonly<Record<string, number>>;
   readonly budgetUsdPerMonth: number | undefined;
   readonly suppressions: readonly Suppression[];
+  readonly planTimeQuotaCheck: boolean;
   private policyResults: RuleResult[] | undefined;
   protected abstract readonly createsCluster: boolean;
   protected abstract readonly systemNodeCount: number;
@@ -138,6 +144,7 @@ export abstract class GpuClusterBase extends Construct {
     this.quotas = options.quotas ?? {};
     this.budgetUsdPerMonth = options.budgetUsdPerMonth;
     this.suppressions = [...LIBRARY_SUPPRESSIONS, ...(options.policySuppressions ?? [])];
+    this.planTimeQuotaCheck = options.planTimeQuotaCheck ?? false;
     if (["default", "kube-system", "kube-public", "kube-node-lease"].includes(this.namespace)) {
       this.findings.push(error("NAMESPACE_DISALLOWED", this.node.path, { field: "namespace", problem: `namespace "${this.namespace}" is reserved`, why: "CKV_K8S_21: workloads must not run in default or system namespaces", fix: 'use a namespace of their own, e.g. "model-serving"' }));
     }

@@ -4,11 +4,11 @@
  * run, the GPU taint, and min/max derived from the endpoints placed on it. Terraform leaves
  * desired_size alone after creation so it never fights an autoscaler.
  */
-import { Lazy } from "cdktf";
+import { Lazy, Op } from "cdktf";
 import { Construct } from "constructs";
 import type { CapacityType, NodePoolPlan } from "../planner/plan-types";
 import type { GpuShape, Host } from "../planner/shapes";
-import { EksNodeGroup, LaunchTemplate } from "./bindings/aws";
+import { DataAwsServicequotasServiceQuota, EksNodeGroup, LaunchTemplate } from "./bindings/aws";
 import type { GpuClusterBase } from "./gpu-cluster";
 import { GPU_TAINT_KEY } from "./gpu-cluster";
 
@@ -52,6 +52,10 @@ export class GpuNodePool extends Construct {
       ],
       tags,
     });
+    const quotaCode = (props.capacityType ?? "ON_DEMAND") === "SPOT" ? props.host.instance.quota.spot : props.host.instance.quota.onDemand;
+    // Opt-in plan-time guard: the live applied quota must cover what every pool on this quota code needs.
+    const quota = props.cluster.planTimeQuotaCheck ? new DataAwsServicequotasServiceQuota(this, "quota", { serviceCode: "ec2", quotaCode }) : undefined;
+    const needed = Lazy.numberValue({ produce: () => props.cluster.plan().quotas.find((q) => q.code === quotaCode)?.neededVcpus ?? 0 });
     this.nodeGroup = new EksNodeGroup(this, "Resource", {
       clusterName: props.cluster.clusterName,
       nodeGroupName: props.poolName,
@@ -70,7 +74,12 @@ export class GpuNodePool extends Construct {
       labels: { "model-serving.io/pool": props.poolName, "model-serving.io/shape": props.shape.name.toLowerCase().replace(/_/g, "-"), "model-serving.io/gpu": "true" },
       taint: [{ key: GPU_TAINT_KEY, value: "true", effect: "NO_SCHEDULE" }],
       tags,
-      lifecycle: { ignoreChanges: ["scaling_config[0].desired_size"] },
+      lifecycle: {
+        ignoreChanges: ["scaling_config[0].desired_size"],
+        ...(quota
+          ? { precondition: [{ condition: Op.gte(quota.value, needed), errorMessage: `[QUOTA_EXCEEDED] EC2 quota ${quotaCode} is below the vCPUs the GPU node pools need at maximum scale (see serving-plan.json). Fix: request an increase in Service Quotas, or lower the endpoints' maximum replicas.` }] }
+          : {}),
+      },
     });
   }
 

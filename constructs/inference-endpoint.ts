@@ -376,6 +376,8 @@ export class InferenceEndpoint extends Construct {
         },
       },
       dependsOn: [deployment],
+      // A Job runs once: replace it whenever the Deployment changes, so every rollout is smoke-tested.
+      lifecycle: { replaceTriggeredBy: [deployment] },
     });
   }
 }

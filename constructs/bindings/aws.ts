@@ -28,3 +28,4 @@ export { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/
 export { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 export { Subnet } from "@cdktf/provider-aws/lib/subnet";
 export { Vpc } from "@cdktf/provider-aws/lib/vpc";
+export { DataAwsServicequotasServiceQuota } from "@cdktf/provider-aws/lib/data-aws-servicequotas-service-quota";
