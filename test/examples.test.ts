@@ -50,6 +50,14 @@ describe.each(["quickstart", "existing-cluster"])("examples/%s", (example) => {
     expect(plan.findings.filter((f: { severity: string }) => f.severity === "error")).toEqual([]);
   });
 
+  test("writes no credential: nothing token-like in cdk.tf.json or the serving plan, secrets only by name", () => {
+    for (const content of Object.values(first.files)) expect(content).not.toMatch(/hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|-----BEGIN/);
+    const tf = first.files[`${example}/cdk.tf.json`];
+    expect(tf).not.toMatch(/"HF_TOKEN"\s*,\s*"value"/);
+    expect(tf).not.toContain("aws_secretsmanager_secret_version");
+    expect(tf).not.toContain("kubernetes_secret_v1");
+  });
+
   test("lists every policy rule with its result, none failing, and every suppression with its reason", () => {
     const plan = JSON.parse(first.files[`${example}/serving-plan.json`]);
     expect(plan.policy.rules.length).toBeGreaterThanOrEqual(20);
