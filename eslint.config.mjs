@@ -17,7 +17,7 @@ export default tseslint.config(
   {
     rules: {
       "no-restricted-imports": ["error", { paths: providerBarrels }],
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
   {

@@ -184,6 +184,11 @@ export abstract class GpuClusterBase extends Construct {
     return { placed: r.placed, pool };
   }
 
+  /** Forget the memoised plan (an endpoint gained an adapter). */
+  invalidatePlan(): void {
+    this.cachedPlan = undefined;
+  }
+
   /** Staging Jobs run on the system nodes: their root volume must hold the largest staged model. */
   requireStagingDisk(weightsGiB: number): void {
     this.stagingDiskGiB = Math.max(this.stagingDiskGiB, weightsGiB);

@@ -4,7 +4,10 @@
  * that can read only its model, and a smoke-test Job that makes `cdktf deploy` fail when the endpoint
  * does not answer like its API should.
  */
+import { Lazy } from "cdktf";
 import { Construct } from "constructs";
+import type { AdapterSpec } from "../planner/lora";
+import type { FineTunedModel } from "./fine-tuned-model";
 import { error, type Finding } from "../planner/findings";
 import type { EndpointDeclaration, Placed } from "../planner/plan";
 import type { Capability, CapacityType } from "../planner/plan-types";
@@ -14,7 +17,7 @@ import { VLLM_PORT, vllmArgs } from "../planner/vllm-args";
 import { VLLM_RELEASE } from "../catalog/vllm";
 import { DataAwsIamPolicyDocument, EksPodIdentityAssociation, IamPolicy, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
 import { DeploymentV1, JobV1, PodDisruptionBudgetV1, ServiceAccountV1, ServiceV1 } from "./bindings/k8s";
-import type { DeploymentV1SpecTemplateSpecContainerEnv, DeploymentV1SpecTemplateSpecInitContainer, DeploymentV1SpecTemplateSpecVolume } from "./bindings/k8s";
+import { deploymentV1SpecTemplateSpecInitContainerToTerraform, type DeploymentV1SpecTemplateSpecContainerEnv, type DeploymentV1SpecTemplateSpecInitContainer, type DeploymentV1SpecTemplateSpecVolume } from "./bindings/k8s";
 import type { GpuClusterBase } from "./gpu-cluster";
 import type { GpuNodePool } from "./gpu-node-pool";
 import type { ImportedModel } from "./imported-model";
@@ -64,11 +67,16 @@ export interface InferenceEndpointProps {
   readonly exposure?: ExposureOptions;
   /** Run a one-request smoke test after every rollout. @default true */
   readonly smokeTest?: boolean;
+  /** LoRA adapters of this model, served on the same GPUs under their own names (more with addAdapter). @default - none */
+  readonly adapters?: readonly FineTunedModel[];
+  /** `--max-lora-rank`. @default - the smallest vLLM rank that holds every adapter */
+  readonly maxLoraRank?: number;
 }
 
 const DNS_1035 = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const CACHE_DIR = "/cache";
 const MODEL_DIR = "/models";
+const ADAPTER_DIR = "/adapters";
 
 export class InferenceEndpoint extends Construct {
   readonly name: string;
@@ -77,11 +85,16 @@ export class InferenceEndpoint extends Construct {
   readonly pool: GpuNodePool | undefined;
   readonly deployment: DeploymentV1 | undefined;
   readonly service: ServiceV1 | undefined;
+  private readonly adapterSpecs: AdapterSpec[] = [];
+  private readonly adapterModels: FineTunedModel[] = [];
+  private readonly cluster: GpuClusterBase;
 
   constructor(scope: Construct, id: string, props: InferenceEndpointProps) {
     super(scope, id);
     const path = this.node.path;
     this.name = props.name ?? id;
+    this.cluster = props.cluster;
+    for (const a of props.adapters ?? []) this.attach(a);
     if (!DNS_1035.test(this.name)) {
       const suggestion = this.name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+|-+$/g, "").slice(0, 63);
       this.findings.push(error("NAME_INVALID", path, { field: "name", problem: `"${this.name}" is not a DNS-1035 label`, why: "it names the Deployment, the Service and the served model: lowercase letters, digits and '-', starting with a letter, ≤ 63 characters", fix: `use "${suggestion || "llm-endpoint"}"` }));
@@ -122,6 +135,8 @@ export class InferenceEndpoint extends Construct {
       ...(props.kvCacheDtype ? { kvCacheDtype: props.kvCacheDtype } : {}),
       ...(props.quantization ? { quantization: props.quantization } : {}),
       ...(props.dtype ? { dtype: props.dtype } : {}),
+      ...(props.maxLoraRank !== undefined ? { maxLoraRank: props.maxLoraRank } : {}),
+      adapters: this.adapterSpecs,
     };
     const where = props.cluster.addEndpoint(decl);
     if (!where) return;
@@ -130,6 +145,57 @@ export class InferenceEndpoint extends Construct {
     const r = this.render(props, where.placed, where.pool, replicas);
     this.deployment = r.deployment;
     this.service = r.service;
+  }
+
+  /** Serve a LoRA adapter of this endpoint's model on the same GPUs; the plan is re-checked at synth. */
+  addAdapter(adapter: FineTunedModel): void {
+    this.attach(adapter);
+    this.cluster.invalidatePlan();
+  }
+
+  private attach(adapter: FineTunedModel): void {
+    const spec = adapter.spec();
+    this.adapterModels.push(adapter);
+    if (spec) this.adapterSpecs.push(spec);
+  }
+
+  /** One init container per source kind fetches every adapter at its pinned revision into /adapters. */
+  private adapterInitContainers(securityContext: DeploymentV1SpecTemplateSpecInitContainer["securityContext"]): DeploymentV1SpecTemplateSpecInitContainer[] {
+    const hub = this.adapterModels.filter((a) => a.source.kind === "huggingface");
+    const s3 = this.adapterModels.filter((a) => a.source.kind === "s3");
+    const out: DeploymentV1SpecTemplateSpecInitContainer[] = [];
+    const mounts = [{ name: "adapters", mountPath: ADAPTER_DIR }, { name: "tmp", mountPath: "/tmp" }];
+    if (hub.length) {
+      const list = JSON.stringify(hub.map((a) => [a.source.id, a.source.revision, `${ADAPTER_DIR}/${a.name}`]));
+      const script = ["from huggingface_hub import snapshot_download", `for repo, rev, dest in ${list}:`, "    snapshot_download(repo, revision=rev, local_dir=dest, allow_patterns=['*.json', '*.safetensors', 'tokenizer*', '*.model'])", "print('adapters ready')"].join("\n");
+      const token = hub.find((a) => a.source.token?.kind === "kubernetes")?.source.token;
+      out.push({
+        name: "fetch-adapters-hub",
+        image: VLLM_RELEASE.image,
+        command: ["python3", "-c", script],
+        env: [{ name: "HOME", value: "/tmp" }, { name: "HF_HUB_DISABLE_TELEMETRY", value: "1" }, ...(token ? [{ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: token.ref, key: token.key } } }] : [])],
+        securityContext,
+        resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "500m", memory: "1Gi" } },
+        volumeMount: mounts,
+      });
+    }
+    if (s3.length) {
+      out.push({
+        name: "fetch-adapters-s3",
+        image: AWS_CLI_IMAGE,
+        command: ["sh", "-c", s3.map((a) => `aws s3 sync --only-show-errors --exclude '*.bin' ${a.source.id} ${ADAPTER_DIR}/${a.name}`).join(" && ")],
+        env: [{ name: "HOME", value: "/tmp" }],
+        securityContext,
+        resources: { requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+        volumeMount: mounts,
+      });
+    }
+    return out;
+  }
+
+  /** The endpoint as the final plan has it (adapters added after construction included). */
+  private planned() {
+    return this.cluster.plan().endpoints.find((e) => e.name === this.name);
   }
 
   private recordFindings(cluster: GpuClusterBase): void {
@@ -180,11 +246,23 @@ export class InferenceEndpoint extends Construct {
     }
 
     const modelArg = source.kind === "s3" ? `${MODEL_DIR}/${this.name}` : source.id;
-    const args = vllmArgs(
-      { name: this.name, capability: placed.decl.capability, tensorParallel: fit.tensorParallel, pipelineParallel: fit.pipelineParallel, maxModelLen: placed.decl.maxModelLen, gpuMemoryUtilization: s.gpuMemoryUtilization, maxNumSeqs: s.maxNumSeqs, maxNumBatchedTokens: s.maxNumBatchedTokens, kvCacheDtype: s.kvCacheDtype, quantization: placed.decl.quantization ?? model.profile?.quantization?.method ?? null, dtype: s.dtype },
-      { model: modelArg, ...(source.kind === "huggingface" ? { revision: source.revision, downloadDir: MODEL_DIR } : {}), ...(props.enablePrefixCaching === false ? { enablePrefixCaching: false } : {}) },
-      !!model.profile?.quantization,
-    );
+    // Rendered at synth from the final plan, so adapters added later are served and sized.
+    const args = Lazy.listValue({
+      produce: () => {
+        const e = this.planned();
+        const lora = e?.lora;
+        return vllmArgs(
+          e ?? { name: this.name, capability: placed.decl.capability, tensorParallel: fit.tensorParallel, pipelineParallel: fit.pipelineParallel, maxModelLen: placed.decl.maxModelLen, gpuMemoryUtilization: s.gpuMemoryUtilization, maxNumSeqs: s.maxNumSeqs, maxNumBatchedTokens: s.maxNumBatchedTokens, kvCacheDtype: s.kvCacheDtype, quantization: placed.decl.quantization ?? model.profile?.quantization?.method ?? null, dtype: s.dtype },
+          {
+            model: modelArg,
+            ...(source.kind === "huggingface" ? { revision: source.revision, downloadDir: MODEL_DIR } : {}),
+            ...(props.enablePrefixCaching === false ? { enablePrefixCaching: false } : {}),
+            ...(lora ? { lora: { ...lora, modules: this.adapterSpecs.map((a) => ({ name: a.name, path: `${ADAPTER_DIR}/${a.name}` })) } } : {}),
+          },
+          !!model.profile?.quantization,
+        );
+      },
+    });
 
     const env: DeploymentV1SpecTemplateSpecContainerEnv[] = [
       { name: "HOME", value: CACHE_DIR },
@@ -232,6 +310,8 @@ export class InferenceEndpoint extends Construct {
       });
     }
     const volumes: DeploymentV1SpecTemplateSpecVolume[] = [
+      // Always mounted so adapters added after construction need no structural change; sized at synth.
+      { name: "adapters", emptyDir: { sizeLimit: Lazy.stringValue({ produce: () => `${Math.max(1, this.adapterModels.length)}Gi` }) } },
       { name: "dshm", emptyDir: { medium: "Memory", sizeLimit: `${res.shmGiB}Gi` } },
       { name: "models", emptyDir: { sizeLimit: `${Math.ceil((weightsBytes / 1024 ** 3) * 1.2) + 5}Gi` } },
       { name: "cache", emptyDir: { sizeLimit: "20Gi" } },
@@ -260,7 +340,8 @@ export class InferenceEndpoint extends Construct {
             nodeSelector: pool.nodeSelector(),
             toleration: [pool.toleration()],
             securityContext: { runAsNonRoot: true, runAsUser: "1000", runAsGroup: "1000", fsGroup: "1000", seccompProfile: { type: "RuntimeDefault" } },
-            initContainer: initContainers,
+            // Adapters may be added after construction, so the init containers are rendered at synth.
+            initContainer: Lazy.anyValue({ produce: () => [...initContainers, ...this.adapterInitContainers(restricted)].map(deploymentV1SpecTemplateSpecInitContainerToTerraform) }) as unknown as DeploymentV1SpecTemplateSpecInitContainer[],
             container: [
               {
                 name: "vllm",
@@ -282,6 +363,7 @@ export class InferenceEndpoint extends Construct {
                 lifecycle: { preStop: [{ exec: { command: ["sleep", "20"] } }] },
                 volumeMount: [
                   { name: "dshm", mountPath: "/dev/shm" },
+                  { name: "adapters", mountPath: ADAPTER_DIR, readOnly: true },
                   { name: "models", mountPath: MODEL_DIR },
                   { name: "cache", mountPath: CACHE_DIR },
                   { name: "tmp", mountPath: "/tmp" },

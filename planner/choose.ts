@@ -22,7 +22,8 @@ export interface FitRequest {
   readonly quantization?: OnlineQuantization;
   readonly dtype?: "auto" | "bfloat16" | "float16" | "float32";
   readonly checkpointBytes?: number;
-  readonly extraBytesPerGpu?: number;
+  /** Extra bytes each GPU must hold at a tensor-parallel size (LoRA adapter slots). */
+  readonly extraBytesPerGpu?: (tensorParallel: number) => number;
   readonly path: string;
 }
 
@@ -60,7 +61,7 @@ export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaul
     ...(req.quantization ? { quantization: req.quantization } : {}),
     ...(req.dtype ? { dtype: req.dtype } : {}),
     ...(req.checkpointBytes ? { checkpointBytes: req.checkpointBytes } : {}),
-    ...(req.extraBytesPerGpu ? { extraBytesPerGpu: req.extraBytesPerGpu } : {}),
+    ...(req.extraBytesPerGpu ? { extraBytesPerGpu: req.extraBytesPerGpu(tp) } : {}),
     ...(host ? { gpusPerNode: host.instance.gpus } : {}),
   });
   const minConcurrency = req.minConcurrency ?? 1;

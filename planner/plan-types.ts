@@ -29,6 +29,16 @@ export interface AdapterPlan {
   readonly rank: number;
 }
 
+export interface LoraPlan {
+  readonly maxLoraRank: number;
+  readonly maxLoras: number;
+  readonly maxCpuLoras: number;
+  /** GPU memory the adapter slots take from the KV cache, per GPU. */
+  readonly slotsGiB: number;
+  /** The endpoint's expected monthly cost shared over base and adapters. */
+  readonly monthlyUsdPerAdapter: number;
+}
+
 export interface EndpointPlan {
   readonly name: string;
   readonly path: string;
@@ -61,6 +71,7 @@ export interface EndpointPlan {
   readonly hourlyUsd: number;
   readonly monthlyUsd: UsdRange;
   readonly adapters: readonly AdapterPlan[];
+  readonly lora: LoraPlan | null;
   readonly alternatives: readonly ShapeCandidate[];
 }
 

@@ -8,10 +8,11 @@ import { chooseShape, candidateOf, fitOnShape, type FitRequest, type ShapeFit } 
 import { engineFor } from "./engine";
 import { error, GiB, round, warning, type Finding } from "./findings";
 import type { ModelProfile } from "./model-profile";
-import type { AdapterPlan, Capability, CapacityType, CostLine, EndpointPlan, NodePoolPlan, QuotaPlan, ServingPlan, UsdRange } from "./plan-types";
+import type { Capability, CapacityType, CostLine, EndpointPlan, NodePoolPlan, QuotaPlan, ServingPlan, UsdRange } from "./plan-types";
 import { GpuShape, replicaResources } from "./shapes";
 import type { KvCacheDtype, OnlineQuantization } from "./sizing";
 import { estimateWeights } from "./weights";
+import { checkAdapters, loraBytesPerGpu, loraSettings, type AdapterSpec } from "./lora";
 
 export interface ModelDeclaration {
   readonly name: string;
@@ -44,7 +45,10 @@ export interface EndpointDeclaration {
   readonly dtype?: "auto" | "bfloat16" | "float16" | "float32";
   readonly replicas: { readonly min: number; readonly max: number; readonly expected?: number };
   readonly capacityType: CapacityType;
-  readonly adapters?: readonly AdapterPlan[];
+  /** LoRA adapters served on this endpoint's GPUs. */
+  readonly adapters?: readonly AdapterSpec[];
+  /** @default - the smallest vLLM rank that holds every adapter */
+  readonly maxLoraRank?: number;
 }
 
 export interface PlanInput {
@@ -105,9 +109,16 @@ export function placeEndpoint(e: EndpointDeclaration, engine = engineFor(VLLM_RE
     );
     return { findings };
   }
+  const adapters = e.adapters ?? [];
+  if (adapters.length || e.maxLoraRank !== undefined) {
+    const bad = checkAdapters(adapters, e.model.modelId, e.maxLoraRank, e.path);
+    if (bad.length) return { findings: [...findings, ...bad] };
+  }
+  const lora = adapters.length ? loraSettings(adapters, e.maxLoraRank) : undefined;
   const req: FitRequest = {
     profile: e.model.profile,
     engine,
+    ...(lora ? { extraBytesPerGpu: (tp: number) => loraBytesPerGpu(e.model.profile, lora.maxLoras, lora.maxLoraRank, tp, e.model.profile.dtype) } : {}),
     maxModelLen: e.maxModelLen,
     path: e.path,
     ...(e.minConcurrency !== undefined ? { minConcurrency: e.minConcurrency } : {}),
@@ -291,7 +302,13 @@ export function planServing(input: PlanInput): ServingPlan {
         startupSeconds: Math.ceil(weightsBytes / WEIGHT_LOAD_BYTES_PER_SECOND + ENGINE_WARMUP_SECONDS),
         hourlyUsd: hourly,
         monthlyUsd: { min: monthly(hourly, p.decl.replicas.min), expected: monthly(hourly, expected), max: monthly(hourly, p.decl.replicas.max) },
-        adapters: p.decl.adapters ?? [],
+        adapters: (p.decl.adapters ?? []).map((a) => ({ name: a.name, repoId: a.repoId, rank: a.rank })),
+        lora: (() => {
+          const adapters = p.decl.adapters ?? [];
+          if (!adapters.length) return null;
+          const l = loraSettings(adapters, p.decl.maxLoraRank);
+          return { ...l, slotsGiB: round(loraBytesPerGpu(p.decl.model.profile, l.maxLoras, l.maxLoraRank, p.fit.tensorParallel, p.decl.model.profile.dtype) / GiB), monthlyUsdPerAdapter: usd(monthly(hourly, expected) / adapters.length) };
+        })(),
         alternatives: p.alternatives,
       });
     }

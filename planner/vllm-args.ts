@@ -16,6 +16,8 @@ export interface ServeOptions {
   readonly downloadDir?: string;
   readonly enablePrefixCaching?: boolean;
   readonly maxImagesPerPrompt?: number;
+  /** LoRA settings and the adapters as name → local directory. */
+  readonly lora?: { readonly maxLoraRank: number; readonly maxLoras: number; readonly maxCpuLoras: number; readonly modules: ReadonlyArray<{ name: string; path: string }> };
 }
 
 const known = new Set(flags.exists);
@@ -47,6 +49,14 @@ export function vllmArgs(e: Pick<EndpointPlan, "name" | "capability" | "tensorPa
   if (pooling) add("--runner", "pooling");
   else add(o.enablePrefixCaching === false ? "--no-enable-prefix-caching" : "--enable-prefix-caching");
   if (e.capability === "IMAGE_TEXT_TO_TEXT") add("--limit-mm-per-prompt", JSON.stringify({ image: o.maxImagesPerPrompt ?? 4, video: 0 }));
+  if (o.lora && o.lora.modules.length) {
+    add("--enable-lora");
+    add("--max-lora-rank", o.lora.maxLoraRank);
+    add("--max-loras", o.lora.maxLoras);
+    add("--max-cpu-loras", o.lora.maxCpuLoras);
+    add("--lora-modules");
+    args.push(...o.lora.modules.map((m) => `${m.name}=${m.path}`));
+  }
   add("--uvicorn-log-level", "warning");
   add("--no-enable-log-requests");
   return args;

@@ -60,11 +60,8 @@ function diff(a: Json, b: Json) {
     if (JSON.stringify(x) === JSON.stringify(y)) continue;
     const type = address.split(".")[0];
     const forceNew = (FORCE_NEW[type] ?? []).some((p) => JSON.stringify(get(x, p)) !== JSON.stringify(get(y, p)));
-    // replace_triggered_by: a resource replaced when another one changes.
-    const triggers: string[] = (next.lifecycle?.replace_triggered_by ?? []).map((t: string) => t.replace(/^\$\{|\}$/g, ""));
     if (forceNew) replaced.push(address);
     else updated.push(address);
-    void triggers;
   }
   // Resources replaced because something they name in replace_triggered_by changed.
   for (const [address, r] of after) {
