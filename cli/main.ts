@@ -4,6 +4,7 @@
  *   model-serving size   --config <config.json | catalog id> (--gpu G | --gpu-memory-gib N) [--gpus N] [--tp N] [--pp N]
  *                        [--util F] [--max-model-len N] [--dtype D] [--kv-cache-dtype D] [--quantization Q] [--json]
  *   model-serving shapes --config <…> --max-model-len N [--min-concurrency F] [--json]
+ *   model-serving lock   <hf-repo-id>[@<revision>] | s3://<bucket>/<prefix>/ [--out models.lock.json]   (see cli/lock.ts)
  *
  * Exit codes: 0 success, 1 the model does not fit or the input is invalid (coded errors), 2 usage.
  */
@@ -18,6 +19,7 @@ import { PlanningError, type Finding } from "../planner/findings";
 import { profileFromConfig } from "../planner/model-profile";
 import { derivedMaxModelLen, size, type GpuFacts, type KvCacheDtype } from "../planner/sizing";
 import { loadConfig } from "./model-source";
+import { LOCK_USAGE, lockCommand } from "./lock";
 import { planConsoleTable } from "../constructs/plan-report";
 import type { ServingPlan } from "../planner/plan-types";
 
@@ -28,6 +30,7 @@ const USAGE = `usage:
   model-serving shapes --config <…> --max-model-len N [--min-concurrency F] [--util F] [--kv-cache-dtype D]
                        [--quantization fp8] [--json]
   model-serving plan   [--json]      the serving plan of the app in ./cdktf.json, without writing Terraform
+${LOCK_USAGE}
 
   --gpu-memory-gib is the CUDA-visible total per GPU (assumed an Ampere-or-newer GPU).
   --util is vLLM's gpu_memory_utilization (default ${engineFor(VLLM_RELEASE.version).gpuMemoryUtilization} in vLLM ${VLLM_RELEASE.version}).
@@ -219,12 +222,19 @@ function runPlan(values: Record<string, string | boolean | undefined>, io: Io): 
   return r.status === 0 ? 0 : 1;
 }
 
-export function main(argv: readonly string[], io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) }): number {
+/** Runs a command; `lock` reads the network and returns a Promise, every other command returns at once. */
+export function main(argv: readonly string[], io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) }): number | Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (!command || command === "--help" || command === "help") {
       io.out(USAGE);
       return command ? 0 : 2;
+    }
+    if (command === "lock") {
+      return lockCommand(rest, io).catch((e: unknown) => {
+        io.err(`model-serving lock: ${String((e as Error)?.message ?? e)}`);
+        return 1;
+      });
     }
     const { values } = parseArgs({ args: [...rest], options: OPTIONS, strict: true, allowPositionals: false });
     if (values.help) {
@@ -251,4 +261,4 @@ export function main(argv: readonly string[], io: Io = { out: (l) => console.log
   }
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+if (require.main === module) void Promise.resolve(main(process.argv.slice(2))).then((code) => (process.exitCode = code));

@@ -23,7 +23,7 @@ import type { GpuNodePool } from "./gpu-node-pool";
 import type { ImportedModel } from "./imported-model";
 import { ipv4CidrProblem } from "./gpu-cluster";
 import { AWS_CLI_IMAGE } from "./images";
-import type { SecretRef } from "./model-source";
+import type { ModelSource, SecretRef } from "./model-source";
 
 export interface ExposureOptions {
   /** Source IPv4 addresses or CIDRs allowed to reach the endpoint (1–10). */
@@ -157,6 +157,7 @@ export class InferenceEndpoint extends Construct {
     const spec = adapter.spec();
     this.adapterModels.push(adapter);
     if (spec) this.adapterSpecs.push(spec);
+    if (adapter.source.kind === "s3") this.grantS3Read(`adapter-${adapter.name}`, adapter.source);
   }
 
   /** One init container per source kind fetches every adapter at its pinned revision into /adapters. */
@@ -193,6 +194,35 @@ export class InferenceEndpoint extends Construct {
     return out;
   }
 
+  private identity: { serviceAccountName: string; tags: Record<string, string> } | undefined;
+  private role: IamRole | undefined;
+
+  private grantS3Read(id: string, source: ModelSource): void {
+    this.grant(id, [
+      { actions: ["s3:GetObject"], resources: [`arn:aws:s3:::${source.bucket}/${source.prefix}*`] },
+      { actions: ["s3:ListBucket"], resources: [`arn:aws:s3:::${source.bucket}`], condition: [{ test: "StringLike", variable: "s3:prefix", values: [`${source.prefix}*`] }] },
+    ]);
+  }
+
+  /** Allow this endpoint's pods exactly these actions on these resources. */
+  private grant(id: string, statements: Array<{ actions: string[]; resources: string[]; condition?: Array<{ test: string; variable: string; values: string[] }> }>): void {
+    if (!this.identity) return; // not rendered: the endpoint failed planning
+    const cluster = this.cluster;
+    if (!this.role) {
+      this.role = new IamRole(this, "role", {
+        name: `${cluster.clusterName}-${this.name}`.slice(0, 64),
+        assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }] }),
+        tags: this.identity.tags,
+      });
+      new EksPodIdentityAssociation(this, "pod-identity", { clusterName: cluster.clusterName, namespace: cluster.namespace, serviceAccount: this.identity.serviceAccountName, roleArn: this.role.arn });
+    }
+    const scope = id === "model" ? this : new Construct(this, `grant-${id}`);
+    const doc = new DataAwsIamPolicyDocument(scope, "policy-document", { statement: statements.map((st) => ({ effect: "Allow", ...st })) });
+    const suffix = id === "model" ? "model-read" : id;
+    const policy = new IamPolicy(scope, "policy", { name: `${cluster.clusterName}-${this.name}-${suffix}`.slice(0, 128), policy: doc.json, tags: this.identity.tags });
+    new IamRolePolicyAttachment(scope, "policy-attachment", { role: this.role.name, policyArn: policy.arn });
+  }
+
   /** The endpoint as the final plan has it (adapters added after construction included). */
   private planned() {
     return this.cluster.plan().endpoints.find((e) => e.name === this.name);
@@ -221,29 +251,17 @@ export class InferenceEndpoint extends Construct {
     const weightsBytes = model.declaration()?.checkpointBytes ?? s.weightsGiB * fit.tensorParallel * fit.pipelineParallel * 1024 ** 3;
     const startupSeconds = Math.ceil(weightsBytes / (200 * 1024 ** 2) + 180);
 
-    // Identity: an IAM role (EKS Pod Identity) that can read only this model's S3 prefix and token secret.
-    const statements: Array<{ actions: string[]; resources: string[]; condition?: Array<{ test: string; variable: string; values: string[] }> }> = [];
-    if (source.kind === "s3") {
-      statements.push({ actions: ["s3:GetObject"], resources: [`arn:aws:s3:::${source.bucket}/${source.prefix}*`] });
-      statements.push({ actions: ["s3:ListBucket"], resources: [`arn:aws:s3:::${source.bucket}`], condition: [{ test: "StringLike", variable: "s3:prefix", values: [`${source.prefix}*`] }] });
-    }
-    if (token?.kind === "secretsmanager") statements.push({ actions: ["secretsmanager:GetSecretValue"], resources: [token.ref] });
+    // Identity: an IAM role (EKS Pod Identity) that can read only this model's S3 prefix, its adapters'
+    // prefixes and its token secret — granted piece by piece, so adapters added later get theirs.
     const serviceAccount = new ServiceAccountV1(this, "service-account", {
       metadata: { name: this.name, namespace, labels },
       automountServiceAccountToken: false,
       dependsOn: [cluster.namespaceResource()],
     });
-    if (statements.length) {
-      const role = new IamRole(this, "role", {
-        name: `${cluster.clusterName}-${this.name}`.slice(0, 64),
-        assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }] }),
-        tags: model.awsTags(),
-      });
-      const doc = new DataAwsIamPolicyDocument(this, "policy-document", { statement: statements.map((st) => ({ effect: "Allow", ...st })) });
-      const policy = new IamPolicy(this, "policy", { name: `${cluster.clusterName}-${this.name}-model-read`.slice(0, 128), policy: doc.json, tags: model.awsTags() });
-      new IamRolePolicyAttachment(this, "policy-attachment", { role: role.name, policyArn: policy.arn });
-      new EksPodIdentityAssociation(this, "pod-identity", { clusterName: cluster.clusterName, namespace, serviceAccount: serviceAccount.metadata.name, roleArn: role.arn });
-    }
+    this.identity = { serviceAccountName: serviceAccount.metadata.name, tags: model.awsTags() };
+    if (source.kind === "s3") this.grantS3Read("model", source);
+    if (token?.kind === "secretsmanager") this.grant("hf-token", [{ actions: ["secretsmanager:GetSecretValue"], resources: [token.ref] }]);
+    for (const a of this.adapterModels) if (a.source.kind === "s3") this.grantS3Read(`adapter-${a.name}`, a.source);
 
     const modelArg = source.kind === "s3" ? `${MODEL_DIR}/${this.name}` : source.id;
     // Rendered at synth from the final plan, so adapters added later are served and sized.

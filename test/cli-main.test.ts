@@ -19,6 +19,7 @@ function cli(...argv: string[]): Run {
   const out: string[] = [];
   const err: string[] = [];
   const code = main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  if (typeof code !== "number") throw new Error("size, shapes and plan answer synchronously");
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
