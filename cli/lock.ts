@@ -32,7 +32,7 @@ import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { error, PlanningError, warning, type Finding } from "../planner/findings";
-import { validateImport } from "../planner/import-validation";
+import { TOKENIZER_FILES, validateImport } from "../planner/import-validation";
 import { profileFromConfig } from "../planner/model-profile";
 import { headerLength, parseHeader, shardsFromIndex, summarize, type SafetensorsHeader } from "../planner/safetensors";
 import { LOCK_FILE, type LockedModel } from "../constructs/lock-file";
@@ -58,7 +58,6 @@ const MAX_JSON_BYTES = 32 * 1024 * 1024;
 /** Shard headers read at once. */
 const HEADER_CONCURRENCY = 8;
 
-const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.txt", "sentencepiece.bpe.model", "tekken.json"];
 const PICKLE = /\.(bin|pt|pth|ckpt)$/;
 const INDEX_FILE = "model.safetensors.index.json";
 

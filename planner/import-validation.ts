@@ -8,7 +8,7 @@ import { error, warning, type Finding } from "./findings";
 import type { ModelProfile } from "./model-profile";
 import type { Capability } from "./plan-types";
 
-const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.txt", "sentencepiece.bpe.model", "tekken.json"];
+export const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.txt", "sentencepiece.bpe.model", "tekken.json"];
 
 export interface ImportCheck {
   readonly path: string;
