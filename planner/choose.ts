@@ -35,6 +35,8 @@ export interface ShapeFit {
   readonly sizing: SizingResult;
   readonly feasible: boolean;
   readonly reason: Finding | undefined;
+  /** Nodes one replica spans: 1, or k for a model bigger than one node (TP inside, PP across). */
+  readonly nodesPerReplica: number;
 }
 
 /** The parallel layout for `gpus` GPUs in one node: all tensor-parallel when the heads allow, else TP × PP. */
@@ -46,8 +48,12 @@ export function layoutFor(profile: ModelProfile, gpus: number, tensorParallel?: 
   return { tp, pp: profile.attention === "encoder-only" ? 1 : gpus / tp };
 }
 
-export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaultHost(), tensorParallel?: number): ShapeFit {
-  const { tp, pp } = layoutFor(req.profile, shape.gpus, tensorParallel);
+export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaultHost(), tensorParallel?: number, nodes = 1): ShapeFit {
+  const inNode = layoutFor(req.profile, shape.gpus, tensorParallel);
+  const tp = inNode.tp;
+  const pp = inNode.pp * nodes;
+  // A multi-node replica owns whole nodes: it pays for all of them.
+  if (host && nodes > 1) host = { instance: host.instance, replicasPerNode: 1, usdPerReplicaHour: (host.instance.onDemandUsdPerHour ?? Infinity) * nodes };
   const sizing = size({
     profile: req.profile,
     gpu: shape.gpu,
@@ -66,7 +72,15 @@ export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaul
   });
   const minConcurrency = req.minConcurrency ?? 1;
   let reason = sizing.errors[0];
-  if (!reason && tp * pp !== shape.gpus) {
+  if (!reason && nodes > 1 && (!host || host.instance.gpus !== shape.gpus)) {
+    reason = error("MULTI_NODE_NEEDS_FULL_NODES", req.path, {
+      field: "shape",
+      problem: `a replica spanning ${nodes} nodes must use every GPU of each node, but ${shape.name} is ${shape.gpus} of ${host?.instance.gpus ?? "?"}`,
+      why: "pipeline stages on shared nodes would contend for the interconnect and strand GPUs",
+      fix: `use the full-node shape ${shape.gpu.id.replace("-", "_").replace("A10G", "A10")}_X${host?.instance.gpus ?? 8}`,
+    });
+  }
+  if (!reason && tp * pp !== shape.gpus * nodes) {
     reason = error("GPU_LAYOUT_MISMATCH", req.path, {
       field: "tensorParallel",
       problem: `tensorParallel ${tensorParallel} does not fill shape ${shape.name}: TP × PP = ${tp} × ${pp}, but a replica has ${shape.gpus} GPU(s)`,
@@ -92,12 +106,12 @@ export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaul
       message: `[PRICE_UNKNOWN] ${req.path}: no instance hosting ${shape.name} has a published On-Demand price in the catalog. The planner never prices capacity at $0. Fix: choose another shape, or add the price with its source to catalog/instances.json.`,
     };
   }
-  return { shape, host, tensorParallel: tp, pipelineParallel: pp, sizing, feasible: !reason, reason };
+  return { shape, host, tensorParallel: tp, pipelineParallel: pp, sizing, feasible: !reason, reason, nodesPerReplica: nodes };
 }
 
 export function candidateOf(f: ShapeFit, verdict: string): ShapeCandidate {
   return {
-    shape: f.shape.name,
+    shape: f.nodesPerReplica > 1 ? `${f.shape.name} × ${f.nodesPerReplica} nodes` : f.shape.name,
     instanceType: f.host?.instance.instanceType ?? null,
     tensorParallel: f.tensorParallel,
     pipelineParallel: f.pipelineParallel,
@@ -125,8 +139,26 @@ export interface ShapeChoice {
   readonly candidates: readonly ShapeCandidate[];
 }
 
+/**
+ * Shapes a replica may span several nodes of, unasked: full 8-GPU nodes with ≥ 400 Gbps networking
+ * (p4d, p4de, p5, p5en, p6, g6e.48xlarge), where pipeline stages talk over EFA. Anything slower is
+ * refused rather than silently turned into a crawl; nodesPerReplica can still ask for it.
+ */
+export function spansNodes(s: GpuShape): boolean {
+  const host = s.defaultHost()?.instance;
+  return !!host && host.gpus === s.gpus && s.gpus >= 8 && host.networkGbps >= 400;
+}
+
+/** Nodes a replica may span when the model is bigger than one node. */
+export const MULTI_NODE_SPANS = [2, 3, 4] as const;
+
 export function chooseShape(req: FitRequest, shapes: readonly GpuShape[] = GpuShape.all()): ShapeChoice {
-  const fits = shapes.map((s) => fitOnShape(req, s));
+  let fits = shapes.map((s) => fitOnShape(req, s));
+  if (!fits.some((f) => f.feasible)) {
+    // Bigger than any one node: tensor parallel inside each node, pipeline parallel across nodes.
+    const fullNode = shapes.filter((s) => spansNodes(s));
+    fits = [...fits, ...fullNode.flatMap((s) => MULTI_NODE_SPANS.map((k) => fitOnShape(req, s, s.defaultHost(), undefined, k)))];
+  }
   const feasible = fits.filter((f) => f.feasible).sort(compareFeasible);
   const infeasible = fits.filter((f) => !f.feasible);
   const chosen = feasible[0];

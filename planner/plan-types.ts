@@ -49,6 +49,8 @@ export interface EndpointPlan {
   readonly instanceType: string;
   readonly gpu: string;
   readonly gpusPerReplica: number;
+  /** Nodes one replica spans (LeaderWorkerSet group size when > 1). */
+  readonly nodesPerReplica: number;
   readonly tensorParallel: number;
   readonly pipelineParallel: number;
   readonly maxModelLen: number;
@@ -83,6 +85,8 @@ export interface NodePoolPlan {
   readonly gpusPerNode: number;
   readonly vcpusPerNode: number;
   readonly replicasPerNode: number;
+  /** Nodes one replica spans: a multi-node pool grows and surges in whole groups. */
+  readonly nodesPerReplica: number;
   readonly endpoints: readonly string[];
   readonly nodes: { readonly min: number; readonly expected: number; readonly max: number };
   /** GPUs left idle when every endpoint runs its maximum replicas. */

@@ -4,7 +4,7 @@
  */
 import { findQuota, HOURS_PER_MONTH, PRICES_CAPTURED_AT, REGION, SERVICE_PRICES } from "../catalog";
 import { VLLM_RELEASE } from "../catalog/vllm";
-import { chooseShape, candidateOf, fitOnShape, type FitRequest, type ShapeFit } from "./choose";
+import { chooseShape, candidateOf, fitOnShape, MULTI_NODE_SPANS, spansNodes, type FitRequest, type ShapeFit } from "./choose";
 import { engineFor } from "./engine";
 import { error, GiB, round, warning, type Finding } from "./findings";
 import type { ModelProfile } from "./model-profile";
@@ -49,6 +49,8 @@ export interface EndpointDeclaration {
   readonly adapters?: readonly AdapterSpec[];
   /** @default - the smallest vLLM rank that holds every adapter */
   readonly maxLoraRank?: number;
+  /** Nodes one replica spans (with a full-node shape). @default - 1, or the fewest that fit when nothing fits in one node */
+  readonly nodesPerReplica?: number;
 }
 
 export interface PlanInput {
@@ -80,8 +82,9 @@ function checkpointBytesOf(m: ModelDeclaration): number {
   return m.checkpointBytes ?? estimateWeights(m.profile, { tp: 1, pp: 1, dtype: m.profile.dtype, ...(m.profile.quantization ? { quantization: m.profile.quantization } : {}) }).bytesPerGpu;
 }
 
-export function poolName(shape: string, capacityType: CapacityType): string {
-  return `${shape.toLowerCase().replace(/_/g, "-")}${capacityType === "SPOT" ? "-spot" : ""}`;
+export function poolName(shape: string, capacityType: CapacityType, nodesPerReplica = 1): string {
+  // Multi-node replicas get a pool of their own: its nodes come and go in whole groups.
+  return `${shape.toLowerCase().replace(/_/g, "-")}${nodesPerReplica > 1 ? `-${nodesPerReplica}n` : ""}${capacityType === "SPOT" ? "-spot" : ""}`;
 }
 
 
@@ -132,8 +135,13 @@ export function placeEndpoint(e: EndpointDeclaration, engine = engineFor(VLLM_RE
     if (e.shape) {
       const shape = GpuShape.of(e.shape, e.path);
       const host = e.instanceType ? shape.hostOn(e.instanceType, e.path) : shape.defaultHost();
-      const fit = fitOnShape(req, shape, host, e.tensorParallel);
-      findings.push(...fit.sizing.warnings);
+      let fit = fitOnShape(req, shape, host, e.tensorParallel, e.nodesPerReplica ?? 1);
+      if (!fit.feasible && e.nodesPerReplica === undefined && fit.reason?.code === "MODEL_DOES_NOT_FIT" && host?.instance.gpus === shape.gpus && spansNodes(shape)) {
+        // Too big for one node of a full-node shape: span the fewest nodes that fit.
+        const span = MULTI_NODE_SPANS.map((k) => fitOnShape(req, shape, host, e.tensorParallel, k)).find((f) => f.feasible);
+        if (span) fit = span;
+      }
+      findings.push(...fit.sizing.warnings, ...(fit.feasible ? fp8Hint(req, fit, e) : []));
       if (!fit.feasible) {
         const fitsElsewhere = chooseShape(req).ranked.filter((f) => f.feasible).slice(0, 4);
         const reason = fit.reason!;
@@ -166,11 +174,29 @@ export function placeEndpoint(e: EndpointDeclaration, engine = engineFor(VLLM_RE
       return { findings };
     }
     findings.push(...choice.chosen.sizing.warnings);
+    findings.push(...fp8Hint(req, choice.chosen, e));
     return { placed: { decl: e, fit: choice.chosen, alternatives: choice.candidates }, findings };
   } catch (err) {
     if (err && typeof err === "object" && "findings" in err) return { findings: [...findings, ...(err as { findings: Finding[] }).findings] };
     throw err;
   }
+}
+
+/** For a multi-node replica: would fp8 weights bring it back to one node, and what would that save? */
+function fp8Hint(req: FitRequest, fit: ShapeFit, e: EndpointDeclaration): Finding[] {
+  if (fit.nodesPerReplica === 1 || e.quantization || e.model.profile.quantization) return [];
+  const sameGpu = fitOnShape({ ...req, quantization: "fp8" }, fit.shape, fit.shape.defaultHost(), e.tensorParallel, 1);
+  const fp8 = sameGpu.feasible ? sameGpu : chooseShape({ ...req, quantization: "fp8" }).chosen;
+  if (!fp8 || fp8.nodesPerReplica !== 1) return [];
+  const saved = (fit.host!.usdPerReplicaHour - fp8.host!.usdPerReplicaHour) * HOURS_PER_MONTH;
+  return [
+    warning("FP8_FITS_ONE_NODE", e.path, {
+      field: "quantization",
+      problem: `in ${fit.sizing.dtype} the model needs ${fit.nodesPerReplica} × ${fit.host!.instance.instanceType} per replica, but with fp8 weights it fits one ${fp8.host!.instance.instanceType} (${fp8.shape.name}, ${fp8.sizing.kvCacheTokens.toLocaleString("en-US")} KV tokens, ${fp8.sizing.maxConcurrency}× concurrency)`,
+      why: `that saves $${round(saved, 0).toLocaleString("en-US")} per replica-month and the cross-node pipeline latency`,
+      fix: 'set quantization: "fp8" after checking quality on your evaluation set',
+    }),
+  ];
 }
 
 export function planServing(input: PlanInput): ServingPlan {
@@ -198,7 +224,7 @@ export function planServing(input: PlanInput): ServingPlan {
   const poolOrder: string[] = [];
   const byPool = new Map<string, Placed[]>();
   for (const p of placed) {
-    const key = poolName(p.fit.shape.name, p.decl.capacityType);
+    const key = poolName(p.fit.shape.name, p.decl.capacityType, p.fit.nodesPerReplica);
     if (!byPool.has(key)) {
       byPool.set(key, []);
       poolOrder.push(key);
@@ -228,14 +254,17 @@ export function planServing(input: PlanInput): ServingPlan {
     const price = inst.onDemandUsdPerHour!;
     const shape = members[0].fit.shape;
     const rpn = host.replicasPerNode;
+    const span = members[0].fit.nodesPerReplica;
     const sum = (f: (p: Placed) => number) => members.reduce((a, p) => a + f(p), 0);
     const expectedOf = (p: Placed) => p.decl.replicas.expected ?? p.decl.replicas.min;
+    // Single-node replicas pack rpn to a node; a multi-node replica takes `span` whole nodes.
+    const nodesFor = (replicas: number) => (span > 1 ? replicas * span : Math.ceil(replicas / rpn));
     const nodes = {
-      min: Math.ceil(sum((p) => p.decl.replicas.min) / rpn),
-      expected: Math.ceil(sum(expectedOf) / rpn),
-      max: Math.ceil(sum((p) => p.decl.replicas.max) / rpn),
+      min: nodesFor(sum((p) => p.decl.replicas.min)),
+      expected: nodesFor(sum(expectedOf)),
+      max: nodesFor(sum((p) => p.decl.replicas.max)),
     };
-    const gpusFree = nodes.max * inst.gpus - sum((p) => p.decl.replicas.max) * shape.gpus;
+    const gpusFree = nodes.max * inst.gpus - sum((p) => p.decl.replicas.max) * shape.gpus * span;
     const largestWeightsGiB = Math.max(...members.map((p) => checkpointBytesOf(p.decl.model) / GiB));
     const rootVolumeGiB = Math.ceil((ROOT_VOLUME_BASE_GIB + rpn * largestWeightsGiB * 1.1) / 10) * 10;
     const ebsMonthlyPerNode = rootVolumeGiB * (GiB / 1e9) * SERVICE_PRICES.ebsGp3UsdPerGbMonth.value;
@@ -248,6 +277,7 @@ export function planServing(input: PlanInput): ServingPlan {
       gpusPerNode: inst.gpus,
       vcpusPerNode: inst.vcpus,
       replicasPerNode: rpn,
+      nodesPerReplica: span,
       endpoints: members.map((m) => m.decl.name),
       nodes,
       gpusFree,
@@ -281,7 +311,8 @@ export function planServing(input: PlanInput): ServingPlan {
         shape: shape.name,
         instanceType: inst.instanceType,
         gpu: shape.gpu.id,
-        gpusPerReplica: shape.gpus,
+        gpusPerReplica: shape.gpus * p.fit.nodesPerReplica,
+        nodesPerReplica: p.fit.nodesPerReplica,
         tensorParallel: p.fit.tensorParallel,
         pipelineParallel: p.fit.pipelineParallel,
         maxModelLen: p.decl.maxModelLen,
@@ -318,7 +349,8 @@ export function planServing(input: PlanInput): ServingPlan {
   // Quota at the ceiling: every pool at max nodes plus the surge node of a rolling node-group update.
   const quotaNeeds = new Map<string, number>();
   for (const pool of nodePools) {
-    const surge = pool.nodes.max > 0 ? 1 : 0;
+    // A rolling update surges one node, or one whole group for multi-node replicas.
+    const surge = pool.nodes.max > 0 ? Math.max(1, pool.nodesPerReplica) : 0;
     quotaNeeds.set(pool.quotaCode, (quotaNeeds.get(pool.quotaCode) ?? 0) + pool.vcpusPerNode * (pool.nodes.max + surge));
   }
   const quotas: QuotaPlan[] = [...quotaNeeds.keys()].sort().map((code) => {

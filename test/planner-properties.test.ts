@@ -59,7 +59,7 @@ describe("planner properties", () => {
         for (const e of plan.endpoints) {
           const model = endpoints.find((d) => d.name === e.name)!.model.profile;
           const node = findInstance(e.instanceType)!;
-          expect(e.gpusPerReplica).toBeLessThanOrEqual(node.gpus);
+          expect(e.gpusPerReplica / e.nodesPerReplica).toBeLessThanOrEqual(node.gpus); // GPUs requested per pod (one pod per node of a group)
           expect(e.tensorParallel * e.pipelineParallel).toBe(e.gpusPerReplica);
           expect(model.numHeads % e.tensorParallel).toBe(0);
           if (model.attention !== "encoder-only") expect(e.kvCacheTokens).toBeGreaterThanOrEqual(Math.min(e.maxModelLen, model.slidingWindowLayers === model.numLayers ? model.slidingWindow : e.maxModelLen));
@@ -69,7 +69,7 @@ describe("planner properties", () => {
         }
         for (const q of plan.quotas) {
           const pools = plan.nodePools.filter((p) => p.quotaCode === q.code);
-          expect(q.neededVcpus).toBe(pools.reduce((a, p) => a + p.vcpusPerNode * (p.nodes.max + (p.nodes.max > 0 ? 1 : 0)), 0));
+          expect(q.neededVcpus).toBe(pools.reduce((a, p) => a + p.vcpusPerNode * (p.nodes.max + (p.nodes.max > 0 ? Math.max(1, p.nodesPerReplica) : 0)), 0));
         }
         expect(plan.totals.monthlyUsd.max).toBeGreaterThan(0);
       }),
