@@ -38,7 +38,19 @@ export const GPU_TAINT_KEY = "nvidia.com/gpu";
 /** Kubernetes versions in EKS standard support (AWS EKS version calendar, as of the catalog date). */
 export const STANDARD_SUPPORT_VERSIONS = ["1.32", "1.33", "1.34"];
 
+/** Operators the endpoints may rely on, declared because synth cannot see inside the cluster. */
+export interface ClusterAddons {
+  /** KEDA is installed and this Prometheus scrapes the vLLM pods (annotation prometheus.io/scrape). */
+  readonly keda?: { readonly prometheusUrl: string };
+  /** Something adds and removes GPU nodes between a pool's min and max. */
+  readonly nodeAutoscaler?: "cluster-autoscaler" | "karpenter";
+  /** The LeaderWorkerSet controller (leaderworkerset.x-k8s.io) is installed, for multi-node replicas. */
+  readonly leaderWorkerSet?: boolean;
+}
+
 export interface ServingOptions {
+  /** Operators already running in the cluster. @default - none: autoscaling and multi-node endpoints are refused */
+  readonly addons?: ClusterAddons;
   /** EC2 vCPU quotas the account really has, by Service Quotas code (e.g. `{ "L-DB2E81BA": 96 }`). @default - none declared (a warning) */
   readonly quotas?: Readonly<Record<string, number>>;
   /** Synth fails when the plan's maximum monthly cost exceeds this. @default - no budget */
@@ -125,6 +137,7 @@ export abstract class GpuClusterBase extends Construct {
   readonly budgetUsdPerMonth: number | undefined;
   readonly suppressions: readonly Suppression[];
   readonly planTimeQuotaCheck: boolean;
+  readonly addons: ClusterAddons;
   private policyResults: RuleResult[] | undefined;
   protected abstract readonly createsCluster: boolean;
   protected abstract readonly systemNodeCount: number;
@@ -145,6 +158,7 @@ export abstract class GpuClusterBase extends Construct {
     this.budgetUsdPerMonth = options.budgetUsdPerMonth;
     this.suppressions = [...LIBRARY_SUPPRESSIONS, ...(options.policySuppressions ?? [])];
     this.planTimeQuotaCheck = options.planTimeQuotaCheck ?? false;
+    this.addons = options.addons ?? {};
     if (["default", "kube-system", "kube-public", "kube-node-lease"].includes(this.namespace)) {
       this.findings.push(error("NAMESPACE_DISALLOWED", this.node.path, { field: "namespace", problem: `namespace "${this.namespace}" is reserved`, why: "CKV_K8S_21: workloads must not run in default or system namespaces", fix: 'use a namespace of their own, e.g. "model-serving"' }));
     }
@@ -227,9 +241,24 @@ export abstract class GpuClusterBase extends Construct {
   private validate(): string[] {
     const policy = evaluatePolicy(TerraformStack.of(this).toTerraform() as TerraformJson, this.suppressions, this.node.path);
     this.policyResults = policy.results;
-    const all = [...this.allFindings(), ...policy.findings];
+    const all = [...this.allFindings(), ...policy.findings, ...this.nodeScalingFindings()];
     for (const w of all.filter((f) => f.severity === "warning")) Annotations.of(this).addWarning(w.message);
     return all.filter((f) => f.severity === "error").map((f) => f.message);
+  }
+
+  /** A pool whose node count must move needs something that moves it. */
+  private nodeScalingFindings(): Finding[] {
+    if (this.addons.nodeAutoscaler) return [];
+    return this.plan()
+      .nodePools.filter((p) => p.nodes.min < p.nodes.max)
+      .map((p) =>
+        error("NO_NODE_AUTOSCALER", this.node.path, {
+          field: "addons.nodeAutoscaler",
+          problem: `pool ${p.name} must grow from ${p.nodes.min} to ${p.nodes.max} nodes for its autoscaled endpoints, and no node autoscaler is declared`,
+          why: "EKS managed node groups do not add nodes by themselves: replicas past the running nodes would stay Pending forever",
+          fix: 'install Cluster Autoscaler or Karpenter and declare it: addons: { nodeAutoscaler: "cluster-autoscaler" }',
+        }),
+      );
   }
 
   private ensureDevicePlugin(): void {

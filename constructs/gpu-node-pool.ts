@@ -35,7 +35,17 @@ export class GpuNodePool extends Construct {
     this.poolName = props.poolName;
     this.shape = props.shape;
     this.instanceType = props.host.instance.instanceType;
-    const tags = { "model-serving:cluster": props.cluster.clusterName, "model-serving:pool": props.poolName, "model-serving:shape": props.shape.name };
+    const tags: Record<string, string> = { "model-serving:cluster": props.cluster.clusterName, "model-serving:pool": props.poolName, "model-serving:shape": props.shape.name };
+    if (props.cluster.addons.nodeAutoscaler === "cluster-autoscaler") {
+      // Auto-discovery, plus node-template hints so Cluster Autoscaler can scale this group up from zero.
+      Object.assign(tags, {
+        "k8s.io/cluster-autoscaler/enabled": "true",
+        [`k8s.io/cluster-autoscaler/${props.cluster.clusterName}`]: "owned",
+        "k8s.io/cluster-autoscaler/node-template/label/model-serving.io/pool": props.poolName,
+        "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu": "true:NoSchedule",
+        "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu": String(props.host.instance.gpus),
+      });
+    }
     this.launchTemplate = new LaunchTemplate(this, "launch-template", {
       namePrefix: `${props.cluster.clusterName}-${props.poolName}-`,
       updateDefaultVersion: true,

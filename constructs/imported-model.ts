@@ -14,7 +14,7 @@ import { findLockedModel } from "./lock-file";
 import { ModelSource } from "./model-source";
 import type { ModelStore } from "./model-store";
 import type { JobV1 } from "./bindings/k8s";
-import { estimateWeights, parameterCount } from "../planner/weights";
+import { checkpointBytes as checkpointBytesOfProfile, parameterCount } from "../planner/weights";
 import { GiB } from "../planner/findings";
 
 export interface ModelTags {
@@ -114,7 +114,7 @@ export class ImportedModel extends Construct {
     }
     this.profile = profile;
     if (profile && props.store && props.source.kind === "huggingface") {
-      const bytes = checkpointBytes ?? estimateWeights(profile, { tp: 1, pp: 1, dtype: profile.dtype, ...(profile.quantization ? { quantization: profile.quantization } : {}) }).bytesPerGpu;
+      const bytes = checkpointBytes ?? checkpointBytesOfProfile(profile);
       this.stagingJob = props.store.stage(id, props.source, bytes / GiB);
       props.store.cluster.requireStagingDisk(bytes / GiB);
     }

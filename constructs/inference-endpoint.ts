@@ -16,7 +16,7 @@ import type { KvCacheDtype, OnlineQuantization } from "../planner/sizing";
 import { VLLM_PORT, vllmArgs } from "../planner/vllm-args";
 import { VLLM_RELEASE } from "../catalog/vllm";
 import { DataAwsIamPolicyDocument, EksPodIdentityAssociation, IamPolicy, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
-import { DeploymentV1, JobV1, PodDisruptionBudgetV1, ServiceAccountV1, ServiceV1 } from "./bindings/k8s";
+import { DeploymentV1, JobV1, Manifest, PodDisruptionBudgetV1, ServiceAccountV1, ServiceV1 } from "./bindings/k8s";
 import { deploymentV1SpecTemplateSpecInitContainerToTerraform, type DeploymentV1SpecTemplateSpecContainerEnv, type DeploymentV1SpecTemplateSpecInitContainer, type DeploymentV1SpecTemplateSpecVolume } from "./bindings/k8s";
 import type { GpuClusterBase } from "./gpu-cluster";
 import type { GpuNodePool } from "./gpu-node-pool";
@@ -28,6 +28,18 @@ import type { ModelSource, SecretRef } from "./model-source";
 export interface ExposureOptions {
   /** Source IPv4 addresses or CIDRs allowed to reach the endpoint (1–10). */
   readonly allowedCidrs: readonly string[];
+}
+
+export interface AutoscalingOptions {
+  /** 0 allows scale to zero (the plan states the cold start). */
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  /** Replicas the expected monthly cost assumes. @default - the midpoint of min and max, rounded up */
+  readonly expectedReplicas?: number;
+  /** What drives replicas: requests waiting per replica, or KV-cache use. @default "queue" */
+  readonly metric?: "queue" | "kv-cache";
+  /** Waiting requests per replica (queue) or KV-cache fraction (kv-cache) to hold. @default 5 or 0.8 */
+  readonly target?: number;
 }
 
 export interface InferenceEndpointProps {
@@ -55,8 +67,10 @@ export interface InferenceEndpointProps {
   readonly quantization?: OnlineQuantization;
   /** Weight dtype. @default "auto" (the checkpoint's, float16 on GPUs without bfloat16) */
   readonly dtype?: "auto" | "bfloat16" | "float16" | "float32";
-  /** @default 1 */
+  /** Fixed replica count; use autoscaling for a range. @default 1 */
   readonly replicas?: number;
+  /** Replicas from load, through a KEDA ScaledObject on vLLM's own metrics. @default - fixed replicas */
+  readonly autoscaling?: AutoscalingOptions;
   /** @default "ON_DEMAND" */
   readonly capacityType?: CapacityType;
   /** Prefix caching for generative models. @default true */
@@ -103,6 +117,16 @@ export class InferenceEndpoint extends Construct {
     if (!Number.isInteger(replicas) || replicas < 0) {
       this.findings.push(error("REPLICAS_INVALID", path, { field: "replicas", problem: `replicas must be an integer ≥ 0 (got ${replicas})`, why: "it is a pod count", fix: "for example 1 or 2" }));
     }
+    const auto = props.autoscaling;
+    if (auto) {
+      if (!Number.isInteger(auto.minReplicas) || !Number.isInteger(auto.maxReplicas) || auto.minReplicas < 0 || auto.maxReplicas < 1 || auto.maxReplicas < auto.minReplicas) {
+        this.findings.push(error("AUTOSCALING_RANGE_INVALID", path, { field: "autoscaling", problem: `minReplicas ${auto.minReplicas} and maxReplicas ${auto.maxReplicas} are not a range`, why: "maxReplicas must be an integer ≥ 1 and ≥ minReplicas (an integer ≥ 0)", fix: "for example minReplicas 1, maxReplicas 4" }));
+      }
+      if (props.replicas !== undefined) this.findings.push(error("REPLICAS_CONFLICT", path, { field: "replicas", problem: "both replicas and autoscaling are set", why: "Terraform and the autoscaler would fight over the replica count", fix: "keep autoscaling.minReplicas/maxReplicas and drop replicas" }));
+      if (!props.cluster.addons.keda) {
+        this.findings.push(error("METRIC_SOURCE_MISSING", path, { field: "autoscaling", problem: "autoscaling needs KEDA and a Prometheus that scrapes vLLM, and the cluster declares neither", why: "an autoscaler without its metric never scales: the endpoint would sit at minReplicas whatever the load", fix: 'install KEDA and Prometheus, then declare them: addons: { keda: { prometheusUrl: "http://prometheus.monitoring:9090" } }' }));
+      }
+    }
     if (props.exposure) {
       const cidrs = props.exposure.allowedCidrs;
       if (cidrs.length === 0 || cidrs.length > 10) this.findings.push(error("ALLOWLIST_TOO_LONG", path, { field: "exposure.allowedCidrs", problem: `${cidrs.length} entries; 1 to 10 are allowed`, why: "an exposed endpoint must name who may call it, in a list a reviewer can read", fix: "list the client CIDRs, aggregated into supernets" }));
@@ -125,7 +149,7 @@ export class InferenceEndpoint extends Construct {
       model,
       capability: props.kind ?? model.capability,
       maxModelLen,
-      replicas: { min: replicas, max: replicas, expected: replicas },
+      replicas: auto ? { min: auto.minReplicas, max: auto.maxReplicas, expected: auto.expectedReplicas ?? Math.ceil((auto.minReplicas + auto.maxReplicas) / 2) } : { min: replicas, max: replicas, expected: replicas },
       capacityType: props.capacityType ?? "ON_DEMAND",
       ...(props.shape ? { shape: props.shape } : {}),
       ...(props.instanceType ? { instanceType: props.instanceType } : {}),
@@ -142,7 +166,7 @@ export class InferenceEndpoint extends Construct {
     if (!where) return;
     this.placed = where.placed;
     this.pool = where.pool;
-    const r = this.render(props, where.placed, where.pool, replicas);
+    const r = this.render(props, where.placed, where.pool, auto ? auto.minReplicas : replicas);
     this.deployment = r.deployment;
     this.service = r.service;
   }
@@ -248,6 +272,8 @@ export class InferenceEndpoint extends Construct {
     const selector = { "app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": this.name };
     const labels = { ...selector, "app.kubernetes.io/managed-by": "cdktf-model-serving", ...model.labels() };
     const annotations = { ...model.annotations(), "model-serving.io/shape": fit.shape.name };
+    // vLLM serves Prometheus metrics on its API port; KEDA's queries read them from there.
+    const podAnnotations = { ...annotations, "prometheus.io/scrape": "true", "prometheus.io/port": String(VLLM_PORT), "prometheus.io/path": "/metrics" };
     const weightsBytes = model.declaration()?.checkpointBytes ?? s.weightsGiB * fit.tensorParallel * fit.pipelineParallel * 1024 ** 3;
     const startupSeconds = Math.ceil(weightsBytes / (200 * 1024 ** 2) + 180);
 
@@ -349,7 +375,7 @@ export class InferenceEndpoint extends Construct {
         // GPUs are scarce: replace one pod at a time and never run two copies beyond the pool's capacity.
         strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "0", maxUnavailable: "1" } },
         template: {
-          metadata: { labels, annotations },
+          metadata: { labels, annotations: podAnnotations },
           spec: {
             serviceAccountName: serviceAccount.metadata.name,
             automountServiceAccountToken: false,
@@ -394,7 +420,10 @@ export class InferenceEndpoint extends Construct {
         },
       },
       ...(model.stagingJob ? { dependsOn: [model.stagingJob] } : {}),
+      // With an autoscaler the replica count is KEDA's: Terraform must not reset it on every apply.
+      ...(props.autoscaling ? { lifecycle: { ignoreChanges: ["spec[0].replicas"] } } : {}),
     });
+    if (props.autoscaling && cluster.addons.keda) this.scaledObject(props.autoscaling, cluster.addons.keda.prometheusUrl, namespace, deployment);
 
     const service = new ServiceV1(this, "service", {
       metadata: {
@@ -418,6 +447,43 @@ export class InferenceEndpoint extends Construct {
     });
     if (props.smokeTest !== false && replicas > 0) this.smokeTest(namespace, placed.decl.capability, deployment, labels, props.apiKey);
     return { deployment, service };
+  }
+
+  /** KEDA ScaledObject on vLLM's queue depth or KV-cache use, for this Deployment only. */
+  private scaledObject(a: AutoscalingOptions, prometheusUrl: string, namespace: string, deployment: DeploymentV1): void {
+    const metric = a.metric ?? "queue";
+    const selector = `{namespace="${namespace}",model_name="${this.name}"}`;
+    const query = metric === "queue" ? `sum(vllm:num_requests_waiting${selector})` : `avg(vllm:kv_cache_usage_perc${selector})`;
+    const target = a.target ?? (metric === "queue" ? 5 : 0.8);
+    new Manifest(this, "scaled-object", {
+      manifest: {
+        apiVersion: "keda.sh/v1alpha1",
+        kind: "ScaledObject",
+        metadata: { name: this.name, namespace },
+        spec: {
+          scaleTargetRef: { name: this.name },
+          minReplicaCount: a.minReplicas,
+          maxReplicaCount: a.maxReplicas,
+          pollingInterval: 15,
+          // Replicas are expensive to start: scale down slowly, to zero only after 15 idle minutes.
+          cooldownPeriod: 900,
+          advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleDown: { stabilizationWindowSeconds: 600, policies: [{ type: "Pods", value: 1, periodSeconds: 300 }] } } } },
+          triggers: [
+            {
+              type: "prometheus",
+              metadata: {
+                serverAddress: prometheusUrl,
+                query,
+                threshold: String(target),
+                // Wake from zero on the first waiting request (or any KV use).
+                activationThreshold: "0",
+              },
+            },
+          ],
+        },
+      },
+      dependsOn: [deployment],
+    });
   }
 
   /** One real request of the endpoint's kind, checked for the shape of that API's answer. */

@@ -11,7 +11,7 @@ import type { ModelProfile } from "./model-profile";
 import type { Capability, CapacityType, CostLine, EndpointPlan, NodePoolPlan, QuotaPlan, ServingPlan, UsdRange } from "./plan-types";
 import { GpuShape, replicaResources } from "./shapes";
 import type { KvCacheDtype, OnlineQuantization } from "./sizing";
-import { estimateWeights } from "./weights";
+import { checkpointBytes } from "./weights";
 import { checkAdapters, loraBytesPerGpu, loraSettings, type AdapterSpec } from "./lora";
 
 export interface ModelDeclaration {
@@ -74,12 +74,14 @@ export const ROOT_VOLUME_BASE_GIB = 80;
 export const WEIGHT_LOAD_BYTES_PER_SECOND = 200 * 1024 ** 2;
 /** Engine start after the weights: profiling, CUDA graph capture, warm-up. */
 export const ENGINE_WARMUP_SECONDS = 180;
+/** A GPU node from launch to Ready (EC2 boot, NVIDIA AMI, device plugin), for cold-start estimates. */
+export const NODE_LAUNCH_SECONDS = 240;
 
 const usd = (v: number) => round(v, 2);
 const monthly = (hourly: number, count: number) => usd(hourly * HOURS_PER_MONTH * count);
 
 function checkpointBytesOf(m: ModelDeclaration): number {
-  return m.checkpointBytes ?? estimateWeights(m.profile, { tp: 1, pp: 1, dtype: m.profile.dtype, ...(m.profile.quantization ? { quantization: m.profile.quantization } : {}) }).bytesPerGpu;
+  return m.checkpointBytes ?? checkpointBytes(m.profile);
 }
 
 export function poolName(shape: string, capacityType: CapacityType, nodesPerReplica = 1): string {
@@ -214,6 +216,18 @@ export function planServing(input: PlanInput): ServingPlan {
     seen.set(e.name, e.path);
     const r = placeEndpoint(e, engine);
     findings.push(...r.findings);
+    if (r.placed && e.replicas.min === 0 && e.replicas.max > 0) {
+      const weights = checkpointBytesOf(e.model);
+      const load = Math.ceil(weights / WEIGHT_LOAD_BYTES_PER_SECOND + ENGINE_WARMUP_SECONDS);
+      findings.push(
+        warning("SCALE_TO_ZERO_COLD_START", e.path, {
+          field: "autoscaling.minReplicas",
+          problem: `at zero replicas the first request waits for a GPU node (about ${NODE_LAUNCH_SECONDS} s when the pool is empty) and for ${round(weights / 1e9, 1)} GB of weights to load and the engine to warm up (about ${load} s)`,
+          why: `a cold start of roughly ${Math.ceil((NODE_LAUNCH_SECONDS + load) / 60)} minutes; clients must tolerate it or retry`,
+          fix: "keep minReplicas ≥ 1 for interactive traffic",
+        }),
+      );
+    }
     if (e.capacityType === "SPOT" && e.replicas.min < 2) {
       findings.push(warning("SPOT_SINGLE_REPLICA", e.path, { field: "capacityType", problem: `a Spot endpoint with ${e.replicas.min} minimum replica(s)`, why: "one Spot interruption takes the endpoint down", fix: "run at least 2 replicas on Spot, or use ON_DEMAND" }));
     }

@@ -279,7 +279,7 @@ export function size(input: SizingInput): SizingResult {
   const weights = estimateWeights(p, { tp: safeTp, pp: safePp, dtype, ...(quant ? { quantization: quant } : {}) });
   // With exact checkpoint bytes (safetensors headers), scale the layout estimate to them: the layout
   // still decides how the bytes split across ranks and stages.
-  const rawEstimate = estimateWeights(p, { tp: 1, pp: 1, dtype, ...(quant ? { quantization: quant } : {}) }).bytesPerGpu;
+  const rawEstimate = estimateWeights(p, { tp: 1, pp: 1, dtype, onGpu: false, ...(quant ? { quantization: quant } : {}) }).bytesPerGpu;
   const scale = input.checkpointBytes && !input.quantization && dtype === p.dtype ? input.checkpointBytes / rawEstimate : 1;
 
   const requested = input.gpu.cudaVisibleGiB * GiB * util;

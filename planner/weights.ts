@@ -202,6 +202,13 @@ export interface WeightsOptions {
   readonly dtype: Dtype;
   /** Checkpoint or online quantization of the Linear layers. */
   readonly quantization?: Quantization;
+  /** Count GPU allocations (caching-allocator rounding, rotary cache), not just the tensors' bytes. @default true */
+  readonly onGpu?: boolean;
+}
+
+/** Bytes of the checkpoint's tensors: what S3 stores and a pod downloads. */
+export function checkpointBytes(p: ModelProfile): number {
+  return estimateWeights(p, { tp: 1, pp: 1, dtype: p.dtype, onGpu: false, ...(p.quantization ? { quantization: p.quantization } : {}) }).bytesPerGpu;
 }
 
 export function estimateWeights(p: ModelProfile, o: WeightsOptions): WeightsEstimate {
@@ -221,11 +228,12 @@ export function estimateWeights(p: ModelProfile, o: WeightsOptions): WeightsEsti
       const one = t.quantizable && o.quantization ? quantizedBytes(rows, cols, o.quantization, bytes) : rows * cols * bytes;
       const copies = t.copies ?? 1;
       // Experts are one fused parameter per layer; other repeated tensors are separate allocations.
-      const perLayer = t.name.startsWith("experts.") ? allocatedBytes(one * copies) : allocatedBytes(one) * copies;
+      const alloc = o.onGpu === false ? (b: number) => b : allocatedBytes;
+      const perLayer = t.name.startsWith("experts.") ? alloc(one * copies) : alloc(one) * copies;
       sum += perLayer * layerCount(p, t, layers, firstLayer);
     }
     // Rotary embedding cos/sin cache: one shared buffer of max_position × rotary_dim in the model dtype.
-    if (p.attention !== "encoder-only" && p.rotaryDim > 0) sum += allocatedBytes(p.maxPositionEmbeddings * p.rotaryDim * bytes);
+    if (o.onGpu !== false && p.attention !== "encoder-only" && p.rotaryDim > 0) sum += allocatedBytes(p.maxPositionEmbeddings * p.rotaryDim * bytes);
     return sum;
   });
   return { bytesPerGpu: Math.max(...perStage), bytesPerStage: perStage, parameters: parameterCount(p) };
