@@ -16,7 +16,7 @@ import {
   CloudwatchLogGroup, DataAwsAvailabilityZones, DataAwsEksCluster, DataAwsEksClusterAuth, Eip, EksAddon, EksCluster, EksNodeGroup,
   IamRole, IamRolePolicyAttachment, InternetGateway, KmsKey, NatGateway, RouteTable, RouteTableAssociation, Subnet, Vpc,
 } from "./bindings/aws";
-import { DaemonSetV1, KubernetesProvider, NamespaceV1 } from "./bindings/k8s";
+import { DaemonSetV1, KubernetesProvider, Manifest, NamespaceV1, ServiceV1 } from "./bindings/k8s";
 import { GpuNodePool } from "./gpu-node-pool";
 import { ImportedModel } from "./imported-model";
 import { NVIDIA_DEVICE_PLUGIN_IMAGE } from "./images";
@@ -46,6 +46,14 @@ export interface ClusterAddons {
   readonly nodeAutoscaler?: "cluster-autoscaler" | "karpenter";
   /** The LeaderWorkerSet controller (leaderworkerset.x-k8s.io) is installed, for multi-node replicas. */
   readonly leaderWorkerSet?: boolean;
+  /** A Gateway API implementation serves this Gateway: traffic groups split by exact weights (HTTPRoute). */
+  readonly gateway?: { readonly name: string; readonly namespace: string };
+  /**
+   * The EFA device plugin is installed: multi-node replicas request the node's EFA devices for NCCL
+   * (the EKS AL2023 AMI runs containers with an unlimited memlock, so no IPC_LOCK is added).
+   * @default false (NCCL over TCP between nodes, with a warning)
+   */
+  readonly efa?: boolean;
 }
 
 export interface ServingOptions {
@@ -198,6 +206,69 @@ export abstract class GpuClusterBase extends Construct {
     return { placed: r.placed, pool };
   }
 
+  private readonly trafficGroups = new Map<string, Array<{ endpoint: string; path: string; weight: number; modelId: string; capability: string; replicas: number }>>();
+
+  /**
+   * Join an endpoint to a traffic group: one stable Service (and served model name) in front of
+   * several Deployments, e.g. two revisions of a model during a canary. Weighted exactly by an
+   * HTTPRoute when a Gateway is declared, else by the replica ratio (the plan says what that gives).
+   */
+  joinTrafficGroup(group: string, member: { endpoint: string; path: string; weight: number; modelId: string; capability: string; replicas: number; selector: Record<string, string> }): void {
+    if (!this.trafficGroups.has(group)) {
+      this.trafficGroups.set(group, []);
+      const scope = new Construct(this, `traffic-${group}`);
+      new ServiceV1(scope, "service", {
+        metadata: { name: group, namespace: this.namespace, labels: { "app.kubernetes.io/managed-by": "cdktf-model-serving", "model-serving.io/traffic-group": group } },
+        spec: { type: "ClusterIP", selector: { "model-serving.io/traffic-group": group }, port: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
+        dependsOn: [this.namespaceResource()],
+      });
+      if (this.addons.gateway) {
+        const gw = this.addons.gateway;
+        new Manifest(scope, "route", {
+          manifest: {
+            apiVersion: "gateway.networking.k8s.io/v1",
+            kind: "HTTPRoute",
+            metadata: { name: group, namespace: this.namespace },
+            spec: {
+              parentRefs: [{ name: gw.name, namespace: gw.namespace }],
+              rules: Lazy.anyValue({ produce: () => [{ backendRefs: (this.trafficGroups.get(group) ?? []).map((m) => ({ name: m.endpoint, port: 80, weight: m.weight })) }] }),
+            },
+          },
+          dependsOn: [this.namespaceResource()],
+        });
+      }
+    }
+    this.trafficGroups.get(group)!.push(member);
+  }
+
+  private trafficFindings(): Finding[] {
+    const out: Finding[] = [];
+    for (const [group, members] of this.trafficGroups) {
+      const total = members.reduce((a, m) => a + m.weight, 0);
+      if (Math.abs(total - 100) > 1e-9 || members.some((m) => !(m.weight >= 0))) {
+        out.push(error("TRAFFIC_WEIGHTS_INVALID", members[0].path, { field: "trafficGroup.weight", problem: `the weights of traffic group "${group}" add up to ${total}, not 100 (${members.map((m) => `${m.endpoint} ${m.weight}`).join(", ")})`, why: "each weight is the share of requests one version receives", fix: "make them sum to 100, e.g. 90 and 10" }));
+      }
+      const models = new Set(members.map((m) => m.modelId));
+      const kinds = new Set(members.map((m) => m.capability));
+      if (models.size > 1 || kinds.size > 1) {
+        out.push(error("TRAFFIC_GROUP_MODEL_MISMATCH", members[1].path, { field: "trafficGroup", problem: `traffic group "${group}" mixes ${[...models].join(" and ")}`, why: "one stable name must mean one model; only its revisions (or shapes) may differ", fix: "put different models behind different names" }));
+      }
+      if (!this.addons.gateway) {
+        const replicas = members.reduce((a, m) => a + m.replicas, 0);
+        const effective = members.map((m) => `${m.endpoint} ${replicas ? Math.round((100 * m.replicas) / replicas) : 0}% (asked ${m.weight}%)`);
+        if (members.some((m) => replicas && Math.abs((100 * m.replicas) / replicas - m.weight) > 1)) {
+          out.push({ ...error("TRAFFIC_SPLIT_BY_REPLICAS", members[0].path, { field: "addons.gateway", problem: `traffic group "${group}" splits by ready replicas: ${effective.join(", ")}`, why: "a Kubernetes Service balances across pods, so without a Gateway the weights are the replica ratio", fix: "declare a Gateway API gateway in addons.gateway for exact weights, or set replicas in the ratio you want" }), severity: "warning" });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Record a finding about this cluster's tree; it is reported (and written to the plan) at synth. */
+  report(f: Finding): void {
+    this.findings.push(f);
+  }
+
   /** Forget the memoised plan (an endpoint gained an adapter). */
   invalidatePlan(): void {
     this.cachedPlan = undefined;
@@ -234,7 +305,7 @@ export abstract class GpuClusterBase extends Construct {
   allFindings(): Finding[] {
     const models = this.node.root.node.findAll().filter((c): c is ImportedModel => c instanceof ImportedModel);
     const seen = new Set<string>();
-    const all = [...models.flatMap((m) => m.findings), ...this.findings, ...this.plan().findings];
+    const all = [...models.flatMap((m) => m.findings), ...this.findings, ...this.plan().findings, ...this.trafficFindings()];
     return all.filter((f) => (seen.has(f.message) ? false : (seen.add(f.message), true)));
   }
 

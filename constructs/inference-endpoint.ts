@@ -85,6 +85,11 @@ export interface InferenceEndpointProps {
   readonly adapters?: readonly FineTunedModel[];
   /** `--max-lora-rank`. @default - the smallest vLLM rank that holds every adapter */
   readonly maxLoraRank?: number;
+  /**
+   * Serve under a stable name shared with other endpoints (blue/green, canary), taking this share of
+   * its traffic. @default - the endpoint stands alone under its own name
+   */
+  readonly trafficGroup?: { readonly name: string; readonly weight: number };
 }
 
 const DNS_1035 = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -164,6 +169,20 @@ export class InferenceEndpoint extends Construct {
     };
     const where = props.cluster.addEndpoint(decl);
     if (!where) return;
+    if (where.placed.fit.nodesPerReplica > 1) {
+      const k = where.placed.fit.nodesPerReplica;
+      if (!props.cluster.addons.leaderWorkerSet) {
+        this.findings.push(error("LWS_MISSING", path, { field: "addons.leaderWorkerSet", problem: `${model.modelId} needs ${k} nodes per replica, served as a LeaderWorkerSet, and the cluster does not declare the LeaderWorkerSet controller`, why: "a multi-node replica is one leader pod and its workers, scheduled and restarted as a group; plain Deployments cannot do that", fix: "install LeaderWorkerSet (kubernetes-sigs/lws) and declare addons: { leaderWorkerSet: true }" }));
+      }
+      if (!props.cluster.addons.efa && (where.placed.fit.host?.instance.efaDevices ?? 0) > 0) {
+        props.cluster.report({ ...error("MULTI_NODE_WITHOUT_EFA", path, { field: "addons.efa", problem: `the ${k} nodes of each replica will exchange pipeline activations over TCP`, why: `${where.placed.fit.host!.instance.instanceType} has ${where.placed.fit.host!.instance.efaDevices} EFA devices, but without the EFA device plugin NCCL cannot use them`, fix: "install the EFA device plugin and declare addons: { efa: true }" }), severity: "warning" });
+      }
+      if (auto) this.findings.push(error("AUTOSCALING_MULTI_NODE_UNSUPPORTED", path, { field: "autoscaling", problem: `autoscaling a ${k}-node replica`, why: "each new replica is a whole group of GPU nodes that takes many minutes to start; the library sizes these endpoints explicitly", fix: "use replicas" }));
+      if (this.findings.length) {
+        this.recordFindings(props.cluster);
+        return;
+      }
+    }
     this.placed = where.placed;
     this.pool = where.pool;
     const r = this.render(props, where.placed, where.pool, auto ? auto.minReplicas : replicas);
@@ -270,7 +289,9 @@ export class InferenceEndpoint extends Construct {
     const gpus = fit.shape.gpus;
     const res = replicaResources(fit.host!.instance, gpus);
     const selector = { "app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": this.name };
-    const labels = { ...selector, "app.kubernetes.io/managed-by": "cdktf-model-serving", ...model.labels() };
+    const group = props.trafficGroup;
+    const labels = { ...selector, "app.kubernetes.io/managed-by": "cdktf-model-serving", ...model.labels(), ...(group ? { "model-serving.io/traffic-group": group.name } : {}) };
+    if (group) cluster.joinTrafficGroup(group.name, { endpoint: this.name, path: this.node.path, weight: group.weight, modelId: model.source.id, capability: placed.decl.capability, replicas, selector });
     const annotations = { ...model.annotations(), "model-serving.io/shape": fit.shape.name };
     // vLLM serves Prometheus metrics on its API port; KEDA's queries read them from there.
     const podAnnotations = { ...annotations, "prometheus.io/scrape": "true", "prometheus.io/port": String(VLLM_PORT), "prometheus.io/path": "/metrics" };
@@ -291,8 +312,7 @@ export class InferenceEndpoint extends Construct {
 
     const modelArg = source.kind === "s3" ? `${MODEL_DIR}/${this.name}` : source.id;
     // Rendered at synth from the final plan, so adapters added later are served and sized.
-    const args = Lazy.listValue({
-      produce: () => {
+    const argsFor = (): string[] => {
         const e = this.planned();
         const lora = e?.lora;
         return vllmArgs(
@@ -301,12 +321,13 @@ export class InferenceEndpoint extends Construct {
             model: modelArg,
             ...(source.kind === "huggingface" ? { revision: source.revision, downloadDir: MODEL_DIR } : {}),
             ...(props.enablePrefixCaching === false ? { enablePrefixCaching: false } : {}),
+            ...(props.trafficGroup ? { trafficGroup: props.trafficGroup.name } : {}),
             ...(lora ? { lora: { ...lora, modules: this.adapterSpecs.map((a) => ({ name: a.name, path: `${ADAPTER_DIR}/${a.name}` })) } } : {}),
           },
           !!model.profile?.quantization,
         );
-      },
-    });
+    };
+    const args = Lazy.listValue({ produce: argsFor });
 
     const env: DeploymentV1SpecTemplateSpecContainerEnv[] = [
       { name: "HOME", value: CACHE_DIR },
@@ -363,6 +384,12 @@ export class InferenceEndpoint extends Construct {
     ];
     if (token?.kind === "secretsmanager") volumes.push({ name: "hf-token", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } });
 
+    if (fit.nodesPerReplica > 1) {
+      const group = this.renderGroup({ placed, pool, replicas, args: argsFor, env, initContainers, volumes, labels, annotations: podAnnotations, serviceAccountName: serviceAccount.metadata.name, gpus, res, startupSeconds, model });
+      const service = this.renderService(props, namespace, { ...selector, "leaderworkerset.sigs.k8s.io/worker-index": "0" }, labels);
+      if (props.smokeTest !== false && replicas > 0) this.smokeTest(namespace, placed.decl.capability, group, labels, props.apiKey);
+      return { deployment: undefined, service };
+    }
     const probe = (path: string, period: number, failures: number, timeout = 5) => ({ httpGet: { path, port: String(VLLM_PORT) }, periodSeconds: period, failureThreshold: failures, timeoutSeconds: timeout });
     const deployment = new DeploymentV1(this, "deployment", {
       metadata: { name: this.name, namespace, labels, annotations },
@@ -425,7 +452,18 @@ export class InferenceEndpoint extends Construct {
     });
     if (props.autoscaling && cluster.addons.keda) this.scaledObject(props.autoscaling, cluster.addons.keda.prometheusUrl, namespace, deployment);
 
-    const service = new ServiceV1(this, "service", {
+    const service = this.renderService(props, namespace, selector, labels);
+    new PodDisruptionBudgetV1(this, "pdb", {
+      metadata: { name: this.name, namespace, labels },
+      spec: { maxUnavailable: "1", selector: { matchLabels: selector } },
+      dependsOn: [cluster.namespaceResource()],
+    });
+    if (props.smokeTest !== false && replicas > 0) this.smokeTest(namespace, placed.decl.capability, deployment, labels, props.apiKey);
+    return { deployment, service };
+  }
+
+  private renderService(props: InferenceEndpointProps, namespace: string, selector: Record<string, string>, labels: Record<string, string>): ServiceV1 {
+    return new ServiceV1(this, "service", {
       metadata: {
         name: this.name,
         namespace,
@@ -438,15 +476,89 @@ export class InferenceEndpoint extends Construct {
         port: [{ name: "http", port: props.exposure ? 443 : 80, targetPort: "http", protocol: "TCP" }],
         ...(props.exposure ? { loadBalancerSourceRanges: props.exposure.allowedCidrs.map((c) => (c.includes("/") ? c : `${c}/32`)) } : {}),
       },
-      dependsOn: [cluster.namespaceResource()],
+      dependsOn: [this.cluster.namespaceResource()],
     });
-    new PodDisruptionBudgetV1(this, "pdb", {
-      metadata: { name: this.name, namespace, labels },
-      spec: { maxUnavailable: "1", selector: { matchLabels: selector } },
-      dependsOn: [cluster.namespaceResource()],
+  }
+
+  /**
+   * A replica bigger than one node: a LeaderWorkerSet group of `k` pods, one per node. The leader
+   * starts the Ray head and `vllm serve` with TP inside each node and PP across them; the workers join.
+   */
+  private renderGroup(g: {
+    placed: Placed; pool: GpuNodePool; replicas: number; args: () => string[]; env: DeploymentV1SpecTemplateSpecContainerEnv[]; initContainers: DeploymentV1SpecTemplateSpecInitContainer[];
+    volumes: DeploymentV1SpecTemplateSpecVolume[]; labels: Record<string, string>; annotations: Record<string, string>; serviceAccountName: string; gpus: number;
+    res: { cpu: number; memoryGiB: number; shmGiB: number }; startupSeconds: number; model: ImportedModel;
+  }): Manifest {
+    const k = g.placed.fit.nodesPerReplica;
+    const inst = g.placed.fit.host!.instance;
+    const efa = this.cluster.addons.efa && inst.efaDevices > 0;
+    // Raw Kubernetes objects: kubernetes_manifest takes the API's own field names and types.
+    const security = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+    const resources = {
+      requests: { cpu: String(g.res.cpu), memory: `${g.res.memoryGiB}Gi`, "nvidia.com/gpu": String(g.gpus), ...(efa ? { "vpc.amazonaws.com/efa": String(inst.efaDevices) } : {}) },
+      limits: { cpu: String(g.res.cpu), memory: `${g.res.memoryGiB}Gi`, "nvidia.com/gpu": String(g.gpus), ...(efa ? { "vpc.amazonaws.com/efa": String(inst.efaDevices) } : {}) },
+    };
+    const env = [
+      ...g.env.map((e) => (e.valueFrom ? { name: e.name, valueFrom: { secretKeyRef: { name: (e.valueFrom as { secretKeyRef: { name: string; key: string } }).secretKeyRef.name, key: (e.valueFrom as { secretKeyRef: { name: string; key: string } }).secretKeyRef.key } } } : { name: e.name, value: e.value })),
+      { name: "RAY_DEDUP_LOGS", value: "0" },
+      ...(efa ? [{ name: "FI_PROVIDER", value: "efa" }, { name: "NCCL_PROTO", value: "simple" }] : [{ name: "NCCL_SOCKET_IFNAME", value: "eth0" }]),
+    ];
+    const mounts = [
+      { name: "dshm", mountPath: "/dev/shm" },
+      { name: "models", mountPath: MODEL_DIR },
+      { name: "cache", mountPath: CACHE_DIR },
+      { name: "tmp", mountPath: "/tmp" },
+    ];
+    const volumes = g.volumes.filter((v) => v.name !== "adapters").map((v) => ({ name: v.name, emptyDir: { ...(v.emptyDir as { medium?: string; sizeLimit?: string }) } }));
+    const init = g.initContainers.map((c) => ({ name: c.name, image: c.image, command: c.command, env: (c.env as Array<{ name: string; value: string }>) ?? [], securityContext: security, resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } }, volumeMounts: (c.volumeMount as Array<{ name: string; mountPath: string }>) ?? [] }));
+    const quote = (a: string) => `'${a.replace(/'/g, `'"'"'`)}'`;
+    const leaderCommand = Lazy.stringValue({ produce: () => `ray start --head --port=6379 --num-gpus=${g.gpus} --disable-usage-stats && exec vllm serve ${[...g.args(), "--distributed-executor-backend", "ray"].map(quote).join(" ")}` });
+    const probe = (period: number, failures: number) => ({ httpGet: { path: "/health", port: VLLM_PORT }, periodSeconds: period, failureThreshold: failures, timeoutSeconds: 5 });
+    const pod = (role: "leader" | "worker") => ({
+      metadata: { labels: { ...g.labels, "model-serving.io/role": role }, annotations: g.annotations },
+      spec: {
+        serviceAccountName: g.serviceAccountName,
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        terminationGracePeriodSeconds: 120,
+        nodeSelector: g.pool.nodeSelector(),
+        tolerations: [g.pool.toleration()],
+        securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+        initContainers: init,
+        containers: [
+          {
+            name: role === "leader" ? "vllm" : "ray-worker",
+            image: VLLM_RELEASE.image,
+            command: ["sh", "-c", role === "leader" ? leaderCommand : `ray start --address=$LWS_LEADER_ADDRESS:6379 --num-gpus=${g.gpus} --disable-usage-stats --block`],
+            env,
+            resources,
+            securityContext: security,
+            volumeMounts: mounts,
+            ...(role === "leader"
+              ? { ports: [{ name: "http", containerPort: VLLM_PORT, protocol: "TCP" }], startupProbe: probe(10, Math.ceil(g.startupSeconds / 10)), readinessProbe: probe(10, 3), livenessProbe: probe(30, 5), lifecycle: { preStop: { exec: { command: ["sleep", "20"] } } } }
+              : {}),
+          },
+        ],
+        volumes,
+      },
     });
-    if (props.smokeTest !== false && replicas > 0) this.smokeTest(namespace, placed.decl.capability, deployment, labels, props.apiKey);
-    return { deployment, service };
+    const namespace = this.cluster.namespace;
+    return new Manifest(this, "leader-worker-set", {
+      manifest: {
+        apiVersion: "leaderworkerset.x-k8s.io/v1",
+        kind: "LeaderWorkerSet",
+        metadata: { name: this.name, namespace, labels: g.labels },
+        spec: {
+          replicas: g.replicas,
+          startupPolicy: "LeaderCreated",
+          rolloutStrategy: { type: "RollingUpdate", rollingUpdateConfiguration: { maxUnavailable: 1, maxSurge: 0 } },
+          leaderWorkerTemplate: { size: k, restartPolicy: "RecreateGroupOnPodRestart", leaderTemplate: pod("leader"), workerTemplate: pod("worker") },
+        },
+      },
+      wait: { rollout: true },
+      timeouts: { create: `${Math.max(45, Math.ceil(g.startupSeconds / 60) + 30)}m`, update: `${Math.max(45, Math.ceil(g.startupSeconds / 60) + 30)}m` },
+      dependsOn: [this.cluster.namespaceResource(), ...(g.model.stagingJob ? [g.model.stagingJob] : [])],
+    });
   }
 
   /** KEDA ScaledObject on vLLM's queue depth or KV-cache use, for this Deployment only. */
@@ -487,7 +599,7 @@ export class InferenceEndpoint extends Construct {
   }
 
   /** One real request of the endpoint's kind, checked for the shape of that API's answer. */
-  private smokeTest(namespace: string, capability: Capability, deployment: DeploymentV1, labels: Record<string, string>, apiKey: SecretRef | undefined): void {
+  private smokeTest(namespace: string, capability: Capability, deployment: DeploymentV1 | Manifest, labels: Record<string, string>, apiKey: SecretRef | undefined): void {
     const base = `http://${this.name}.${namespace}.svc.cluster.local`;
     const request: Record<Capability, { path: string; body: unknown; check: string }> = {
       TEXT_TO_TEXT: { path: "/v1/chat/completions", body: { model: this.name, messages: [{ role: "user", content: "Reply with the word ok." }], max_tokens: 8 }, check: "r['choices'][0]['message']['content'] is not None" },

@@ -17,6 +17,8 @@ export interface ServeOptions {
   readonly enablePrefixCaching?: boolean;
   readonly maxImagesPerPrompt?: number;
   /** LoRA settings and the adapters as name → local directory. */
+  /** Stable public name shared by the endpoints of a traffic group (blue/green, canary). */
+  readonly trafficGroup?: string;
   readonly lora?: { readonly maxLoraRank: number; readonly maxLoras: number; readonly maxCpuLoras: number; readonly modules: ReadonlyArray<{ name: string; path: string }> };
 }
 
@@ -24,15 +26,15 @@ const known = new Set(flags.exists);
 
 export function vllmArgs(e: Pick<EndpointPlan, "name" | "capability" | "tensorParallel" | "pipelineParallel" | "maxModelLen" | "gpuMemoryUtilization" | "maxNumSeqs" | "maxNumBatchedTokens" | "kvCacheDtype" | "quantization" | "dtype">, o: ServeOptions, checkpointQuantized: boolean): string[] {
   const args: string[] = [];
-  const add = (flag: string, value?: string | number) => {
+  const add = (flag: string, ...values: Array<string | number>) => {
     if (!known.has(flag)) throw new Error(`vLLM ${flags.version} has no ${flag} flag (catalog/vllm/flags.json)`);
-    args.push(flag);
-    if (value !== undefined) args.push(String(value));
+    args.push(flag, ...values.map(String));
   };
   add("--model", o.model);
   if (o.revision) add("--revision", o.revision);
   if (o.downloadDir) add("--download-dir", o.downloadDir);
-  add("--served-model-name", e.name);
+  // In a traffic group the stable name comes first: it is the name clients use and responses carry.
+  add("--served-model-name", ...(o.trafficGroup && o.trafficGroup !== e.name ? [o.trafficGroup, e.name] : [e.name]));
   add("--host", "0.0.0.0");
   add("--port", VLLM_PORT);
   add("--tensor-parallel-size", e.tensorParallel);

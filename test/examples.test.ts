@@ -4,13 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const root = join(__dirname, "..");
-const tsx = join(root, "node_modules", ".bin", "tsx");
+// One node process with tsx's loader (the tsx CLI would start a second one).
+const tsxLoader = require.resolve("tsx/cjs");
 
 /** Run an example app the way `cdktf synth` does, in a fresh directory, and read what it wrote. */
 function synthExample(example: string): { status: number | null; stdout: string; files: Record<string, string> } {
   const cwd = mkdtempSync(join(tmpdir(), "example-"));
   try {
-    const r = spawnSync(tsx, [join(root, "examples", example, "main.ts")], { cwd, encoding: "utf8", env: { ...process.env, MODEL_SERVING_QUIET: "0" } });
+    const r = spawnSync(process.execPath, ["--require", tsxLoader, join(root, "examples", example, "main.ts")], { cwd, encoding: "utf8", env: { ...process.env, MODEL_SERVING_QUIET: "0" } });
     const files: Record<string, string> = {};
     const stacks = join(cwd, "cdktf.out", "stacks");
     for (const stack of readdirSync(stacks)) for (const f of readdirSync(join(stacks, stack))) files[`${stack}/${f}`] = readFileSync(join(stacks, stack, f), "utf8");
@@ -20,8 +21,15 @@ function synthExample(example: string): { status: number | null; stdout: string;
   }
 }
 
-describe.each(["quickstart", "existing-cluster"])("examples/%s", (example) => {
-  const first = synthExample(example);
+const firstRuns = new Map<string, ReturnType<typeof synthExample>>();
+/** The first synth of an example, shared by the tests that only read it. */
+function firstRun(example: string) {
+  if (!firstRuns.has(example)) firstRuns.set(example, synthExample(example));
+  return firstRuns.get(example)!;
+}
+
+describe.each(["quickstart", "existing-cluster", "multi-tenant", "large-model"])("examples/%s", (example) => {
+  const first = firstRun(example);
   const second = synthExample(example);
 
   test("synthesizes offline into cdk.tf.json, serving-plan.json and serving-plan.md and prints the plan table", () => {
@@ -66,8 +74,21 @@ describe.each(["quickstart", "existing-cluster"])("examples/%s", (example) => {
   });
 });
 
+test("the multi-tenant example hosts 50 adapters on one shape and prices each", () => {
+  const plan = JSON.parse(firstRun("multi-tenant").files["multi-tenant/serving-plan.json"]);
+  expect(plan.endpoints).toHaveLength(1);
+  expect(plan.endpoints[0].adapters).toHaveLength(50);
+  expect(plan.endpoints[0].lora.monthlyUsdPerAdapter).toBeGreaterThan(0);
+});
+
+test("the large-model example spans nodes in whole groups and counts them in the quota", () => {
+  const plan = JSON.parse(firstRun("large-model").files["large-model/serving-plan.json"]);
+  expect(plan.endpoints[0]).toMatchObject({ nodesPerReplica: 2, tensorParallel: 8, pipelineParallel: 2 });
+  expect(plan.quotas[0]).toMatchObject({ code: "L-417A185B", neededVcpus: 768, status: "ok" });
+});
+
 test("the quickstart serves chat, embeddings, rerank and vision", () => {
-  const plan = JSON.parse(synthExample("quickstart").files["quickstart/serving-plan.json"]);
+  const plan = JSON.parse(firstRun("quickstart").files["quickstart/serving-plan.json"]);
   expect(plan.endpoints.map((e: { capability: string }) => e.capability).sort()).toEqual(["EMBEDDING", "IMAGE_TEXT_TO_TEXT", "RERANK", "TEXT_TO_TEXT"]);
 });
 

@@ -1,0 +1,27 @@
+/**
+ * A model bigger than one node: Llama-3.1-405B-Instruct in bf16 (≈ 756 GiB of weights) on H100_X8
+ * nodes. The planner spans the fewest nodes that fit — tensor parallel 8 inside each p5.48xlarge,
+ * pipeline parallel across them — serves it as a LeaderWorkerSet group over EFA, sizes the pool and
+ * the P-instance quota for whole groups, and says what fp8 weights on one node would save.
+ */
+import { App } from "cdktf";
+import { ModelSource, SecretRef } from "../../constructs/model-source";
+import { ModelServingStack, synthOrExit } from "../../stacks/model-serving-stack";
+
+const app = new App();
+const stack = new ModelServingStack(app, "large-model", {
+  cluster: {
+    create: {
+      clusterName: "frontier",
+      quotas: { "L-417A185B": 1152 },
+      addons: { leaderWorkerSet: true, efa: true },
+    },
+  },
+});
+const store = stack.addModelStore("model-store");
+const llama405 = stack.importModel("llama-3-1-405b-instruct", {
+  source: ModelSource.huggingFace("meta-llama/Llama-3.1-405B-Instruct", { revision: "be673f326cab4cd22ccfef76109faf68e41aa5f1", token: SecretRef.fromKubernetesSecret("hf-token", "token") }),
+  store,
+});
+stack.addEndpoint("llama-405b", { model: llama405, shape: "H100_X8", maxModelLen: 16384, minConcurrency: 8 });
+synthOrExit(app);

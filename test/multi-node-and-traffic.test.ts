@@ -1,0 +1,98 @@
+import { Testing } from "cdktf";
+import { ModelSource, SecretRef } from "../constructs/model-source";
+import type { ClusterAddons } from "../constructs/gpu-cluster";
+import { ModelServingStack } from "../stacks/model-serving-stack";
+
+process.env.MODEL_SERVING_QUIET = "1";
+
+const L405 = () => ModelSource.huggingFace("meta-llama/Llama-3.1-405B-Instruct", { revision: "be673f326cab4cd22ccfef76109faf68e41aa5f1", token: SecretRef.fromKubernetesSecret("hf-token", "token") });
+
+function big(addons: ClusterAddons = { leaderWorkerSet: true, efa: true }, replicas = 1) {
+  const app = Testing.app();
+  const stack = new ModelServingStack(app, "s", { cluster: { create: { clusterName: "c", quotas: { "L-417A185B": 10000 }, addons } } });
+  stack.addEndpoint("big", { model: stack.importModel("l405", { source: L405() }), shape: "H100_X8", maxModelLen: 8192, replicas });
+  return stack;
+}
+
+describe("models bigger than one node", () => {
+  test("serves Llama-3.1-405B in bf16 as a LeaderWorkerSet of 2 × H100_X8: TP 8 inside each node, PP 2 across", () => {
+    const stack = big();
+    const e = stack.cluster.plan().endpoints[0];
+    expect(e).toMatchObject({ shape: "H100_X8", nodesPerReplica: 2, tensorParallel: 8, pipelineParallel: 2, gpusPerReplica: 16 });
+    const tf = JSON.parse(Testing.synth(stack, true));
+    const lws = (Object.values(tf.resource.kubernetes_manifest) as any[])[0].manifest;
+    expect(lws).toMatchObject({ apiVersion: "leaderworkerset.x-k8s.io/v1", kind: "LeaderWorkerSet", spec: { replicas: 1, leaderWorkerTemplate: { size: 2, restartPolicy: "RecreateGroupOnPodRestart" } } });
+    const leader = lws.spec.leaderWorkerTemplate.leaderTemplate.spec.containers[0];
+    expect(leader.command[2]).toMatch(/^ray start --head .* && exec vllm serve .*'--tensor-parallel-size' '8' '--pipeline-parallel-size' '2' .*'--distributed-executor-backend' 'ray'$/);
+    expect(leader.resources.limits).toMatchObject({ "nvidia.com/gpu": "8", "vpc.amazonaws.com/efa": "32" });
+    const worker = lws.spec.leaderWorkerTemplate.workerTemplate.spec.containers[0];
+    expect(worker.command[2]).toMatch(/^ray start --address=\$LWS_LEADER_ADDRESS:6379 .*--block$/);
+    expect(tf.resource.kubernetes_deployment_v1).toBeUndefined();
+    const svc = (Object.values(tf.resource.kubernetes_service_v1) as any[])[0];
+    expect(svc.spec.selector["leaderworkerset.sigs.k8s.io/worker-index"]).toBe("0");
+  });
+
+  test("sizes the pool and the quota for whole groups", () => {
+    const plan = big(undefined, 2).cluster.plan();
+    expect(plan.nodePools[0]).toMatchObject({ name: "h100-x8-2n", nodes: { min: 4, expected: 4, max: 4 }, gpusFree: 0 });
+    expect(plan.quotas[0].neededVcpus).toBe(192 * (4 + 2)); // 4 nodes + a surge of one whole group
+  });
+
+  test("says when fp8 weights would fit one node, and what that saves", () => {
+    const w = big().cluster.allFindings().find((f) => f.code === "FP8_FITS_ONE_NODE")!;
+    expect(w.message).toMatch(/needs 2 × p5\.48xlarge per replica, but with fp8 weights it fits one p5\.48xlarge .*saves \$40,179 per replica-month/);
+  });
+
+  test("refuses a multi-node model when the cluster has no LeaderWorkerSet controller", () => {
+    expect(() => Testing.synth(big({}), true)).toThrow(/\[LWS_MISSING\] s\/big: meta-llama\/Llama-3\.1-405B-Instruct needs 2 nodes per replica/);
+  });
+
+  test("warns when the nodes could use EFA but the cluster does not declare it", () => {
+    const stack = big({ leaderWorkerSet: true });
+    expect(stack.cluster.allFindings().find((f) => f.code === "MULTI_NODE_WITHOUT_EFA")).toMatchObject({ severity: "warning" });
+  });
+});
+
+describe("two revisions side by side", () => {
+  const QWEN_A = "a09a35458c702b33eeacc393d103063234e8bc28";
+  const QWEN_B = "bb46c15ee4bb56c5b63245ef50fd7637234d6f75"; // a second commit for the test (any 40-hex sha)
+  function canary(addons: ClusterAddons, weights: [number, number], replicas: [number, number] = [9, 1], otherModel = false) {
+    const app = Testing.app();
+    const stack = new ModelServingStack(app, "s", { cluster: { create: { clusterName: "c", quotas: { "L-DB2E81BA": 10000 }, addons } } });
+    const qwen = (rev: string) => stack.importModel(`qwen-${rev.slice(0, 7)}`, { source: ModelSource.huggingFace("Qwen/Qwen2.5-7B-Instruct", { revision: rev }) });
+    const other = stack.importModel("llama", { source: ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: SecretRef.fromKubernetesSecret("t", "token") }) });
+    stack.addEndpoint("chat-blue", { model: qwen(QWEN_A), shape: "L40S_X1", maxModelLen: 8192, replicas: replicas[0], trafficGroup: { name: "chat", weight: weights[0] } });
+    stack.addEndpoint("chat-green", { model: otherModel ? other : qwen(QWEN_B), shape: "L40S_X1", maxModelLen: 8192, replicas: replicas[1], trafficGroup: { name: "chat", weight: weights[1] } });
+    return stack;
+  }
+
+  test("runs each revision as its own Deployment behind one stable Service and served model name", () => {
+    const tf = JSON.parse(Testing.synth(canary({}, [90, 10]), true));
+    const deps = Object.values(tf.resource.kubernetes_deployment_v1) as any[];
+    expect(deps.map((d) => d.metadata.name).sort()).toEqual(["chat-blue", "chat-green"]);
+    for (const d of deps) {
+      const args: string[] = d.spec.template.spec.container[0].args;
+      expect(args.slice(args.indexOf("--served-model-name"), args.indexOf("--served-model-name") + 3)).toEqual(["--served-model-name", "chat", d.metadata.name]);
+      expect(d.spec.template.metadata.labels["model-serving.io/traffic-group"]).toBe("chat");
+    }
+    const stable = (Object.values(tf.resource.kubernetes_service_v1) as any[]).find((s) => s.metadata.name === "chat");
+    expect(stable.spec.selector).toEqual({ "model-serving.io/traffic-group": "chat" });
+  });
+
+  test("splits exactly by weight with an HTTPRoute when a Gateway is declared", () => {
+    const tf = JSON.parse(Testing.synth(canary({ gateway: { name: "public", namespace: "gateways" } }, [80, 20], [1, 1]), true));
+    const route = (Object.values(tf.resource.kubernetes_manifest) as any[]).find((m) => m.manifest.kind === "HTTPRoute").manifest;
+    expect(route.spec.rules[0].backendRefs).toEqual([{ name: "chat-blue", port: 80, weight: 80 }, { name: "chat-green", port: 80, weight: 20 }]);
+  });
+
+  test("without a Gateway, states the split the replica ratio really gives", () => {
+    const findings = canary({}, [80, 20], [1, 1]).cluster.allFindings();
+    expect(findings.find((f) => f.code === "TRAFFIC_SPLIT_BY_REPLICAS")!.message).toMatch(/chat-blue 50% \(asked 80%\), chat-green 50% \(asked 20%\)/);
+    expect(canary({}, [90, 10], [9, 1]).cluster.allFindings().find((f) => f.code === "TRAFFIC_SPLIT_BY_REPLICAS")).toBeUndefined();
+  });
+
+  test("refuses weights that do not add up to 100, or two different models under one name", () => {
+    expect(() => Testing.synth(canary({}, [90, 20]), true)).toThrow(/\[TRAFFIC_WEIGHTS_INVALID\] s\/chat-blue: the weights of traffic group "chat" add up to 110/);
+    expect(() => Testing.synth(canary({}, [90, 10], [9, 1], true), true)).toThrow(/\[TRAFFIC_GROUP_MODEL_MISMATCH\]/);
+  });
+});
