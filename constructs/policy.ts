@@ -33,16 +33,11 @@ export interface Suppression {
   readonly reason: string;
 }
 
-export interface RuleResult {
-  readonly id: string;
-  readonly title: string;
-  readonly severity: RuleSeverity;
-  readonly checkov: readonly string[];
-  readonly trivy: readonly string[];
-  readonly kics: readonly string[];
+export interface RuleResult extends Pick<PolicyRule, "id" | "title" | "severity" | "checkov" | "trivy" | "kics"> {
   readonly result: "pass" | "fail" | "suppressed";
   readonly violations: readonly Violation[];
   readonly suppressed: readonly (Violation & { reason: string })[];
+})[];
 }
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
