@@ -37,7 +37,6 @@ export interface RuleResult extends Pick<PolicyRule, "id" | "title" | "severity"
   readonly result: "pass" | "fail" | "suppressed";
   readonly violations: readonly Violation[];
   readonly suppressed: readonly (Violation & { reason: string })[];
-})[];
 }
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
