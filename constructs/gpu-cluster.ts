@@ -310,11 +310,15 @@ export abstract class GpuClusterBase extends Construct {
   }
 
   private validate(): string[] {
-    const policy = evaluatePolicy(TerraformStack.of(this).toTerraform() as TerraformJson, this.suppressions, this.node.path);
+    const stack = TerraformStack.of(this) as TerraformStack & { renderForPolicy?: () => unknown; discardRendered?: () => void };
+    const tf = (stack.renderForPolicy ? stack.renderForPolicy() : stack.toTerraform()) as TerraformJson;
+    const policy = evaluatePolicy(tf, this.suppressions, this.node.path);
     this.policyResults = policy.results;
     const all = [...this.allFindings(), ...policy.findings, ...this.nodeScalingFindings()];
     for (const w of all.filter((f) => f.severity === "warning")) Annotations.of(this).addWarning(w.message);
-    return all.filter((f) => f.severity === "error").map((f) => f.message);
+    const errors = all.filter((f) => f.severity === "error").map((f) => f.message);
+    if (errors.length) stack.discardRendered?.();
+    return errors;
   }
 
   /** A pool whose node count must move needs something that moves it. */

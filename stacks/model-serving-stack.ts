@@ -48,6 +48,32 @@ export class ModelServingStack extends TerraformStack {
     return new ModelStore(this, id, { cluster: this.cluster, ...props });
   }
 
+  private rendered: unknown;
+
+  /**
+   * Render the stack for the policy rules, and keep the result for the write that follows: resolving
+   * a large stack is the costliest step of synth, and the policy check must not double it.
+   * @internal
+   */
+  renderForPolicy(): unknown {
+    this.rendered = super.toTerraform();
+    return this.rendered;
+  }
+
+  /** Drop a kept rendering (validation failed: nothing will be written from it). @internal */
+  discardRendered(): void {
+    this.rendered = undefined;
+  }
+
+  toTerraform(): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+    if (this.rendered !== undefined) {
+      const r = this.rendered;
+      this.rendered = undefined; // one use: the next synth renders afresh
+      return r;
+    }
+    return super.toTerraform();
+  }
+
   importModel(id: string, props: ImportedModelProps): ImportedModel {
     return new ImportedModel(this, id, props);
   }
