@@ -133,7 +133,7 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
     : chooseShape({ profile, engine, maxModelLen, path: loaded.id, ...(util !== undefined ? { gpuMemoryUtilization: util } : {}), ...(kv ? { kvCacheDtype: kv as KvCacheDtype } : {}), ...(quantization ? { quantization } : {}) })
         .ranked.filter((f) => f.feasible)
         .slice(0, 5)
-        .map((f) => ({ shape: f.shape.name, instanceType: f.host!.instance.instanceType, usdPerReplicaHour: Math.round(f.host!.usdPerReplicaHour * 10000) / 10000, tensorParallel: f.tensorParallel, kvCacheTokens: f.sizing.kvCacheTokens, maxConcurrency: f.sizing.maxConcurrency }));
+        .map((f) => ({ shape: f.shape.name, instanceType: f.host!.instance.instanceType, usdPerReplicaHour: Math.round(f.usdPerReplicaHour * 10000) / 10000, tensorParallel: f.tensorParallel, kvCacheTokens: f.sizing.kvCacheTokens, maxConcurrency: f.sizing.maxConcurrency }));
   const out = {
     model: loaded.id,
     gpu: gpu.id,

@@ -22,6 +22,11 @@ export interface FitRequest {
   readonly quantization?: OnlineQuantization;
   readonly dtype?: "auto" | "bfloat16" | "float16" | "float32";
   readonly checkpointBytes?: number;
+  /**
+   * Replicas the endpoint runs at most. Shapes are ranked by what those replicas really cost: the
+   * nodes they occupy, idle GPUs included — not a packed price that only a full node would see. @default 1
+   */
+  readonly replicas?: number;
   /** Extra bytes each GPU must hold at a tensor-parallel size (LoRA adapter slots). */
   readonly extraBytesPerGpu?: (tensorParallel: number) => number;
   readonly path: string;
@@ -37,6 +42,8 @@ export interface ShapeFit {
   readonly reason: Finding | undefined;
   /** Nodes one replica spans: 1, or k for a model bigger than one node (TP inside, PP across). */
   readonly nodesPerReplica: number;
+  /** Node cost per replica-hour at the request's replica count (whole nodes, idle GPUs included). */
+  readonly usdPerReplicaHour: number;
 }
 
 /** The parallel layout for `gpus` GPUs in one node: all tensor-parallel when the heads allow, else TP × PP. */
@@ -106,7 +113,10 @@ export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaul
       message: `[PRICE_UNKNOWN] ${req.path}: no instance hosting ${shape.name} has a published On-Demand price in the catalog. The planner never prices capacity at $0. Fix: choose another shape, or add the price with its source to catalog/instances.json.`,
     };
   }
-  return { shape, host, tensorParallel: tp, pipelineParallel: pp, sizing, feasible: !reason, reason, nodesPerReplica: nodes };
+  const replicas = Math.max(1, req.replicas ?? 1);
+  const nodesNeeded = nodes > 1 ? replicas * nodes : Math.ceil(replicas / (host?.replicasPerNode ?? 1));
+  const usdPerReplicaHour = host ? (nodesNeeded * (host.instance.onDemandUsdPerHour ?? Infinity)) / replicas : Infinity;
+  return { shape, host, tensorParallel: tp, pipelineParallel: pp, sizing, feasible: !reason, reason, nodesPerReplica: nodes, usdPerReplicaHour };
 }
 
 export function candidateOf(f: ShapeFit, verdict: string): ShapeCandidate {
@@ -118,14 +128,14 @@ export function candidateOf(f: ShapeFit, verdict: string): ShapeCandidate {
     fits: f.sizing.fits,
     kvCacheTokens: f.sizing.kvCacheTokens,
     maxConcurrency: f.sizing.maxConcurrency,
-    usdPerReplicaHour: f.host && Number.isFinite(f.host.usdPerReplicaHour) ? round(f.host.usdPerReplicaHour, 4) : null,
+    usdPerReplicaHour: Number.isFinite(f.usdPerReplicaHour) ? round(f.usdPerReplicaHour, 4) : null,
     verdict,
   };
 }
 
 function compareFeasible(a: ShapeFit, b: ShapeFit): number {
   return (
-    a.host!.usdPerReplicaHour - b.host!.usdPerReplicaHour ||
+    a.usdPerReplicaHour - b.usdPerReplicaHour ||
     a.shape.gpus - b.shape.gpus ||
     b.sizing.kvCacheTokens - a.sizing.kvCacheTokens ||
     a.shape.name.localeCompare(b.shape.name)
@@ -163,7 +173,7 @@ export function chooseShape(req: FitRequest, shapes: readonly GpuShape[] = GpuSh
   const infeasible = fits.filter((f) => !f.feasible);
   const chosen = feasible[0];
   const candidates = [
-    ...feasible.map((f, i) => candidateOf(f, i === 0 ? "chosen: cheapest feasible" : `fits; $${round(f.host!.usdPerReplicaHour - chosen!.host!.usdPerReplicaHour, 4)}/replica-hour more`)),
+    ...feasible.map((f, i) => candidateOf(f, i === 0 ? "chosen: cheapest feasible" : `fits; $${round(f.usdPerReplicaHour - chosen!.usdPerReplicaHour, 4)}/replica-hour more`)),
     ...infeasible.map((f) => candidateOf(f, f.reason?.code ?? "infeasible")),
   ];
   return { chosen, ranked: [...feasible, ...infeasible], candidates };

@@ -123,6 +123,7 @@ export function placeEndpoint(e: EndpointDeclaration, engine = engineFor(VLLM_RE
   const req: FitRequest = {
     profile: e.model.profile,
     engine,
+    replicas: Math.max(1, e.replicas.max),
     ...(lora ? { extraBytesPerGpu: (tp: number) => loraBytesPerGpu(e.model.profile, lora.maxLoras, lora.maxLoraRank, tp, e.model.profile.dtype) } : {}),
     maxModelLen: e.maxModelLen,
     path: e.path,
@@ -148,7 +149,7 @@ export function placeEndpoint(e: EndpointDeclaration, engine = engineFor(VLLM_RE
         const fitsElsewhere = chooseShape(req).ranked.filter((f) => f.feasible).slice(0, 4);
         const reason = fit.reason!;
         const alternatives = fitsElsewhere.length
-          ? ` Shapes that fit, cheapest first: ${fitsElsewhere.map((f) => `${f.shape.name} (${f.host!.instance.instanceType}, $${round(f.host!.usdPerReplicaHour, 3)}/h, ${f.sizing.maxConcurrency}× concurrency)`).join(", ")}.`
+          ? ` Shapes that fit, cheapest first: ${fitsElsewhere.map((f) => `${f.shape.name} (${f.host!.instance.instanceType}, $${round(f.usdPerReplicaHour, 3)}/h, ${f.sizing.maxConcurrency}× concurrency)`).join(", ")}.`
           : " No catalog shape fits it at this context length.";
         findings.push({ ...reason, message: reason.message + alternatives });
         return { findings };
@@ -190,7 +191,7 @@ function fp8Hint(req: FitRequest, fit: ShapeFit, e: EndpointDeclaration): Findin
   const sameGpu = fitOnShape({ ...req, quantization: "fp8" }, fit.shape, fit.shape.defaultHost(), e.tensorParallel, 1);
   const fp8 = sameGpu.feasible ? sameGpu : chooseShape({ ...req, quantization: "fp8" }).chosen;
   if (!fp8 || fp8.nodesPerReplica !== 1) return [];
-  const saved = (fit.host!.usdPerReplicaHour - fp8.host!.usdPerReplicaHour) * HOURS_PER_MONTH;
+  const saved = (fit.usdPerReplicaHour - fp8.usdPerReplicaHour) * HOURS_PER_MONTH;
   return [
     warning("FP8_FITS_ONE_NODE", e.path, {
       field: "quantization",

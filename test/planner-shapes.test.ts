@@ -134,7 +134,7 @@ describe("chooseShape", () => {
   const grid = models.flatMap((id) => lengths.map((len) => [id, len] as const));
   const request = (id: string, maxModelLen: number, minConcurrency = 1): FitRequest => ({ profile: catalogProfile(id), engine, maxModelLen, minConcurrency, path: `test/${id}` });
 
-  it.each(grid)("picks the cheapest feasible shape per replica-hour for %s at %d tokens, as an exhaustive search does", (id, len) => {
+  it.each(grid)("picks the cheapest feasible shape for one replica of %s at %d tokens, as an exhaustive search does", (id, len) => {
     const req = request(id, len);
     const choice = chooseShape(req);
     // Exhaustive search: size every catalog shape on its default host, keep the feasible ones, take the lowest price.
@@ -145,10 +145,11 @@ describe("chooseShape", () => {
       expect(choice.chosen).toBeUndefined();
       return;
     }
-    const cheapest = Math.min(...feasible.map((f) => f.host!.usdPerReplicaHour));
+    // One replica pays for the whole node it lands on, idle GPUs included.
+    const cheapest = Math.min(...feasible.map((f) => f.host!.instance.onDemandUsdPerHour!));
     expect(choice.chosen).toBeDefined();
     expect(choice.chosen!.feasible).toBe(true);
-    expect(choice.chosen!.host!.usdPerReplicaHour).toBe(cheapest);
+    expect(choice.chosen!.host!.instance.onDemandUsdPerHour).toBe(cheapest);
     expect(choice.chosen!.sizing.fits).toBe(true);
     expect(choice.chosen!.host!.instance.instanceType).not.toBe("p5e.48xlarge");
     expect(new Set(choice.ranked.filter((f) => f.feasible).map((f) => f.shape.name))).toEqual(new Set(feasible.map((f) => f.shape.name)));
@@ -192,7 +193,7 @@ describe("chooseShape", () => {
     const feasible = chooseShape(req).ranked.filter((f) => f.feasible);
     for (let i = 1; i < feasible.length; i++) {
       const [x, y] = [feasible[i - 1], feasible[i]];
-      const dp = y.host!.usdPerReplicaHour - x.host!.usdPerReplicaHour;
+      const dp = y.usdPerReplicaHour - x.usdPerReplicaHour;
       expect(dp).toBeGreaterThanOrEqual(0);
       if (dp === 0) {
         const dg = y.shape.gpus - x.shape.gpus;
