@@ -55,7 +55,37 @@ export function layoutFor(profile: ModelProfile, gpus: number, tensorParallel?: 
   return { tp, pp: profile.attention === "encoder-only" ? 1 : gpus / tp };
 }
 
+/**
+ * Sizing is pure and fleets repeat requests (the same model and context on many endpoints, and every
+ * endpoint is placed once while the tree is built and again for the whole plan), so fits are cached
+ * per profile, without the construct path, which is put back into the findings on the way out.
+ */
+const fitCache = new WeakMap<object, Map<string, ShapeFit>>();
+const PATH_MARK = "\u0000path\u0000";
+
+function withPath(f: Finding | undefined, path: string): Finding | undefined {
+  return f && { ...f, path, message: f.message.split(PATH_MARK).join(path) };
+}
+
 export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaultHost(), tensorParallel?: number, nodes = 1): ShapeFit {
+  const tp = layoutFor(req.profile, shape.gpus, tensorParallel).tp;
+  const key = JSON.stringify([
+    req.engine.id, shape.name, host?.instance.instanceType ?? null, tensorParallel ?? null, nodes, req.maxModelLen, req.minConcurrency ?? 1,
+    req.gpuMemoryUtilization ?? null, req.kvCacheDtype ?? null, req.quantization ?? null, req.dtype ?? null, req.checkpointBytes ?? null,
+    req.replicas ?? 1, req.extraBytesPerGpu ? req.extraBytesPerGpu(tp) : 0,
+  ]);
+  let byProfile = fitCache.get(req.profile);
+  if (!byProfile) fitCache.set(req.profile, (byProfile = new Map()));
+  let fit = byProfile.get(key);
+  if (!fit) {
+    fit = computeFit({ ...req, path: PATH_MARK }, shape, host, tensorParallel, nodes);
+    byProfile.set(key, fit);
+  }
+  const sizing = { ...fit.sizing, errors: fit.sizing.errors.map((f) => withPath(f, req.path)!), warnings: fit.sizing.warnings.map((f) => withPath(f, req.path)!) };
+  return { ...fit, sizing, reason: withPath(fit.reason, req.path) };
+}
+
+function computeFit(req: FitRequest, shape: GpuShape, host: Host | undefined, tensorParallel: number | undefined, nodes: number): ShapeFit {
   const inNode = layoutFor(req.profile, shape.gpus, tensorParallel);
   const tp = inNode.tp;
   const pp = inNode.pp * nodes;

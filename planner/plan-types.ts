@@ -74,7 +74,10 @@ export interface EndpointPlan {
   readonly monthlyUsd: UsdRange;
   readonly adapters: readonly AdapterPlan[];
   readonly lora: LoraPlan | null;
+  /** The chosen shape and up to 4 runners-up that also fit, cheapest first. */
   readonly alternatives: readonly ShapeCandidate[];
+  /** The shapes that did not fit, by the code of their first error. */
+  readonly rejected: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface NodePoolPlan {

@@ -202,6 +202,14 @@ function fp8Hint(req: FitRequest, fit: ShapeFit, e: EndpointDeclaration): Findin
   ];
 }
 
+/** Keep what a reviewer reads: the feasible top five in full, the rest grouped by why they failed. */
+function compactAlternatives(all: EndpointPlan["alternatives"]): Pick<EndpointPlan, "alternatives" | "rejected"> {
+  const fits = all.filter((c) => c.verdict.startsWith("chosen") || c.verdict.startsWith("fits"));
+  const rejected: Record<string, string[]> = {};
+  for (const c of all) if (!fits.includes(c)) (rejected[c.verdict] ??= []).push(c.shape);
+  return { alternatives: fits.slice(0, 5), rejected };
+}
+
 export function planServing(input: PlanInput): ServingPlan {
   const findings: Finding[] = [];
   const engine = engineFor(VLLM_RELEASE.version);
@@ -355,7 +363,7 @@ export function planServing(input: PlanInput): ServingPlan {
           const l = loraSettings(adapters, p.decl.maxLoraRank);
           return { ...l, slotsGiB: round(loraBytesPerGpu(p.decl.model.profile, l.maxLoras, l.maxLoraRank, p.fit.tensorParallel, p.decl.model.profile.dtype) / GiB), monthlyUsdPerAdapter: usd(monthly(hourly, expected) / adapters.length) };
         })(),
-        alternatives: p.alternatives,
+        ...compactAlternatives(p.alternatives),
       });
     }
   }
