@@ -21,6 +21,8 @@ export interface ChildResult {
   synthMs: number;
   /** construct building + app.synth() */
   wallMs: number;
+  /** CPU time (user + system, all threads) over building + synth: less sensitive than wall time to other load on the machine. */
+  cpuMs: number;
   maxRssMiB: number;
   heapUsedMiB: number;
   tfJsonBytes: number;
@@ -40,10 +42,14 @@ async function main(): Promise<void> {
   const size = Number(sizeArg);
   const endpoints = fleet(size);
 
+  // Experiment switch (npm run bench -- --no-source-maps): tsx turns on source-mapped stack traces, and
+  // cdktf captures a full stack trace for every token it creates; this shows what that costs.
+  if (process.env.BENCH_SOURCE_MAPS === "off") process.setSourceMapsEnabled(false);
   const t0 = performance.now();
   const cdktf = await import("cdktf");
   const builder = mode === "lib" ? await import("./fleet-lib") : await import("./fleet-baseline");
   const t1 = performance.now();
+  const cpu0 = process.cpuUsage();
   const app = new cdktf.App({ outdir });
   builder.build(app, endpoints);
   const t2 = performance.now();
@@ -54,6 +60,7 @@ async function main(): Promise<void> {
     error = ((e as Error).message ?? String(e)).slice(0, 2000);
   }
   const t3 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   const usage = process.resourceUsage();
   const heapUsedMiB = process.memoryUsage().heapUsed / 2 ** 20;
 
@@ -88,6 +95,7 @@ async function main(): Promise<void> {
     buildMs: t2 - t1,
     synthMs: t3 - t2,
     wallMs: t3 - t1,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     maxRssMiB: usage.maxRSS / 1024,
     heapUsedMiB,
     tfJsonBytes,

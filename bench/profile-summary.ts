@@ -12,11 +12,41 @@ interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
 interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
 
 
+const sources = new Map<string, string[]>();
+/**
+ * V8 reports positions in the code tsx generated, not in the .ts file (whole modules on a line or two),
+ * so for this repository's TypeScript the line is looked up by the function's name in the source.
+ */
+function sourceLine(file: string, name: string): number | undefined {
+  if (!name || name === "(anonymous)") return undefined;
+  let lines = sources.get(file);
+  if (!lines) {
+    try {
+      lines = readFileSync(file, "utf8").split("\n");
+    } catch {
+      lines = [];
+    }
+    sources.set(file, lines);
+  }
+  const n = name.replace(/^(get|set) /, "").replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const patterns = [new RegExp(`\\bclass ${n}\\b`), new RegExp(`\\bfunction ${n}\\b`), new RegExp(`^\\s*(?:(?:private|protected|public|static|async|readonly|get|set)\\s+)*${n}\\s*[(<]`), new RegExp(`\\b(?:const|let) ${n}\\s*=`)];
+  for (const re of patterns) {
+    const i = lines.findIndex((l) => re.test(l));
+    if (i >= 0) return i + 1;
+  }
+  return undefined;
+}
+
 function where(cf: CallFrame): string {
   let url = cf.url.replace(/^file:\/\//, "");
   const nm = url.lastIndexOf("node_modules/");
-  if (nm >= 0) url = url.slice(nm + "node_modules/".length);
-  else if (url.startsWith(process.cwd())) url = relative(process.cwd(), url);
+  if (nm >= 0) return `${url.slice(nm + "node_modules/".length)}:${cf.lineNumber + 1}`;
+  if (url.endsWith(".ts")) {
+    const line = sourceLine(url, cf.functionName);
+    const rel = url.startsWith(process.cwd()) ? relative(process.cwd(), url) : url;
+    return line ? `${rel}:${line}` : `${rel} (generated line ${cf.lineNumber + 1})`;
+  }
+  if (url.startsWith(process.cwd())) url = relative(process.cwd(), url);
   return url ? `${url}:${cf.lineNumber + 1}` : "(native)";
 }
 
