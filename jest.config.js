@@ -6,4 +6,6 @@ module.exports = {
   transform: { "^.+\\.tsx?$": ["@swc/jest", { jsc: { target: "es2022" } }] },
   setupFilesAfterEnv: ["<rootDir>/test/setup.ts"],
   testTimeout: 60000,
+  // The suites are CPU-bound synths: use both cores (jest defaults to cores − 1, i.e. one worker here).
+  maxWorkers: 2,
 };
