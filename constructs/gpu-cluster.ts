@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Annotations, Fn, Lazy, TerraformStack } from "cdktf";
 import { addCustomSynthesis } from "cdktf/lib/synthesize/synthesizer";
 import { Construct } from "constructs";
+import { SERVICE_PRICES } from "../catalog";
 import { error, PlanningError, type Finding } from "../planner/findings";
 import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Placed } from "../planner/plan";
 import type { ServingPlan } from "../planner/plan-types";
@@ -439,7 +440,7 @@ export class GpuCluster extends GpuClusterBase {
       subnetIds: this.subnetIds,
       amiType: "AL2023_x86_64_STANDARD",
       capacityType: "ON_DEMAND",
-      instanceTypes: ["m6i.large"],
+      instanceTypes: [SERVICE_PRICES.systemNodeUsdPerHour.instanceType], // one fact: the price catalog prices this type
       diskSize: Lazy.numberValue({ produce: () => this.systemDiskGiB() }),
       scalingConfig: { minSize: this.systemNodeCount, desiredSize: this.systemNodeCount, maxSize: this.systemNodeCount + 1 },
       updateConfig: { maxUnavailable: 1 },

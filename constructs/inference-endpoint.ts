@@ -9,7 +9,7 @@ import { Construct } from "constructs";
 import type { AdapterSpec } from "../planner/lora";
 import type { FineTunedModel } from "./fine-tuned-model";
 import { error, type Finding } from "../planner/findings";
-import type { EndpointDeclaration, Placed } from "../planner/plan";
+import { checkpointBytesOf, startupSeconds as startupSecondsFor, type EndpointDeclaration, type Placed } from "../planner/plan";
 import type { Capability, CapacityType } from "../planner/plan-types";
 import { replicaResources } from "../planner/shapes";
 import type { KvCacheDtype, OnlineQuantization } from "../planner/sizing";
@@ -295,8 +295,8 @@ export class InferenceEndpoint extends Construct {
     const annotations = { ...model.annotations(), "model-serving.io/shape": fit.shape.name };
     // vLLM serves Prometheus metrics on its API port; KEDA's queries read them from there.
     const podAnnotations = { ...annotations, "prometheus.io/scrape": "true", "prometheus.io/port": String(VLLM_PORT), "prometheus.io/path": "/metrics" };
-    const weightsBytes = model.declaration()?.checkpointBytes ?? s.weightsGiB * fit.tensorParallel * fit.pipelineParallel * 1024 ** 3;
-    const startupSeconds = Math.ceil(weightsBytes / (200 * 1024 ** 2) + 180);
+    const weightsBytes = checkpointBytesOf(placed.decl.model);
+    const startupSeconds = startupSecondsFor(weightsBytes);
 
     // Identity: an IAM role (EKS Pod Identity) that can read only this model's S3 prefix, its adapters'
     // prefixes and its token secret — granted piece by piece, so adapters added later get theirs.

@@ -77,10 +77,15 @@ export const ENGINE_WARMUP_SECONDS = 180;
 /** A GPU node from launch to Ready (EC2 boot, NVIDIA AMI, device plugin), for cold-start estimates. */
 export const NODE_LAUNCH_SECONDS = 240;
 
+/** Seconds a replica needs to start: weights read at the loading bandwidth, then engine warm-up. */
+export function startupSeconds(weightsBytes: number): number {
+  return Math.ceil(weightsBytes / WEIGHT_LOAD_BYTES_PER_SECOND + ENGINE_WARMUP_SECONDS);
+}
+
 const usd = (v: number) => round(v, 2);
 const monthly = (hourly: number, count: number) => usd(hourly * HOURS_PER_MONTH * count);
 
-function checkpointBytesOf(m: ModelDeclaration): number {
+export function checkpointBytesOf(m: ModelDeclaration): number {
   return m.checkpointBytes ?? checkpointBytes(m.profile);
 }
 
@@ -227,7 +232,7 @@ export function planServing(input: PlanInput): ServingPlan {
     findings.push(...r.findings);
     if (r.placed && e.replicas.min === 0 && e.replicas.max > 0) {
       const weights = checkpointBytesOf(e.model);
-      const load = Math.ceil(weights / WEIGHT_LOAD_BYTES_PER_SECOND + ENGINE_WARMUP_SECONDS);
+      const load = startupSeconds(weights);
       findings.push(
         warning("SCALE_TO_ZERO_COLD_START", e.path, {
           field: "autoscaling.minReplicas",
@@ -353,7 +358,7 @@ export function planServing(input: PlanInput): ServingPlan {
         replicas: { min: p.decl.replicas.min, expected, max: p.decl.replicas.max },
         pool: key,
         resources: replicaResources(inst, shape.gpus),
-        startupSeconds: Math.ceil(weightsBytes / WEIGHT_LOAD_BYTES_PER_SECOND + ENGINE_WARMUP_SECONDS),
+        startupSeconds: startupSeconds(weightsBytes),
         hourlyUsd: hourly,
         monthlyUsd: { min: monthly(hourly, p.decl.replicas.min), expected: monthly(hourly, expected), max: monthly(hourly, p.decl.replicas.max) },
         adapters: (p.decl.adapters ?? []).map((a) => ({ name: a.name, repoId: a.repoId, rank: a.rank })),

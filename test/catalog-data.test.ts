@@ -1,3 +1,5 @@
+import vllmRelease from "../catalog/vllm/release.json";
+import { engineFor as engineForVersion } from "../planner/engine";
 /**
  * The catalog is data with sources: every row is dated and sourced, unpriced capacity is never chosen,
  * shapes only name GPUs the catalog knows, quota codes follow the EC2 instance families, and the vLLM
@@ -170,5 +172,14 @@ describe("model catalog", () => {
   it("finds a model case-insensitively and returns undefined for an unknown one", () => {
     expect(findCatalogModel("META-LLAMA/LLAMA-3.1-8B-INSTRUCT")?.id).toBe("meta-llama/Llama-3.1-8B-Instruct");
     expect(findCatalogModel("nobody/no-such-model")).toBeUndefined();
+  });
+});
+
+describe("one fact, one place", () => {
+  it("the engine profile of the pinned release agrees with that release's own defaults", () => {
+    // catalog/engines.json (what the planner models) and catalog/vllm/release.json (read from the source) must not drift.
+    const engine = engineForVersion(vllmRelease.version.replace(/^v/, ""));
+    expect(engine.gpuMemoryUtilization).toBe(vllmRelease.defaults.gpuMemoryUtilization);
+    expect(engine.id).toBe("v1-0.24");
   });
 });
