@@ -145,7 +145,7 @@ export class InferenceEndpoint extends Construct {
     const model = props.model.declaration();
     const maxModelLen = props.maxModelLen ?? Math.min(8192, props.model.profile?.maxPositionEmbeddings ?? 8192);
     if (!model || this.findings.length) {
-      this.recordFindings(props.cluster);
+      this.recordFindings();
       return;
     }
     const decl: EndpointDeclaration = {
@@ -179,7 +179,7 @@ export class InferenceEndpoint extends Construct {
       }
       if (auto) this.findings.push(error("AUTOSCALING_MULTI_NODE_UNSUPPORTED", path, { field: "autoscaling", problem: `autoscaling a ${k}-node replica`, why: "each new replica is a whole group of GPU nodes that takes many minutes to start; the library sizes these endpoints explicitly", fix: "use replicas" }));
       if (this.findings.length) {
-        this.recordFindings(props.cluster);
+        this.recordFindings();
         return;
       }
     }
@@ -271,10 +271,9 @@ export class InferenceEndpoint extends Construct {
     return this.cluster.plan().endpoints.find((e) => e.name === this.name);
   }
 
-  private recordFindings(cluster: GpuClusterBase): void {
+  private recordFindings(): void {
     // Endpoint-level problems are reported with the rest of the plan when the stack synthesizes.
     this.node.addValidation({ validate: () => this.findings.filter((f) => f.severity === "error").map((f) => f.message) });
-    void cluster;
   }
 
   private render(props: InferenceEndpointProps, placed: Placed, pool: GpuNodePool, replicas: number) {
