@@ -23,6 +23,7 @@ import type { GpuNodePool } from "./gpu-node-pool";
 import type { ImportedModel } from "./imported-model";
 import { ipv4CidrProblem } from "./gpu-cluster";
 import { AWS_CLI_IMAGE } from "./images";
+import { RAW_RESTRICTED_CONTAINER, RAW_RESTRICTED_POD, RESTRICTED_CONTAINER, RESTRICTED_POD } from "./pod-security";
 import type { ModelSource, SecretRef } from "./model-source";
 
 export interface ExposureOptions {
@@ -341,15 +342,7 @@ export class InferenceEndpoint extends Construct {
     if (token?.kind === "secretsmanager") env.push({ name: "HF_TOKEN_PATH", value: "/var/run/secrets/model-serving/hf-token" });
     if (props.apiKey?.kind === "kubernetes") env.push({ name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: props.apiKey.ref, key: props.apiKey.key } } });
 
-    const restricted = {
-      runAsNonRoot: true,
-      runAsUser: "1000",
-      runAsGroup: "1000",
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ["ALL"] },
-      seccompProfile: { type: "RuntimeDefault" },
-    };
+    const restricted = RESTRICTED_CONTAINER;
     const initContainers: DeploymentV1SpecTemplateSpecInitContainer[] = [];
     if (source.kind === "s3") {
       initContainers.push({
@@ -409,7 +402,7 @@ export class InferenceEndpoint extends Construct {
             terminationGracePeriodSeconds: 120,
             nodeSelector: pool.nodeSelector(),
             toleration: [pool.toleration()],
-            securityContext: { runAsNonRoot: true, runAsUser: "1000", runAsGroup: "1000", fsGroup: "1000", seccompProfile: { type: "RuntimeDefault" } },
+            securityContext: RESTRICTED_POD,
             // Adapters may be added after construction, so the init containers are rendered at synth.
             initContainer: Lazy.anyValue({ produce: () => [...initContainers, ...this.adapterInitContainers(restricted)].map(deploymentV1SpecTemplateSpecInitContainerToTerraform) }) as unknown as DeploymentV1SpecTemplateSpecInitContainer[],
             container: [
@@ -492,7 +485,7 @@ export class InferenceEndpoint extends Construct {
     const inst = g.placed.fit.host!.instance;
     const efa = this.cluster.addons.efa && inst.efaDevices > 0;
     // Raw Kubernetes objects: kubernetes_manifest takes the API's own field names and types.
-    const security = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+    const security = RAW_RESTRICTED_CONTAINER;
     const resources = {
       requests: { cpu: String(g.res.cpu), memory: `${g.res.memoryGiB}Gi`, "nvidia.com/gpu": String(g.gpus), ...(efa ? { "vpc.amazonaws.com/efa": String(inst.efaDevices) } : {}) },
       limits: { cpu: String(g.res.cpu), memory: `${g.res.memoryGiB}Gi`, "nvidia.com/gpu": String(g.gpus), ...(efa ? { "vpc.amazonaws.com/efa": String(inst.efaDevices) } : {}) },
@@ -522,7 +515,7 @@ export class InferenceEndpoint extends Construct {
         terminationGracePeriodSeconds: 120,
         nodeSelector: g.pool.nodeSelector(),
         tolerations: [g.pool.toleration()],
-        securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+        securityContext: RAW_RESTRICTED_POD,
         initContainers: init,
         containers: [
           {
@@ -638,7 +631,7 @@ export class InferenceEndpoint extends Construct {
             restartPolicy: "Never",
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            securityContext: { runAsNonRoot: true, runAsUser: "1000", seccompProfile: { type: "RuntimeDefault" } },
+            securityContext: RESTRICTED_POD,
             container: [
               {
                 name: "smoke-test",

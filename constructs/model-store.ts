@@ -14,6 +14,7 @@ import {
 import { JobV1, ServiceAccountV1 } from "./bindings/k8s";
 import type { GpuClusterBase } from "./gpu-cluster";
 import { AWS_CLI_IMAGE } from "./images";
+import { RESTRICTED_CONTAINER, RESTRICTED_POD } from "./pod-security";
 import type { ModelSource } from "./model-source";
 
 export interface ModelStoreProps {
@@ -96,7 +97,7 @@ export class ModelStore extends Construct {
     const sa = new ServiceAccountV1(scope, "service-account", { metadata: { name, namespace }, automountServiceAccountToken: false, dependsOn: [cluster.namespaceResource()] });
     new EksPodIdentityAssociation(scope, "pod-identity", { clusterName: cluster.clusterName, namespace, serviceAccount: sa.metadata.name, roleArn: role.arn });
 
-    const restricted = { runAsNonRoot: true, runAsUser: "1000", allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+    const restricted = RESTRICTED_CONTAINER;
     const download = [
       "import os, sys",
       "from huggingface_hub import snapshot_download",
@@ -121,7 +122,7 @@ export class ModelStore extends Construct {
             serviceAccountName: sa.metadata.name,
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            securityContext: { runAsNonRoot: true, runAsUser: "1000", fsGroup: "1000", seccompProfile: { type: "RuntimeDefault" } },
+            securityContext: RESTRICTED_POD,
             initContainer: [
               {
                 name: "download",

@@ -3,21 +3,12 @@
  * refusal of non-language models, capability from the pinned vLLM registry, and import validation.
  */
 import { catalogModelIds, findCatalogModel } from "../catalog/models";
-import { PlanningError } from "../planner/findings";
 import { capabilityOf, validateImport } from "../planner/import-validation";
 import { parseQuantization, profileFromConfig } from "../planner/model-profile";
 import { parameterCount } from "../planner/weights";
 import { benchConfig, catalogConfig, catalogProfile } from "./fixtures/models";
+import { planningError } from "./fixtures/errors";
 
-function planningError(fn: () => unknown): PlanningError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PlanningError) return e;
-    throw e;
-  }
-  throw new Error("expected a PlanningError, but nothing was thrown");
-}
 
 function omit(o: Record<string, unknown>, ...keys: string[]): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));

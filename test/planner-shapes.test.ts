@@ -7,21 +7,12 @@ import { findInstance, SHAPES } from "../catalog";
 import { VLLM_RELEASE } from "../catalog/vllm";
 import { chooseShape, fitOnShape, layoutFor, type FitRequest } from "../planner/choose";
 import { engineFor } from "../planner/engine";
-import { PlanningError } from "../planner/findings";
 import { GpuShape, replicaResources } from "../planner/shapes";
 import { catalogProfile } from "./fixtures/models";
+import { planningError } from "./fixtures/errors";
 
 const engine = engineFor(VLLM_RELEASE.version);
 
-function planningError(fn: () => unknown): PlanningError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PlanningError) return e;
-    throw e;
-  }
-  throw new Error("expected a PlanningError, but nothing was thrown");
-}
 
 describe("GpuShape", () => {
   it('returns the catalog shape for GpuShape.of("H100_X8"): 8 × H100', () => {
