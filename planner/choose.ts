@@ -11,16 +11,25 @@ import type { ShapeCandidate } from "./plan-types";
 import { GpuShape, type Host } from "./shapes";
 import { size, tensorParallelChoices, validTensorParallel, type KvCacheDtype, type OnlineQuantization, type SizingResult } from "./sizing";
 
-export interface FitRequest {
-  readonly profile: ModelProfile;
-  readonly engine: EngineProfile;
+/** What a user asks of one replica's serving: declared on an endpoint, passed unchanged to the fit. */
+export interface ServingRequirements {
+  /** Context length in tokens. */
   readonly maxModelLen: number;
   /** Requests of maxModelLen that must fit in the KV cache at once. @default 1 */
   readonly minConcurrency?: number;
+  /** @default - the pinned vLLM release's default */
   readonly gpuMemoryUtilization?: number;
+  /** @default "auto" */
   readonly kvCacheDtype?: KvCacheDtype;
+  /** vLLM online quantization of an unquantized checkpoint. */
   readonly quantization?: OnlineQuantization;
+  /** @default "auto" */
   readonly dtype?: "auto" | "bfloat16" | "float16" | "float32";
+}
+
+export interface FitRequest extends ServingRequirements {
+  readonly profile: ModelProfile;
+  readonly engine: EngineProfile;
   readonly checkpointBytes?: number;
   /**
    * Replicas the endpoint runs at most. Shapes are ranked by what those replicas really cost: the

@@ -4,13 +4,12 @@
  */
 import { findQuota, HOURS_PER_MONTH, PRICES_CAPTURED_AT, REGION, SERVICE_PRICES } from "../catalog";
 import { VLLM_RELEASE } from "../catalog/vllm";
-import { chooseShape, candidateOf, fitOnShape, MULTI_NODE_SPANS, spansNodes, type FitRequest, type ShapeFit } from "./choose";
+import { chooseShape, candidateOf, fitOnShape, MULTI_NODE_SPANS, spansNodes, type FitRequest, type ServingRequirements, type ShapeFit } from "./choose";
 import { engineFor } from "./engine";
 import { error, GiB, round, warning, type Finding } from "./findings";
 import type { ModelProfile } from "./model-profile";
 import type { Capability, CapacityType, CostLine, EndpointPlan, NodePoolPlan, QuotaPlan, ServingPlan, UsdRange } from "./plan-types";
 import { GpuShape, replicaResources } from "./shapes";
-import type { KvCacheDtype, OnlineQuantization } from "./sizing";
 import { checkpointBytes } from "./weights";
 import { checkAdapters, loraBytesPerGpu, loraSettings, type AdapterSpec } from "./lora";
 
@@ -28,7 +27,7 @@ export interface ModelDeclaration {
   readonly storedInS3: boolean;
 }
 
-export interface EndpointDeclaration {
+export interface EndpointDeclaration extends ServingRequirements {
   readonly name: string;
   readonly path: string;
   readonly model: ModelDeclaration;
@@ -37,12 +36,6 @@ export interface EndpointDeclaration {
   readonly shape?: string;
   readonly instanceType?: string;
   readonly tensorParallel?: number;
-  readonly maxModelLen: number;
-  readonly minConcurrency?: number;
-  readonly gpuMemoryUtilization?: number;
-  readonly kvCacheDtype?: KvCacheDtype;
-  readonly quantization?: OnlineQuantization;
-  readonly dtype?: "auto" | "bfloat16" | "float16" | "float32";
   readonly replicas: { readonly min: number; readonly max: number; readonly expected?: number };
   readonly capacityType: CapacityType;
   /** LoRA adapters served on this endpoint's GPUs. */
@@ -130,13 +123,8 @@ export function placeEndpoint(e: EndpointDeclaration, engine = engineFor(VLLM_RE
     engine,
     replicas: Math.max(1, e.replicas.max),
     ...(lora ? { extraBytesPerGpu: (tp: number) => loraBytesPerGpu(e.model.profile, lora.maxLoras, lora.maxLoraRank, tp, e.model.profile.dtype) } : {}),
-    maxModelLen: e.maxModelLen,
     path: e.path,
-    ...(e.minConcurrency !== undefined ? { minConcurrency: e.minConcurrency } : {}),
-    ...(e.gpuMemoryUtilization !== undefined ? { gpuMemoryUtilization: e.gpuMemoryUtilization } : {}),
-    ...(e.kvCacheDtype ? { kvCacheDtype: e.kvCacheDtype } : {}),
-    ...(e.quantization ? { quantization: e.quantization } : {}),
-    ...(e.dtype ? { dtype: e.dtype } : {}),
+    ...pickRequirements(e),
     ...(e.model.checkpointBytes ? { checkpointBytes: e.model.checkpointBytes } : {}),
   };
   try {
@@ -188,6 +176,12 @@ export function placeEndpoint(e: EndpointDeclaration, engine = engineFor(VLLM_RE
     if (err && typeof err === "object" && "findings" in err) return { findings: [...findings, ...(err as { findings: Finding[] }).findings] };
     throw err;
   }
+}
+
+/** The serving requirements of a declaration, with unset ones left out (not carried as undefined). */
+function pickRequirements(e: ServingRequirements): ServingRequirements {
+  const keys = ["minConcurrency", "gpuMemoryUtilization", "kvCacheDtype", "quantization", "dtype"] as const;
+  return Object.assign({ maxModelLen: e.maxModelLen }, ...keys.filter((k) => e[k] !== undefined).map((k) => ({ [k]: e[k] })));
 }
 
 /** For a multi-node replica: would fp8 weights bring it back to one node, and what would that save? */
