@@ -12,7 +12,7 @@ const providerBarrels = [
 ];
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "**/cdktf.out/**", "**/*.js", "**/*.cjs", "**/*.mjs"] },
+  { ignores: ["node_modules/**", "lib/**", "**/cdktf.out/**", "**/*.js", "**/*.cjs", "**/*.mjs"] },
   ...tseslint.configs.recommended,
   {
     rules: {

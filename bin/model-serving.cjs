@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader, so `npx model-serving` works right after `npm ci`.
-// `lock` is asynchronous (it reads the Hub or S3), so the exit code may arrive as a Promise.
-require("tsx/cjs");
-Promise.resolve(require("../cli/main.ts").main(process.argv.slice(2))).then((code) => {
+// The `model-serving` command runs the compiled CLI from lib/ (built by `npm run build`, which
+// `npm ci` runs through the prepare script). `lock` reads the Hub or S3, so the exit code may be a Promise.
+const { main } = require("../lib/cli/main.js");
+Promise.resolve(main(process.argv.slice(2))).then((code) => {
   process.exitCode = code;
 });

@@ -11,7 +11,7 @@ const tsxLoader = require.resolve("tsx/cjs");
 function synthExample(example: string): { status: number | null; stdout: string; files: Record<string, string> } {
   const cwd = mkdtempSync(join(tmpdir(), "example-"));
   try {
-    const r = spawnSync(process.execPath, ["--require", tsxLoader, join(root, "examples", example, "main.ts")], { cwd, encoding: "utf8", env: { ...process.env, MODEL_SERVING_QUIET: "0" } });
+    const r = spawnSync(process.execPath, ["--require", tsxLoader, join(root, "examples", example, "main.ts")], { cwd, encoding: "utf8", env: { ...process.env, MODEL_SERVING_QUIET: "0", TSX_TSCONFIG_PATH: join(root, "tsconfig.json") } });
     const files: Record<string, string> = {};
     const stacks = join(cwd, "cdktf.out", "stacks");
     for (const stack of readdirSync(stacks)) for (const f of readdirSync(join(stacks, stack))) files[`${stack}/${f}`] = readFileSync(join(stacks, stack, f), "utf8");

@@ -5,8 +5,7 @@
  *   npx tsx examples/existing-cluster/main.ts   (or point cdktf.json's "app" at this file)
  */
 import { App } from "cdktf";
-import { ModelSource } from "../../constructs/model-source";
-import { ModelServingStack, synthOrExit } from "../../stacks/model-serving-stack";
+import { ModelServingStack, ModelSource, synthOrExit } from "cdktf-model-serving";
 
 const app = new App();
 const stack = new ModelServingStack(app, "existing-cluster", {

@@ -5,8 +5,7 @@
  * the P-instance quota for whole groups, and says what fp8 weights on one node would save.
  */
 import { App } from "cdktf";
-import { ModelSource, SecretRef } from "../../constructs/model-source";
-import { ModelServingStack, synthOrExit } from "../../stacks/model-serving-stack";
+import { ModelServingStack, ModelSource, SecretRef, synthOrExit } from "cdktf-model-serving";
 
 const app = new App();
 const stack = new ModelServingStack(app, "large-model", {

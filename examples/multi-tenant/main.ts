@@ -5,9 +5,7 @@
  * per adapter.
  */
 import { App } from "cdktf";
-import { FineTunedModel } from "../../constructs/fine-tuned-model";
-import { ModelSource, SecretRef } from "../../constructs/model-source";
-import { ModelServingStack, synthOrExit } from "../../stacks/model-serving-stack";
+import { FineTunedModel, ModelServingStack, ModelSource, SecretRef, synthOrExit } from "cdktf-model-serving";
 
 const app = new App();
 const stack = new ModelServingStack(app, "multi-tenant", {

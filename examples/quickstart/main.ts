@@ -6,8 +6,7 @@
  * writes cdktf.out/stacks/quickstart/{cdk.tf.json, serving-plan.json, serving-plan.md}.
  */
 import { App } from "cdktf";
-import { ModelSource, SecretRef } from "../../constructs/model-source";
-import { ModelServingStack, synthOrExit } from "../../stacks/model-serving-stack";
+import { ModelServingStack, ModelSource, SecretRef, synthOrExit } from "cdktf-model-serving";
 
 const app = new App();
 const stack = new ModelServingStack(app, "quickstart", {
