@@ -8,6 +8,7 @@ import { error, type Finding } from "../planner/findings";
 import type { AdapterSpec } from "../planner/lora";
 import { findLockedModel } from "./lock-file";
 import type { ModelSource } from "./model-source";
+import { registerFindings } from "./preflight";
 
 export interface FineTunedModelProps {
   readonly source: ModelSource;
@@ -40,7 +41,12 @@ export class FineTunedModel extends Construct {
     } else if (String(this.config["peft_type"] ?? "LORA").toUpperCase() !== "LORA") {
       this.findings.push(error("ADAPTER_UNSUPPORTED", path, { field: "adapter_config.json peft_type", problem: `peft_type ${JSON.stringify(this.config["peft_type"])} is not LoRA`, why: "vLLM serves LoRA adapters only", fix: "merge the adapter into the base weights and import it as a model" }));
     }
-    this.node.addValidation({ validate: () => this.findings.filter((f) => f.severity === "error").map((f) => f.message) });
+    registerFindings(this);
+  }
+
+  /** @internal */
+  findingsForPreflight(): readonly Finding[] {
+    return this.findings;
   }
 
   /** What the planner checks, or undefined when the adapter's config is missing. */

@@ -1,28 +1,30 @@
 /**
- * GpuCluster: a new EKS cluster (private endpoint, KMS-encrypted secrets, control-plane logs, a small
- * system node group) or an existing one (`GpuCluster.fromExisting`). It owns the serving plan of
- * everything placed on it: endpoints are sized when added, node pools are created per shape, and the
- * whole-tree rules (quota, budget) run when the stack synthesizes, before anything is written.
+ * GpuCluster: a new EKS cluster (API reachable by the deployer, KMS-encrypted secrets, control-plane
+ * logs, a small system node group, access entries) or an existing one (`GpuCluster.fromExisting`).
+ * It owns the serving plan of everything placed on it: endpoints are sized when added, node pools are
+ * created per shape in the cluster's stack, and the whole-tree rules (quota, budget, policy) run once
+ * for the whole app before any stack is written. Its workloads (namespace, Deployments, Jobs, custom
+ * resources) live in a `ServingWorkloads` of another stack for a new cluster — the deploy phases —
+ * and beside it for an existing one.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { Annotations, Fn, Lazy, TerraformStack } from "cdktf";
-import { addCustomSynthesis } from "cdktf/lib/synthesize/synthesizer";
-import { Construct } from "constructs";
-import { SERVICE_PRICES } from "../catalog";
+import { Fn, Lazy, TerraformStack } from "cdktf";
+import { Construct, type IConstruct } from "constructs";
+import { REGION, SERVICE_PRICES } from "../catalog";
 import { error, PlanningError, type Finding } from "../planner/findings";
 import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Placed } from "../planner/plan";
 import type { ServingPlan } from "../planner/plan-types";
 import {
-  CloudwatchLogGroup, DataAwsAvailabilityZones, DataAwsEksCluster, DataAwsEksClusterAuth, Eip, EksAddon, EksCluster, EksNodeGroup,
+  CloudwatchLogGroup, DataAwsAvailabilityZones, DataAwsEksCluster, Eip, EksAccessEntry, EksAccessPolicyAssociation, EksAddon, EksCluster, EksNodeGroup,
   IamRole, IamRolePolicyAttachment, InternetGateway, KmsKey, NatGateway, RouteTable, RouteTableAssociation, Subnet, Vpc,
 } from "./bindings/aws";
-import { DaemonSetV1, KubernetesProvider, Manifest, NamespaceV1, ServiceV1 } from "./bindings/k8s";
+import type { AwsProvider } from "./bindings/aws";
+import { DaemonSetV1, type NamespaceV1 } from "./bindings/k8s";
 import { GpuNodePool } from "./gpu-node-pool";
-import { ImportedModel } from "./imported-model";
 import { NVIDIA_DEVICE_PLUGIN_IMAGE } from "./images";
-import { planConsoleTable, planMarkdown, stableJson } from "./plan-report";
 import { evaluatePolicy, type RuleResult, type Suppression, type TerraformJson } from "./policy";
+import { registerFindings, registerPreflight } from "./preflight";
+import { bindProviders, resolveAwsProvider } from "./providers";
+import { ServingWorkloads, type WorkloadsOptions } from "./serving-workloads";
 
 /** Suppressions the library itself needs, each with its reason (listed in the serving plan). */
 const LIBRARY_SUPPRESSIONS: readonly Suppression[] = [
@@ -73,6 +75,11 @@ export interface ServingOptions {
    * the plan when the applied Service Quotas value is below what the pools need. @default false
    */
   readonly planTimeQuotaCheck?: boolean;
+  /**
+   * AWS provider for the cluster's resources (an aliased provider of another region, say); the plan is
+   * priced for its region. @default - the stack's unaliased AWS provider
+   */
+  readonly awsProvider?: AwsProvider;
 }
 
 export interface GpuClusterProps extends ServingOptions {
@@ -82,8 +89,23 @@ export interface GpuClusterProps extends ServingOptions {
   readonly kubernetesVersion?: string;
   /** Private subnets of an existing VPC. @default - a new VPC with two private and two public subnets */
   readonly subnetIds?: readonly string[];
-  /** CIDRs allowed to reach the public API endpoint (≤ 10). @default - none: private endpoint only */
+  /**
+   * Public IPv4 CIDRs allowed to reach the API endpoint (≤ 10): where `cdktf deploy` runs from (office,
+   * VPN, CI runner egress). The deploy talks to the API, so a new cluster needs these unless
+   * `privateApiOnly` says deploys run inside the VPC. @default - none
+   */
   readonly publicAccessCidrs?: readonly string[];
+  /**
+   * Keep the API endpoint private: every deploy runs from inside the VPC (a runner in these subnets, or
+   * peered/VPN-connected). Needs `subnetIds` of an existing VPC — nothing can be inside a VPC this
+   * stack is about to create. @default false
+   */
+  readonly privateApiOnly?: boolean;
+  /**
+   * IAM principals (roles of the deploy pipeline, the platform team) granted cluster admin through EKS
+   * access entries, besides the identity that creates the cluster. @default - only the creator
+   */
+  readonly adminPrincipalArns?: readonly string[];
   /** CPU nodes for CoreDNS, the device plugin's peers and smoke tests. @default 2 */
   readonly systemNodes?: number;
 }
@@ -147,18 +169,22 @@ export abstract class GpuClusterBase extends Construct {
   readonly suppressions: readonly Suppression[];
   readonly planTimeQuotaCheck: boolean;
   readonly addons: ClusterAddons;
+  /** The AWS region of the cluster, from its AWS provider (undefined when that is not a plain string: an error says so). */
+  readonly region: string | undefined;
+  /** Set when the cluster's AWS resources must name a provider (an aliased or given one). */
+  readonly awsProvider: AwsProvider | undefined;
   private policyResults: RuleResult[] | undefined;
   protected abstract readonly createsCluster: boolean;
   protected abstract readonly systemNodeCount: number;
-  /** Problems found while building the tree; reported when the stack synthesizes. */
+  /** Problems found while building the tree; reported when the app synthesizes. */
   protected readonly findings: Finding[] = [];
   private readonly declarations: EndpointDeclaration[] = [];
   private readonly pools = new Map<string, GpuNodePool>();
+  private readonly attached = new Set<IConstruct & { readonly findings: readonly Finding[] }>();
   private cachedPlan: ServingPlan | undefined;
-  private deviceplugin: DaemonSetV1 | undefined;
+  private workloadsConstruct: ServingWorkloads | undefined;
   /** Largest model staged through the system nodes' disk, GiB. */
   protected stagingDiskGiB = 0;
-  protected k8sNamespace: NamespaceV1 | undefined;
 
   protected constructor(scope: Construct, id: string, options: ServingOptions) {
     super(scope, id);
@@ -168,26 +194,65 @@ export abstract class GpuClusterBase extends Construct {
     this.suppressions = [...LIBRARY_SUPPRESSIONS, ...(options.policySuppressions ?? [])];
     this.planTimeQuotaCheck = options.planTimeQuotaCheck ?? false;
     this.addons = options.addons ?? {};
+    const aws = resolveAwsProvider(this, options.awsProvider, this.node.path);
+    this.findings.push(...aws.findings);
+    this.awsProvider = aws.provider;
+    this.region = aws.region;
+    if (!aws.findings.length && !aws.region) {
+      this.findings.push(error("REGION_UNKNOWN", this.node.path, { field: "awsProvider.region", problem: "the cluster's AWS provider has no region set in code", why: "the plan prices capacity and checks instance offerings per region, and synth cannot read AWS_REGION from the machine that later applies it", fix: 'set region on the AWS provider, e.g. new AwsProvider(stack, "aws", { region: "us-east-1" })' }));
+    }
+    if (aws.region && aws.region !== REGION) {
+      this.findings.push(error("REGION_NOT_PRICED", this.node.path, { field: "region", problem: `region ${aws.region} has no prices in the catalog (it covers ${REGION})`, why: "the plan never prices capacity at $0, and instance offerings differ by region", fix: `deploy in ${REGION}` }));
+    }
+    bindProviders(this, this.awsProvider ? { aws: this.awsProvider } : {});
     if (["default", "kube-system", "kube-public", "kube-node-lease"].includes(this.namespace)) {
       this.findings.push(error("NAMESPACE_DISALLOWED", this.node.path, { field: "namespace", problem: `namespace "${this.namespace}" is reserved`, why: "CKV_K8S_21: workloads must not run in default or system namespaces", fix: 'use a namespace of their own, e.g. "model-serving"' }));
     }
-    this.node.addValidation({ validate: () => this.validate() });
-    addCustomSynthesis(this, {
-      onSynthesize: (session) => {
-        const stack = TerraformStack.of(this);
-        const dir = join(session.outdir, session.manifest.forStack(stack).workingDirectory);
-        mkdirSync(dir, { recursive: true });
-        // The written plan carries every finding of the tree (model and cluster warnings too), not only the planner's.
-        const plan = { ...this.plan(), findings: this.allFindings(), policy: { rules: this.policyResults ?? [], suppressions: this.suppressions } };
-        writeFileSync(join(dir, "serving-plan.json"), stableJson(plan));
-        writeFileSync(join(dir, "serving-plan.md"), planMarkdown(stack.node.id, plan));
-        if (process.env.MODEL_SERVING_QUIET !== "1") console.log(planConsoleTable(stack.node.id, plan));
-      },
-    });
+    registerFindings(this);
+    registerPreflight(this);
   }
 
-  /** The Kubernetes namespace resource the endpoints live in. */
-  abstract namespaceResource(): NamespaceV1;
+  /** How a Kubernetes provider reaches this cluster's API (exec auth, so long applies outlive a token). */
+  abstract kubernetesAccess(): { host: string; clusterCaCertificate: string; exec: { apiVersion: string; command: string; args: string[] } };
+
+  /**
+   * The Kubernetes side of this cluster in `stack` — namespace, Kubernetes provider, traffic groups —
+   * created on first use. Call it before adding endpoints to choose the workloads' providers. A new
+   * cluster's workloads must live in another stack than the cluster (the deploy phases).
+   */
+  workloadsIn(stack: TerraformStack, options: WorkloadsOptions = {}): ServingWorkloads {
+    const own = TerraformStack.of(this);
+    if (this.workloadsConstruct) {
+      const where = TerraformStack.of(this.workloadsConstruct);
+      if (where !== stack) {
+        this.findings.push(error("WORKLOADS_SPLIT_ACROSS_STACKS", this.node.path, { field: "workloads", problem: `cluster ${this.clusterName} already has its workloads in stack ${where.node.id}, and stack ${stack.node.id} adds more`, why: "the namespace and the traffic-group Services of one cluster are created once, in one stack", fix: `create every endpoint and model store of this cluster in stack ${where.node.id}` }));
+      }
+      return this.workloadsConstruct;
+    }
+    if (this.createsCluster && stack === own) {
+      this.findings.push(error("PHASES_REQUIRED", this.node.path, { field: "workloads", problem: `the endpoints of cluster ${this.clusterName} are in stack ${own.node.id}, which also creates the cluster`, why: "Terraform plans Kubernetes objects (kubernetes_manifest above all) against the cluster's API, which does not exist until the cluster stack is applied", fix: "put the endpoints and model stores in a second stack (ModelServingStack does this for you: it creates the cluster in <id>-cluster and the workloads in <id>), and deploy both with npx cdktf deploy '*'" }));
+    }
+    const scope = stack === own ? this : stack;
+    const id = stack === own ? "workloads" : `${this.node.id}-workloads`;
+    this.workloadsConstruct = new ServingWorkloads(scope, id, this, options);
+    this.cachedPlan = undefined;
+    return this.workloadsConstruct;
+  }
+
+  /** The workloads of this cluster, if any were created. */
+  get workloads(): ServingWorkloads | undefined {
+    return this.workloadsConstruct;
+  }
+
+  /** The Kubernetes namespace resource the endpoints live in (in the workloads' stack). */
+  namespaceResource(): NamespaceV1 {
+    return this.workloadsIn(TerraformStack.of(this.workloadsConstruct ?? this)).namespaceResource;
+  }
+
+  /** Findings of a construct placed on this cluster (endpoint, model, store, adapter) go into its plan. */
+  attach(c: IConstruct & { readonly findings: readonly Finding[] }): void {
+    this.attached.add(c);
+  }
 
   /** Size and place an endpoint; returns where it goes, or undefined when it cannot be served (findings say why). */
   addEndpoint(decl: EndpointDeclaration): { placed: Placed; pool: GpuNodePool } | undefined {
@@ -207,62 +272,10 @@ export abstract class GpuClusterBase extends Construct {
     return { placed: r.placed, pool };
   }
 
-  private readonly trafficGroups = new Map<string, Array<{ endpoint: string; path: string; weight: number; modelId: string; capability: string; replicas: number }>>();
-
-  /**
-   * Join an endpoint to a traffic group: one stable Service (and served model name) in front of
-   * several Deployments, e.g. two revisions of a model during a canary. Weighted exactly by an
-   * HTTPRoute when a Gateway is declared, else by the replica ratio (the plan says what that gives).
-   */
-  joinTrafficGroup(group: string, member: { endpoint: string; path: string; weight: number; modelId: string; capability: string; replicas: number; selector: Record<string, string> }): void {
-    if (!this.trafficGroups.has(group)) {
-      this.trafficGroups.set(group, []);
-      const scope = new Construct(this, `traffic-${group}`);
-      new ServiceV1(scope, "service", {
-        metadata: { name: group, namespace: this.namespace, labels: { "app.kubernetes.io/managed-by": "cdktf-model-serving", "model-serving.io/traffic-group": group } },
-        spec: { type: "ClusterIP", selector: { "model-serving.io/traffic-group": group }, port: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
-        dependsOn: [this.namespaceResource()],
-      });
-      if (this.addons.gateway) {
-        const gw = this.addons.gateway;
-        new Manifest(scope, "route", {
-          manifest: {
-            apiVersion: "gateway.networking.k8s.io/v1",
-            kind: "HTTPRoute",
-            metadata: { name: group, namespace: this.namespace },
-            spec: {
-              parentRefs: [{ name: gw.name, namespace: gw.namespace }],
-              rules: Lazy.anyValue({ produce: () => [{ backendRefs: (this.trafficGroups.get(group) ?? []).map((m) => ({ name: m.endpoint, port: 80, weight: m.weight })) }] }),
-            },
-          },
-          dependsOn: [this.namespaceResource()],
-        });
-      }
-    }
-    this.trafficGroups.get(group)!.push(member);
-  }
-
-  private trafficFindings(): Finding[] {
-    const out: Finding[] = [];
-    for (const [group, members] of this.trafficGroups) {
-      const total = members.reduce((a, m) => a + m.weight, 0);
-      if (Math.abs(total - 100) > 1e-9 || members.some((m) => !(m.weight >= 0))) {
-        out.push(error("TRAFFIC_WEIGHTS_INVALID", members[0].path, { field: "trafficGroup.weight", problem: `the weights of traffic group "${group}" add up to ${total}, not 100 (${members.map((m) => `${m.endpoint} ${m.weight}`).join(", ")})`, why: "each weight is the share of requests one version receives", fix: "make them sum to 100, e.g. 90 and 10" }));
-      }
-      const models = new Set(members.map((m) => m.modelId));
-      const kinds = new Set(members.map((m) => m.capability));
-      if (models.size > 1 || kinds.size > 1) {
-        out.push(error("TRAFFIC_GROUP_MODEL_MISMATCH", members[1].path, { field: "trafficGroup", problem: `traffic group "${group}" mixes ${[...models].join(" and ")}`, why: "one stable name must mean one model; only its revisions (or shapes) may differ", fix: "put different models behind different names" }));
-      }
-      if (!this.addons.gateway) {
-        const replicas = members.reduce((a, m) => a + m.replicas, 0);
-        const effective = members.map((m) => `${m.endpoint} ${replicas ? Math.round((100 * m.replicas) / replicas) : 0}% (asked ${m.weight}%)`);
-        if (members.some((m) => replicas && Math.abs((100 * m.replicas) / replicas - m.weight) > 1)) {
-          out.push({ ...error("TRAFFIC_SPLIT_BY_REPLICAS", members[0].path, { field: "addons.gateway", problem: `traffic group "${group}" splits by ready replicas: ${effective.join(", ")}`, why: "a Kubernetes Service balances across pods, so without a Gateway the weights are the replica ratio", fix: "declare a Gateway API gateway in addons.gateway for exact weights, or set replicas in the ratio you want" }), severity: "warning" });
-        }
-      }
-    }
-    return out;
+  /** Join an endpoint to a traffic group (see ServingWorkloads.joinTrafficGroup). */
+  joinTrafficGroup(group: string, member: { endpoint: string; path: string; weight: number; modelId: string; capability: string; replicas: number; selector?: Record<string, string> }): void {
+    this.namespaceResource(); // the workloads exist once an endpoint renders
+    this.workloadsConstruct!.joinTrafficGroup(group, member);
   }
 
   /** Record a finding about this cluster's tree; it is reported (and written to the plan) at synth. */
@@ -302,24 +315,39 @@ export abstract class GpuClusterBase extends Construct {
     return this.cachedPlan;
   }
 
-  /** Every finding of the tree this cluster plans: models, endpoints and the whole-plan rules. */
+  /** Every finding of this cluster's tree: its own, its plan's, and those of what is placed on it. */
   allFindings(): Finding[] {
-    const models = this.node.root.node.findAll().filter((c): c is ImportedModel => c instanceof ImportedModel);
     const seen = new Set<string>();
-    const all = [...models.flatMap((m) => m.findings), ...this.findings, ...this.plan().findings, ...this.trafficFindings()];
+    const all = [...[...this.attached].flatMap((c) => c.findings), ...this.findings, ...this.plan().findings, ...(this.workloadsConstruct?.findingsForPreflight() ?? []), ...this.nodeScalingFindings()];
     return all.filter((f) => (seen.has(f.message) ? false : (seen.add(f.message), true)));
   }
 
-  private validate(): string[] {
-    const stack = TerraformStack.of(this) as TerraformStack & { renderForPolicy?: () => unknown; discardRendered?: () => void };
-    const tf = (stack.renderForPolicy ? stack.renderForPolicy() : stack.toTerraform()) as TerraformJson;
-    const policy = evaluatePolicy(tf, this.suppressions, this.node.path);
-    this.policyResults = policy.results;
-    const all = [...this.allFindings(), ...policy.findings, ...this.nodeScalingFindings()];
-    for (const w of all.filter((f) => f.severity === "warning")) Annotations.of(this).addWarning(w.message);
-    const errors = all.filter((f) => f.severity === "error").map((f) => f.message);
-    if (errors.length) stack.discardRendered?.();
-    return errors;
+  /** @internal the app-wide check reports these (see preflight.ts) */
+  findingsForPreflight(): readonly Finding[] {
+    return this.allFindings();
+  }
+
+  /** @internal policy rules on the stacks this cluster's resources live in */
+  preflight(render: (stack: TerraformStack) => unknown): readonly Finding[] {
+    const stacks = [...new Set([TerraformStack.of(this), ...(this.workloadsConstruct ? [TerraformStack.of(this.workloadsConstruct)] : [])])];
+    const results: RuleResult[] = [];
+    const findings: Finding[] = [];
+    for (const stack of stacks) {
+      const policy = evaluatePolicy(render(stack) as TerraformJson, this.suppressions, this.node.path);
+      findings.push(...policy.findings);
+      for (const r of policy.results) {
+        const i = results.findIndex((x) => x.id === r.id);
+        if (i < 0) results.push(r);
+        else results[i] = { ...r, result: results[i].result === "fail" || r.result === "fail" ? "fail" : results[i].result === "suppressed" || r.result === "suppressed" ? "suppressed" : "pass", violations: [...results[i].violations, ...r.violations], suppressed: [...results[i].suppressed, ...r.suppressed] };
+      }
+    }
+    this.policyResults = results;
+    return findings;
+  }
+
+  /** The plan as written beside the workloads: every finding of the tree, the policy results and suppressions. */
+  writtenPlan(): ServingPlan & { policy: { rules: RuleResult[]; suppressions: readonly Suppression[] } } {
+    return { ...this.plan(), findings: this.allFindings(), policy: { rules: this.policyResults ?? [], suppressions: this.suppressions } };
   }
 
   /** A pool whose node count must move needs something that moves it. */
@@ -338,10 +366,11 @@ export abstract class GpuClusterBase extends Construct {
   }
 
   private ensureDevicePlugin(): void {
-    if (this.deviceplugin) return;
+    if (this.devicePlugin) return;
     // The AL2023 NVIDIA AMI ships the driver and container toolkit but not the Kubernetes device plugin.
+    const workloads = this.workloadsIn(TerraformStack.of(this.workloadsConstruct ?? this));
     const labels = { "app.kubernetes.io/name": "nvidia-device-plugin" };
-    this.deviceplugin = new DaemonSetV1(this, "nvidia-device-plugin", {
+    this.devicePlugin = new DaemonSetV1(workloads, "nvidia-device-plugin", {
       metadata: { name: "nvidia-device-plugin", namespace: "kube-system", labels },
       spec: {
         selector: { matchLabels: labels },
@@ -369,18 +398,7 @@ export abstract class GpuClusterBase extends Construct {
     });
   }
 
-  protected createNamespace(): NamespaceV1 {
-    return new NamespaceV1(this, "namespace", {
-      metadata: {
-        name: this.namespace,
-        labels: {
-          "pod-security.kubernetes.io/enforce": "restricted",
-          "pod-security.kubernetes.io/enforce-version": "latest",
-          "app.kubernetes.io/managed-by": "cdktf-model-serving",
-        },
-      },
-    });
-  }
+  private devicePlugin: DaemonSetV1 | undefined;
 }
 
 export class GpuCluster extends GpuClusterBase {
@@ -401,7 +419,7 @@ export class GpuCluster extends GpuClusterBase {
     this.clusterName = props.clusterName ?? id;
     this.systemNodeCount = props.systemNodes ?? 2;
     const cidrs = props.publicAccessCidrs ?? [];
-    this.findings.push(...validateCidrs(cidrs, this.node.path));
+    this.findings.push(...validateCidrs(cidrs, this.node.path), ...apiAccessFindings(props, this.node.path));
     const version = props.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION;
     if (!STANDARD_SUPPORT_VERSIONS.includes(version)) {
       this.findings.push(error("EKS_VERSION_UNSUPPORTED", this.node.path, { field: "kubernetesVersion", problem: `Kubernetes ${version} is not in EKS standard support (${STANDARD_SUPPORT_VERSIONS.join(", ")})`, why: "CKV_AWS_339; extended support costs $0.60 instead of $0.10 per cluster-hour, and unsupported versions stop getting fixes", fix: `use ${DEFAULT_KUBERNETES_VERSION} or newer` }));
@@ -429,6 +447,11 @@ export class GpuCluster extends GpuClusterBase {
       tags,
       dependsOn: [logs, clusterPolicy],
     });
+    // The pipeline that deploys the workloads is often not the identity that created the cluster.
+    for (const [i, principalArn] of (props.adminPrincipalArns ?? []).entries()) {
+      const entry = new EksAccessEntry(this, `admin-${i}`, { clusterName: this.cluster.name, principalArn, type: "STANDARD", tags });
+      new EksAccessPolicyAssociation(this, `admin-${i}-policy`, { clusterName: this.cluster.name, principalArn: entry.principalArn, policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", accessScope: { type: "cluster" } });
+    }
 
     const { role: nodeRole, attachments: nodePolicies } = createNodeRole(this, `${this.clusterName}-node`, tags);
     this.nodeRoleArn = nodeRole.arn;
@@ -452,18 +475,14 @@ export class GpuCluster extends GpuClusterBase {
     for (const addon of ["vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent"]) {
       new EksAddon(this, `addon-${addon}`, { clusterName: this.cluster.name, addonName: addon, resolveConflictsOnUpdate: "OVERWRITE", tags, ...(addon === "coredns" ? { dependsOn: [system] } : {}) });
     }
-
-    const auth = new DataAwsEksClusterAuth(this, "auth", { name: this.cluster.name });
-    new KubernetesProvider(this, "kubernetes", {
-      host: this.cluster.endpoint,
-      clusterCaCertificate: Fn.base64decode(this.cluster.certificateAuthority.get(0).data),
-      token: auth.token,
-    });
-    this.k8sNamespace = this.createNamespace();
   }
 
-  namespaceResource(): NamespaceV1 {
-    return this.k8sNamespace!;
+  kubernetesAccess() {
+    return {
+      host: this.cluster.endpoint,
+      clusterCaCertificate: Fn.base64decode(this.cluster.certificateAuthority.get(0).data),
+      exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", this.cluster.name, ...(this.region ? ["--region", this.region] : [])] },
+    };
   }
 
   private createNetwork(tags: Record<string, string>): string[] {
@@ -487,12 +506,28 @@ export class GpuCluster extends GpuClusterBase {
   }
 }
 
+/** Whoever runs `cdktf deploy` must reach the new cluster's API: through the allowlist, or from inside its VPC. */
+function apiAccessFindings(props: GpuClusterProps, path: string): Finding[] {
+  const cidrs = props.publicAccessCidrs ?? [];
+  if (props.privateApiOnly && cidrs.length) {
+    return [error("API_ACCESS_CONFLICT", path, { field: "privateApiOnly", problem: "privateApiOnly is set and publicAccessCidrs lists public sources", why: "the endpoint is either private or public to an allowlist", fix: "drop one of the two" })];
+  }
+  if (props.privateApiOnly && !props.subnetIds?.length) {
+    return [error("API_UNREACHABLE", path, { field: "privateApiOnly", problem: "the API endpoint is private and the cluster gets a VPC this stack creates", why: "nothing that runs cdktf deploy can be inside a VPC that does not exist yet, so the workloads phase could never reach the API", fix: "pass subnetIds of an existing VPC your deploy runners sit in, or list the runners' public CIDRs in publicAccessCidrs" })];
+  }
+  if (!props.privateApiOnly && !cidrs.length) {
+    return [error("API_UNREACHABLE", path, { field: "publicAccessCidrs", problem: "the API endpoint would be private only, and nothing says deploys run inside the VPC", why: "the workloads phase talks to the Kubernetes API from wherever cdktf deploy runs (a laptop, a CI runner): a private endpoint is unreachable from there", fix: 'list where deploys run from, e.g. publicAccessCidrs: ["203.0.113.0/24"], or set privateApiOnly: true with subnetIds of a VPC your runners are in' })];
+  }
+  return [];
+}
+
 class ExistingGpuCluster extends GpuClusterBase {
   readonly clusterName: string;
   readonly subnetIds: string[];
   readonly nodeRoleArn: string;
   protected readonly createsCluster = false;
   protected readonly systemNodeCount = 0;
+  private readonly data: DataAwsEksCluster;
 
   constructor(scope: Construct, id: string, props: ExistingClusterProps) {
     super(scope, id, props);
@@ -501,18 +536,15 @@ class ExistingGpuCluster extends GpuClusterBase {
     }
     this.clusterName = props.clusterName;
     this.subnetIds = [...props.subnetIds];
-    const cluster = new DataAwsEksCluster(this, "cluster", { name: props.clusterName });
-    const auth = new DataAwsEksClusterAuth(this, "auth", { name: props.clusterName });
+    this.data = new DataAwsEksCluster(this, "cluster", { name: props.clusterName });
     this.nodeRoleArn = createNodeRole(this, `${props.clusterName}-gpu-node`, { "model-serving:cluster": props.clusterName }).role.arn;
-    new KubernetesProvider(this, "kubernetes", {
-      host: cluster.endpoint,
-      clusterCaCertificate: Fn.base64decode(cluster.certificateAuthority.get(0).data),
-      token: auth.token,
-    });
-    this.k8sNamespace = this.createNamespace();
   }
 
-  namespaceResource(): NamespaceV1 {
-    return this.k8sNamespace!;
+  kubernetesAccess() {
+    return {
+      host: this.data.endpoint,
+      clusterCaCertificate: Fn.base64decode(this.data.certificateAuthority.get(0).data),
+      exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", this.clusterName, ...(this.region ? ["--region", this.region] : [])] },
+    };
   }
 }

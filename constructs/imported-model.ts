@@ -10,6 +10,7 @@ import { validateImport } from "../planner/import-validation";
 import { profileFromConfig, type ModelProfile } from "../planner/model-profile";
 import type { ModelDeclaration } from "../planner/plan";
 import type { Capability } from "../planner/plan-types";
+import { registerFindings } from "./preflight";
 import { findLockedModel } from "./lock-file";
 import { ModelSource } from "./model-source";
 import type { ModelStore } from "./model-store";
@@ -123,6 +124,12 @@ export class ImportedModel extends Construct {
       this.findings.push(...check.findings);
       this.capability = check.capability;
     }
+    registerFindings(this);
+  }
+
+  /** @internal */
+  findingsForPreflight(): readonly Finding[] {
+    return this.findings;
   }
 
   /** The planner's view of this model, or undefined when it cannot be planned (its findings say why). */

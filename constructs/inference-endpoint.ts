@@ -4,7 +4,7 @@
  * that can read only its model, and a smoke-test Job that makes `cdktf deploy` fail when the endpoint
  * does not answer like its API should.
  */
-import { Lazy } from "cdktf";
+import { Lazy, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import type { AdapterSpec } from "../planner/lora";
 import type { FineTunedModel } from "./fine-tuned-model";
@@ -23,6 +23,8 @@ import type { GpuNodePool } from "./gpu-node-pool";
 import type { ImportedModel } from "./imported-model";
 import { ipv4CidrProblem } from "./gpu-cluster";
 import { AWS_CLI_IMAGE } from "./images";
+import { registerFindings } from "./preflight";
+import type { ServingWorkloads } from "./serving-workloads";
 import { RAW_RESTRICTED_CONTAINER, RAW_RESTRICTED_POD, RESTRICTED_CONTAINER, RESTRICTED_POD } from "./pod-security";
 import type { ModelSource, SecretRef } from "./model-source";
 
@@ -108,12 +110,19 @@ export class InferenceEndpoint extends Construct {
   private readonly adapterSpecs: AdapterSpec[] = [];
   private readonly adapterModels: FineTunedModel[] = [];
   private readonly cluster: GpuClusterBase;
+  private readonly workloads: ServingWorkloads;
 
   constructor(scope: Construct, id: string, props: InferenceEndpointProps) {
     super(scope, id);
     const path = this.node.path;
     this.name = props.name ?? id;
     this.cluster = props.cluster;
+    // The Kubernetes side lives in this endpoint's stack; its resources use that side's providers.
+    this.workloads = props.cluster.workloadsIn(TerraformStack.of(this));
+    this.workloads.adopt(this);
+    props.cluster.attach(this);
+    props.cluster.attach(props.model);
+    registerFindings(this);
     for (const a of props.adapters ?? []) this.attach(a);
     if (!DNS_1035.test(this.name)) {
       const suggestion = this.name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+|-+$/g, "").slice(0, 63);
@@ -146,7 +155,6 @@ export class InferenceEndpoint extends Construct {
     const model = props.model.declaration();
     const maxModelLen = props.maxModelLen ?? Math.min(8192, props.model.profile?.maxPositionEmbeddings ?? 8192);
     if (!model || this.findings.length) {
-      this.recordFindings();
       return;
     }
     const decl: EndpointDeclaration = {
@@ -180,7 +188,6 @@ export class InferenceEndpoint extends Construct {
       }
       if (auto) this.findings.push(error("AUTOSCALING_MULTI_NODE_UNSUPPORTED", path, { field: "autoscaling", problem: `autoscaling a ${k}-node replica`, why: "each new replica is a whole group of GPU nodes that takes many minutes to start; the library sizes these endpoints explicitly", fix: "use replicas" }));
       if (this.findings.length) {
-        this.recordFindings();
         return;
       }
     }
@@ -198,6 +205,7 @@ export class InferenceEndpoint extends Construct {
   }
 
   private attach(adapter: FineTunedModel): void {
+    this.cluster.attach(adapter);
     const spec = adapter.spec();
     this.adapterModels.push(adapter);
     if (spec) this.adapterSpecs.push(spec);
@@ -272,9 +280,9 @@ export class InferenceEndpoint extends Construct {
     return this.cluster.plan().endpoints.find((e) => e.name === this.name);
   }
 
-  private recordFindings(): void {
-    // Endpoint-level problems are reported with the rest of the plan when the stack synthesizes.
-    this.node.addValidation({ validate: () => this.findings.filter((f) => f.severity === "error").map((f) => f.message) });
+  /** @internal Endpoint-level problems are reported with the rest of the app's when it synthesizes. */
+  findingsForPreflight(): readonly Finding[] {
+    return this.findings;
   }
 
   private render(props: InferenceEndpointProps, placed: Placed, pool: GpuNodePool, replicas: number) {

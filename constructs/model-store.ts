@@ -4,6 +4,7 @@
  * plus one staging Job per Hub model that copies the pinned revision into the bucket and refuses to
  * report success unless config.json, safetensors weights and a tokenizer arrived.
  */
+import { TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { VLLM_RELEASE } from "../catalog/vllm";
 import { error, type Finding } from "../planner/findings";
@@ -15,6 +16,7 @@ import { JobV1, ServiceAccountV1 } from "./bindings/k8s";
 import type { GpuClusterBase } from "./gpu-cluster";
 import { AWS_CLI_IMAGE } from "./images";
 import { RESTRICTED_CONTAINER, RESTRICTED_POD } from "./pod-security";
+import { registerFindings } from "./preflight";
 import type { ModelSource } from "./model-source";
 
 export interface ModelStoreProps {
@@ -43,7 +45,10 @@ export class ModelStore extends Construct {
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(this.bucketName) || this.bucketName.includes("..")) {
       this.findings.push(error("S3_BUCKET_NAME_INVALID", this.node.path, { field: "bucketName", problem: `"${this.bucketName}" is not a valid bucket name`, why: 'bucket names are 3–63 lowercase letters, digits, "." and "-", starting and ending alphanumeric', fix: 'for example "acme-prod-models"' }));
     }
-    this.node.addValidation({ validate: () => this.findings.filter((f) => f.severity === "error").map((f) => f.message) });
+    registerFindings(this);
+    // The bucket and the staging Jobs are workloads of the cluster: they live beside its endpoints.
+    props.cluster.workloadsIn(TerraformStack.of(this)).adopt(this);
+    props.cluster.attach(this);
     const tags = { "model-serving:cluster": props.cluster.clusterName, "model-serving:purpose": "model-weights" };
     this.bucket = new S3Bucket(this, "Resource", {
       bucket: this.bucketName,
@@ -68,6 +73,11 @@ export class ModelStore extends Construct {
       ],
     });
     new S3BucketPolicy(this, "policy", { bucket: this.bucket.id, policy: tlsOnly.json });
+  }
+
+  /** @internal */
+  findingsForPreflight(): readonly Finding[] {
+    return this.findings;
   }
 
   /** Where a Hub model at a revision lives in the store. */

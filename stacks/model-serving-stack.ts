@@ -1,77 +1,79 @@
 /**
- * ModelServingStack: a stack with the AWS provider, a GPU cluster (new, or an existing one) and
- * helpers to import models and add endpoints. Everything the planner decides is visible in
- * serving-plan.json / serving-plan.md next to cdk.tf.json.
+ * ModelServingStack: the easy way in. Declare one stack; it creates what the deploy needs:
+ *
+ * - with `cluster: { create }`, two cdktf stacks — `<id>-cluster` (network, EKS, node pools, access,
+ *   cluster add-ons) and `<id>` (namespace, model store, endpoints, custom resources), linked by
+ *   cross-stack references, so `npx cdktf deploy '*'` applies them in that order and `destroy`
+ *   reverses it. Terraform plans Kubernetes objects against the cluster's API, which exists only
+ *   after the first phase is applied.
+ * - with `cluster: { existing }`, one stack: node pools and workloads on a cluster that already runs.
+ *
+ * Everything the planner decides is visible in serving-plan.json / serving-plan.md beside `<id>`'s
+ * cdk.tf.json, including which stack creates what.
  */
 import { App, LocalBackend, TerraformStack } from "cdktf";
-import { stableJson } from "../constructs/plan-report";
-import { GpuClusterBase } from "../constructs/gpu-cluster";
 import type { Construct } from "constructs";
 import { REGION } from "../catalog";
-import { error } from "../planner/findings";
 import { AwsProvider } from "../constructs/bindings/aws";
-import { GpuCluster, type ExistingClusterProps, type GpuClusterProps } from "../constructs/gpu-cluster";
+import { GpuCluster, GpuClusterBase, type ExistingClusterProps, type GpuClusterProps } from "../constructs/gpu-cluster";
 import { ImportedModel, type ImportedModelProps } from "../constructs/imported-model";
 import { InferenceEndpoint, type InferenceEndpointProps } from "../constructs/inference-endpoint";
 import { ModelStore, type ModelStoreProps } from "../constructs/model-store";
+import { takeRendering } from "../constructs/preflight";
+import { stableJson } from "../constructs/plan-report";
 
 export interface ModelServingStackProps {
-  /** @default "us-east-1" (the region the price catalog covers) */
+  /** AWS region of every resource; the plan is priced for it. @default "us-east-1" */
   readonly region?: string;
   /** Create a new cluster with these props, or compose into an existing one. @default - a new cluster */
   readonly cluster?: { readonly create: GpuClusterProps } | { readonly existing: ExistingClusterProps };
   /** Tags on every AWS resource. */
   readonly tags?: Readonly<Record<string, string>>;
-  /** Terraform state file, relative to the stack directory. @default "terraform.<stack>.tfstate" */
+  /**
+   * Local Terraform state of this stack, relative to its directory in cdktf.out/stacks/. The default puts
+   * it in the project directory (next to cdktf.json, as the cdktf CLI does), never inside cdktf.out,
+   * which synth prunes. Teams should use a remote backend instead. @default "../../../terraform.<stack>.tfstate"
+   */
   readonly stateFile?: string;
 }
 
-export class ModelServingStack extends TerraformStack {
+/** A stack of this library: local state outside cdktf.out, the AWS provider, and one rendering per synth. */
+class ServingPhaseStack extends TerraformStack {
+  constructor(scope: Construct, id: string, props: ModelServingStackProps, stateFile?: string) {
+    super(scope, id);
+    // A relative path keeps this machine's absolute paths out of the output; cross-stack references
+    // read the other phase's state through the same path, valid from every stack directory.
+    new LocalBackend(this, { path: stateFile ?? `../../../terraform.${id}.tfstate` });
+    new AwsProvider(this, "aws", { region: props.region ?? REGION, defaultTags: [{ tags: { "managed-by": "cdktf-model-serving", ...(props.tags ?? {}) } }] });
+  }
+
+  toTerraform(): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+    // The whole-app check before writing already rendered this stack: do not resolve it twice.
+    return takeRendering(this) ?? super.toTerraform();
+  }
+}
+
+export class ModelServingStack extends ServingPhaseStack {
   readonly cluster: GpuClusterBase;
+  /** The stack that creates the cluster (the first deploy phase), when this one creates a cluster. */
+  readonly clusterStack: TerraformStack | undefined;
 
   constructor(scope: Construct, id: string, props: ModelServingStackProps = {}) {
-    super(scope, id);
-    // A relative state path keeps the synthesized JSON free of this machine's absolute paths.
-    new LocalBackend(this, { path: props.stateFile ?? `terraform.${id}.tfstate` });
-    const region = props.region ?? REGION;
-    if (region !== REGION) {
-      const message = error("REGION_NOT_PRICED", this.node.path, { field: "region", problem: `region ${region} has no prices in the catalog (it covers ${REGION})`, why: "the plan never prices capacity at $0, and instance offerings differ by region", fix: `deploy in ${REGION}, or add ${region} prices with their source to catalog/instances.json` }).message;
-      this.node.addValidation({ validate: () => [message] });
-    }
-    new AwsProvider(this, "aws", { region, defaultTags: [{ tags: { "managed-by": "cdktf-model-serving", ...(props.tags ?? {}) } }] });
+    super(scope, id, props, props.stateFile);
     const c = props.cluster;
-    this.cluster = c && "existing" in c ? GpuCluster.fromExisting(this, "cluster", c.existing) : new GpuCluster(this, "cluster", c && "create" in c ? c.create : {});
+    if (c && "existing" in c) {
+      this.clusterStack = undefined;
+      this.cluster = GpuCluster.fromExisting(this, "cluster", c.existing);
+    } else {
+      this.clusterStack = new ServingPhaseStack(scope, `${id}-cluster`, props);
+      this.cluster = new GpuCluster(this.clusterStack, "cluster", { clusterName: id, ...(c && "create" in c ? c.create : {}) });
+    }
+    this.cluster.workloadsIn(this);
   }
 
   /** An S3 bucket for model weights on this stack's cluster. */
   addModelStore(id: string, props: Omit<ModelStoreProps, "cluster"> = {}): ModelStore {
     return new ModelStore(this, id, { cluster: this.cluster, ...props });
-  }
-
-  private rendered: unknown;
-
-  /**
-   * Render the stack for the policy rules, and keep the result for the write that follows: resolving
-   * a large stack is the costliest step of synth, and the policy check must not double it.
-   * @internal
-   */
-  renderForPolicy(): unknown {
-    this.rendered = super.toTerraform();
-    return this.rendered;
-  }
-
-  /** Drop a kept rendering (validation failed: nothing will be written from it). @internal */
-  discardRendered(): void {
-    this.rendered = undefined;
-  }
-
-  toTerraform(): any { // eslint-disable-line @typescript-eslint/no-explicit-any
-    if (this.rendered !== undefined) {
-      const r = this.rendered;
-      this.rendered = undefined; // one use: the next synth renders afresh
-      return r;
-    }
-    return super.toTerraform();
   }
 
   importModel(id: string, props: ImportedModelProps): ImportedModel {
@@ -85,18 +87,18 @@ export class ModelServingStack extends TerraformStack {
 
 /**
  * Synthesize, printing coded errors instead of a stack trace, and exit 1 when validation fails
- * (nothing is written: cdktf validates every construct before it writes a stack).
+ * (nothing is written: the library checks the whole app before the first stack is written).
  */
 export function synthOrExit(app: App): void {
   if (process.env.MODEL_SERVING_PLAN_ONLY === "1") {
-    // `npx model-serving plan`: print every stack's serving plan and write no Terraform.
+    // `npx model-serving plan`: print every cluster's serving plan and write no Terraform.
     const clusters = app.node.findAll().filter((c): c is GpuClusterBase => c instanceof GpuClusterBase);
     const stacks: Record<string, unknown> = {};
     let errors = 0;
     for (const c of clusters) {
       const findings = c.allFindings();
       errors += findings.filter((f) => f.severity === "error").length;
-      stacks[TerraformStack.of(c).node.id] = { ...c.plan(), findings };
+      stacks[TerraformStack.of(c.workloads ?? c).node.id] = { ...c.plan(), findings };
     }
     process.stdout.write(stableJson({ stacks }));
     process.exit(errors ? 1 : 0);

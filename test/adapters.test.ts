@@ -6,6 +6,7 @@ import { findCatalogModel } from "../catalog/models";
 import { profileFromConfig } from "../planner/model-profile";
 import { loraBytesPerGpu } from "../planner/lora";
 import { planServing, type EndpointDeclaration } from "../planner/plan";
+import { synthPhases } from "./fixtures/phases";
 
 process.env.MODEL_SERVING_QUIET = "1";
 
@@ -14,7 +15,7 @@ const config = (r: number, base = BASE) => ({ peft_type: "LORA", base_model_name
 
 function tenantStack(count: number, o: { rank?: (i: number) => number; base?: string; maxLoraRank?: number } = {}) {
   const app = Testing.app();
-  const stack = new ModelServingStack(app, "mt", { cluster: { create: { clusterName: "mt", quotas: { "L-DB2E81BA": 1000 } } } });
+  const stack = new ModelServingStack(app, "mt", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "mt", quotas: { "L-DB2E81BA": 1000 } } } });
   const model = stack.importModel("base", { source: ModelSource.huggingFace(BASE, { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: SecretRef.fromKubernetesSecret("hf-token", "token") }) });
   const ep = stack.addEndpoint("chat", { model, shape: "L40S_X1", maxModelLen: 8192, ...(o.maxLoraRank ? { maxLoraRank: o.maxLoraRank } : {}) });
   for (let i = 1; i <= count; i++) {
@@ -26,7 +27,7 @@ function tenantStack(count: number, o: { rank?: (i: number) => number; base?: st
 describe("LoRA adapters on a shared base", () => {
   test("serves 50 adapters under their own names, with vLLM's LoRA flags sized by the planner", () => {
     const stack = tenantStack(50, { rank: (i) => (i === 7 ? 32 : 16) });
-    const tf = JSON.parse(Testing.synth(stack, true));
+    const tf = synthPhases(stack);
     const args: string[] = (Object.values(tf.resource.kubernetes_deployment_v1)[0] as any).spec.template.spec.container[0].args;
     const at = args.indexOf("--enable-lora");
     expect(args.slice(at, at + 8)).toEqual(["--enable-lora", "--max-lora-rank", "32", "--max-loras", "4", "--max-cpu-loras", "50", "--lora-modules"]);
@@ -40,7 +41,7 @@ describe("LoRA adapters on a shared base", () => {
   });
 
   test("grants each pod read access to exactly its adapters' S3 prefixes", () => {
-    const tf = JSON.parse(Testing.synth(tenantStack(3), true));
+    const tf = synthPhases(tenantStack(3));
     const reads = Object.values(tf.data.aws_iam_policy_document as Record<string, any>).flatMap((d) => d.statement).filter((s: any) => s.actions.includes("s3:GetObject")).map((s: any) => s.resources[0]);
     expect(reads.sort()).toEqual(["arn:aws:s3:::acme-adapters/t1/*", "arn:aws:s3:::acme-adapters/t2/*", "arn:aws:s3:::acme-adapters/t3/*"]);
   });
@@ -59,7 +60,7 @@ describe("LoRA adapters on a shared base", () => {
 
   test("refuses an adapter with no adapter_config.json", () => {
     const app = Testing.app();
-    const stack = new ModelServingStack(app, "mt", { cluster: { create: { clusterName: "mt", quotas: { "L-DB2E81BA": 1000 } } } });
+    const stack = new ModelServingStack(app, "mt", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "mt", quotas: { "L-DB2E81BA": 1000 } } } });
     new FineTunedModel(stack, "orphan", { source: ModelSource.s3("s3://acme-adapters/orphan/") });
     expect(() => Testing.synth(stack, true)).toThrow(/\[ADAPTER_NOT_LOCKED\] mt\/orphan: .*npx model-serving lock s3:\/\/acme-adapters\/orphan\//);
   });

@@ -2,6 +2,7 @@ import { Testing } from "cdktf";
 import { ModelSource } from "../constructs/model-source";
 import type { ClusterAddons } from "../constructs/gpu-cluster";
 import { ModelServingStack } from "../stacks/model-serving-stack";
+import { synthPhases } from "./fixtures/phases";
 
 process.env.MODEL_SERVING_QUIET = "1";
 
@@ -10,7 +11,7 @@ const ADDONS: ClusterAddons = { keda: { prometheusUrl: "http://prometheus.monito
 
 function scaled(min: number, max: number, addons: ClusterAddons | undefined = ADDONS, metric?: "queue" | "kv-cache") {
   const app = Testing.app();
-  const stack = new ModelServingStack(app, "s", { cluster: { create: { clusterName: "c", quotas: { "L-DB2E81BA": 1000 }, ...(addons ? { addons } : {}) } } });
+  const stack = new ModelServingStack(app, "s", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: { "L-DB2E81BA": 1000 }, ...(addons ? { addons } : {}) } } });
   const qwen = stack.importModel("qwen", { source: QWEN() });
   stack.addEndpoint("chat", { model: qwen, shape: "L40S_X1", maxModelLen: 8192, autoscaling: { minReplicas: min, maxReplicas: max, ...(metric ? { metric } : {}) } });
   return stack;
@@ -19,7 +20,7 @@ function scaled(min: number, max: number, addons: ClusterAddons | undefined = AD
 describe("autoscaling", () => {
   test("scales on vLLM's queue depth with a KEDA ScaledObject, and Terraform leaves the replica count alone", () => {
     const stack = scaled(1, 4);
-    const tf = JSON.parse(Testing.synth(stack, true));
+    const tf = synthPhases(stack);
     const so = (Object.values(tf.resource.kubernetes_manifest) as any[])[0].manifest;
     expect(so).toMatchObject({ apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject", spec: { scaleTargetRef: { name: "chat" }, minReplicaCount: 1, maxReplicaCount: 4 } });
     expect(so.spec.triggers[0]).toEqual({ type: "prometheus", metadata: { serverAddress: "http://prometheus.monitoring.svc:9090", query: 'sum(vllm:num_requests_waiting{namespace="model-serving",model_name="chat"})', threshold: "5", activationThreshold: "0" } });
@@ -29,7 +30,7 @@ describe("autoscaling", () => {
   });
 
   test("can scale on KV-cache use instead", () => {
-    const tf = JSON.parse(Testing.synth(scaled(1, 3, ADDONS, "kv-cache"), true));
+    const tf = synthPhases(scaled(1, 3, ADDONS, "kv-cache"));
     const so = (Object.values(tf.resource.kubernetes_manifest) as any[])[0].manifest;
     expect(so.spec.triggers[0].metadata).toMatchObject({ query: 'avg(vllm:kv_cache_usage_perc{namespace="model-serving",model_name="chat"})', threshold: "0.8" });
   });
@@ -43,7 +44,7 @@ describe("autoscaling", () => {
   });
 
   test("tags the node group for Cluster Autoscaler, including scale-from-zero templates", () => {
-    const tf = JSON.parse(Testing.synth(scaled(0, 2), true));
+    const tf = synthPhases(scaled(0, 2));
     const group = (Object.values(tf.resource.aws_eks_node_group) as any[]).find((g) => g.node_group_name === "l40s-x1");
     expect(group.tags).toMatchObject({ "k8s.io/cluster-autoscaler/enabled": "true", "k8s.io/cluster-autoscaler/c": "owned", "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu": "1" });
     expect(group.scaling_config.min_size).toBe(0);
@@ -54,7 +55,7 @@ describe("autoscaling", () => {
   });
 
   test("refuses a pool that must grow with no node autoscaler", () => {
-    expect(() => Testing.synth(scaled(1, 4, { keda: ADDONS.keda }), true)).toThrow(/\[NO_NODE_AUTOSCALER\] s\/cluster: pool l40s-x1 must grow from 1 to 4 nodes/);
+    expect(() => Testing.synth(scaled(1, 4, { keda: ADDONS.keda }), true)).toThrow(/\[NO_NODE_AUTOSCALER\] s-cluster\/cluster: pool l40s-x1 must grow from 1 to 4 nodes/);
   });
 
   test("allows scale to zero and states the cold start it implies", () => {

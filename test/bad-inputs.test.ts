@@ -29,7 +29,7 @@ interface Attempt {
 }
 
 /** Build a stack with `build`, synthesize it into a fresh directory, and report what happened. */
-function attempt(build: (stack: ModelServingStack) => void, stackProps: ModelServingStackProps = { cluster: { create: { clusterName: "c", quotas: QUOTAS } } }): Attempt {
+function attempt(build: (stack: ModelServingStack) => void, stackProps: ModelServingStackProps = { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: QUOTAS } } }): Attempt {
   const outdir = mkdtempSync(join(tmpdir(), "bad-"));
   let message = "";
   try {
@@ -91,19 +91,19 @@ const rows: Row[] = [
   ["27", 'allowlist "192.168.300.1/32"', () => attempt(endpoint({ source: BGE, maxModelLen: 512, exposure: { allowedCidrs: ["192.168.300.1/32"] }, apiKey: SecretRef.fromKubernetesSecret("k", "key") })), "CIDR_INVALID", "s/chat", "octet 300 > 255"],
   ["28", 'allowlist "10.0.0.0/33"', () => attempt(endpoint({ source: BGE, maxModelLen: 512, exposure: { allowedCidrs: ["10.0.0.0/33"] }, apiKey: SecretRef.fromKubernetesSecret("k", "key") })), "CIDR_INVALID", "s/chat", "/33 exceeds 32"],
   ["29", 'allowlist "10.0.0.1/8" (host bits)', () => attempt(endpoint({ source: BGE, maxModelLen: 512, exposure: { allowedCidrs: ["10.0.0.1/8"] }, apiKey: SecretRef.fromKubernetesSecret("k", "key") })), "CIDR_INVALID", "s/chat", "host bits"],
-  ["30", 'cluster API open to "0.0.0.0/0"', () => attempt(() => undefined, { cluster: { create: { clusterName: "c", quotas: QUOTAS, publicAccessCidrs: ["0.0.0.0/0"] } } }), "PUBLIC_API_OPEN", "s/cluster", "0.0.0.0/0"],
-  ["31", "11 allowlist entries", () => attempt(() => undefined, { cluster: { create: { clusterName: "c", quotas: QUOTAS, publicAccessCidrs: Array.from({ length: 11 }, (_, i) => `203.0.${i}.0/24`) } } }), "ALLOWLIST_TOO_LONG", "s/cluster", "11 entries"],
-  ["32", "an IPv6 CIDR on an IPv4 cluster", () => attempt(() => undefined, { cluster: { create: { clusterName: "c", quotas: QUOTAS, publicAccessCidrs: ["2001:db8::/32"] } } }), "CIDR_INVALID", "s/cluster", "2001:db8::/32"],
+  ["30", 'cluster API open to "0.0.0.0/0"', () => attempt(() => undefined, { cluster: { create: { clusterName: "c", quotas: QUOTAS, publicAccessCidrs: ["0.0.0.0/0"] } } }), "PUBLIC_API_OPEN", "s-cluster/cluster", "0.0.0.0/0"],
+  ["31", "11 allowlist entries", () => attempt(() => undefined, { cluster: { create: { clusterName: "c", quotas: QUOTAS, publicAccessCidrs: Array.from({ length: 11 }, (_, i) => `203.0.${i}.0/24`) } } }), "ALLOWLIST_TOO_LONG", "s-cluster/cluster", "11 entries"],
+  ["32", "an IPv6 CIDR on an IPv4 cluster", () => attempt(() => undefined, { cluster: { create: { clusterName: "c", quotas: QUOTAS, publicAccessCidrs: ["2001:db8::/32"] } } }), "CIDR_INVALID", "s-cluster/cluster", "2001:db8::/32"],
   ["35a", "replicas -1", () => attempt(endpoint({ replicas: -1 })), "REPLICAS_INVALID", "s/chat", "got -1"],
   ["35b", "replicas 1.5", () => attempt(endpoint({ replicas: 1.5 })), "REPLICAS_INVALID", "s/chat", "got 1.5"],
-  ["42", "vCPUs over the declared quota", () => attempt(endpoint(), { cluster: { create: { clusterName: "c", quotas: { "L-DB2E81BA": 4 } } } }), "QUOTA_EXCEEDED", "s/cluster", "L-DB2E81BA"],
-  ["43", "maximum cost over the budget", () => attempt(endpoint({ replicas: 4 }), { cluster: { create: { clusterName: "c", quotas: QUOTAS, budgetUsdPerMonth: 500 } } }), "BUDGET_EXCEEDED", "s/cluster", "$500"],
-  ["44", "a region without prices", () => attempt(endpoint(), { region: "us-west-1", cluster: { create: { clusterName: "c", quotas: QUOTAS } } }), "REGION_NOT_PRICED", "s", "us-west-1"],
+  ["42", "vCPUs over the declared quota", () => attempt(endpoint(), { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: { "L-DB2E81BA": 4 } } } }), "QUOTA_EXCEEDED", "s-cluster/cluster", "L-DB2E81BA"],
+  ["43", "maximum cost over the budget", () => attempt(endpoint({ replicas: 4 }), { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: QUOTAS, budgetUsdPerMonth: 500 } } }), "BUDGET_EXCEEDED", "s-cluster/cluster", "$500"],
+  ["44", "a region without prices", () => attempt(endpoint(), { region: "us-west-1", cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: QUOTAS } } }), "REGION_NOT_PRICED", "s-cluster/cluster", "us-west-1"],
   ["45", 'instanceType "g5.12xl"', () => attempt(endpoint({ shape: "A10_X4", instanceType: "g5.12xl" })), "INSTANCE_TYPE_UNKNOWN", "s/chat", "g5.12xlarge"],
-  ["48", "Kubernetes 1.27", () => attempt(() => undefined, { cluster: { create: { clusterName: "c", quotas: QUOTAS, kubernetesVersion: "1.27" } } }), "EKS_VERSION_UNSUPPORTED", "s/cluster", "1.27"],
+  ["48", "Kubernetes 1.27", () => attempt(() => undefined, { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: QUOTAS, kubernetesVersion: "1.27" } } }), "EKS_VERSION_UNSUPPORTED", "s-cluster/cluster", "1.27"],
   ["49", 'endpoint name "Llama3_Chat"', () => attempt(endpoint({ name: "Llama3_Chat" })), "NAME_INVALID", "s/chat", '"llama3-chat"'],
   ["50", "two endpoints with one name", () => attempt((stack) => { const m = stack.importModel("m", { source: LLAMA8() }); stack.addEndpoint("a", { model: m, name: "chat" }); stack.addEndpoint("b", { model: m, name: "chat" }); }), "DUPLICATE_ENDPOINT", "s/b", '"chat"'],
-  ["52", 'namespace "default"', () => attempt(endpoint(), { cluster: { create: { clusterName: "c", quotas: QUOTAS, namespace: "default" } } }), "NAMESPACE_DISALLOWED", "s/cluster", '"default"'],
+  ["52", 'namespace "default"', () => attempt(endpoint(), { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: QUOTAS, namespace: "default" } } }), "NAMESPACE_DISALLOWED", "s-cluster/cluster", '"default"'],
   ["53", "a literal hf_ token as the secret name", () => attempt(endpoint({ source: () => ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "main", token: SecretRef.fromKubernetesSecret("hf_" + "x".repeat(30), "token") }) })), "SECRET_INLINED", "SecretRef.fromKubernetesSecret", "hf_"],
   // Found here, beyond §5:
   ["x1", "an embedding model behind a chat endpoint", () => attempt(endpoint({ source: BGE, maxModelLen: 512, kind: "TEXT_TO_TEXT" })), "ENDPOINT_KIND_MISMATCH", "s/chat", "EMBEDDING"],
@@ -116,7 +116,7 @@ const rows: Row[] = [
   ["x8", "a model-store bucket name with capitals", () => attempt((stack) => { new ModelStore(stack, "store", { cluster: stack.cluster, bucketName: "Acme_Models" }); }), "S3_BUCKET_NAME_INVALID", "s/store", "Acme_Models"],
   ["x9", "minConcurrency the declared shape cannot hold", () => attempt(endpoint({ shape: "A10_X1", minConcurrency: 50 })), "CONCURRENCY_TOO_LOW", "s/chat", "fewer than the 50 asked for"],
   ["x10", "no shape fits at all", () => attempt(endpoint({ source: LLAMA70, maxModelLen: 131072, minConcurrency: 1000 })), "MODEL_DOES_NOT_FIT", "s/chat", "no shape in the catalog"],
-  ["x11", "a policy suppression without a reason", () => attempt(endpoint(), { cluster: { create: { clusterName: "c", quotas: QUOTAS, policySuppressions: [{ ruleId: "MS-POD-3", reason: "" }] } } }), "POLICY_SUPPRESSION_WITHOUT_REASON", "s/cluster", "MS-POD-3"],
+  ["x11", "a policy suppression without a reason", () => attempt(endpoint(), { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: QUOTAS, policySuppressions: [{ ruleId: "MS-POD-3", reason: "" }] } } }), "POLICY_SUPPRESSION_WITHOUT_REASON", "s-cluster/cluster", "MS-POD-3"],
 ];
 
 describe("the bad-input catalogue", () => {
@@ -161,14 +161,14 @@ describe("artifact checks", () => {
 const warningRows: Array<[string, string, (stack: ModelServingStack) => void, ModelServingStackProps | undefined, string]> = [
   ["4", 'revision "main"', endpoint({ source: () => ModelSource.huggingFace("Qwen/Qwen2.5-7B-Instruct", { revision: "main" }) }), undefined, "MODEL_REVISION_UNPINNED"],
   ["33", 'a private range "10.0.0.0/8" in the public allowlist', () => undefined, { cluster: { create: { clusterName: "c", quotas: QUOTAS, publicAccessCidrs: ["10.0.0.0/8"] } } }, "ALLOWLIST_PRIVATE_RANGE"],
-  ["46", "Spot with a single replica", endpoint({ capacityType: "SPOT" }), { cluster: { create: { clusterName: "c", quotas: { ...QUOTAS, "L-3819A6DF": 1000 } } } }, "SPOT_SINGLE_REPLICA"],
-  ["x14", "no quota declared", endpoint(), { cluster: { create: { clusterName: "c" } } }, "QUOTA_UNDECLARED"],
+  ["46", "Spot with a single replica", endpoint({ capacityType: "SPOT" }), { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: { ...QUOTAS, "L-3819A6DF": 1000 } } } }, "SPOT_SINGLE_REPLICA"],
+  ["x14", "no quota declared", endpoint(), { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c" } } }, "QUOTA_UNDECLARED"],
 ];
 describe("warnings", () => {
   test.each(warningRows)("row %s — %s — synthesizes and lists %s in the serving plan", (_row, _input, build, props, code) => {
     const outdir = mkdtempSync(join(tmpdir(), "warn-"));
     const app = new App({ outdir });
-    const stack = new ModelServingStack(app, "s", props ?? { cluster: { create: { clusterName: "c", quotas: QUOTAS } } });
+    const stack = new ModelServingStack(app, "s", props ?? { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: QUOTAS } } });
     build(stack);
     app.synth();
     const plan = JSON.parse(readFileSync(join(outdir, "stacks", "s", "serving-plan.json"), "utf8"));

@@ -442,7 +442,7 @@ describe("synth reads what lock wrote", () => {
     process.chdir(dir); // synth finds models.lock.json from the working directory
     try {
       const app = Testing.app();
-      const stack = new ModelServingStack(app, "serving", { cluster: { create: { clusterName: "lock-test", quotas: { "L-DB2E81BA": 1000, "L-417A185B": 1000 } } } });
+      const stack = new ModelServingStack(app, "serving", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "lock-test", quotas: { "L-DB2E81BA": 1000, "L-417A185B": 1000 } } } });
       const hubModel = stack.importModel("tiny", { source: ModelSource.huggingFace("acme/tiny-llama", { revision: SHA_V1 }) });
       const s3Model = stack.importModel("tiny-s3", { source: ModelSource.s3("s3://models/tiny-llama/") });
       for (const model of [hubModel, s3Model]) {

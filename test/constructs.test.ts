@@ -8,6 +8,7 @@ import { ModelServingStack } from "../stacks/model-serving-stack";
 import { ipv4CidrProblem } from "../constructs/gpu-cluster";
 import { ModelStore } from "../constructs/model-store";
 import vllmFlags from "../catalog/vllm/flags.json";
+import { synthPhases } from "./fixtures/phases";
 
 process.env.MODEL_SERVING_QUIET = "1";
 
@@ -24,7 +25,7 @@ interface Options {
 }
 
 function build(app: App, o: Options = {}) {
-  const stack = new ModelServingStack(app, "serving", { cluster: { create: { clusterName: "test", quotas: o.quotas ?? { "L-DB2E81BA": 1000, "L-417A185B": 1000 }, ...(o.budgetUsdPerMonth ? { budgetUsdPerMonth: o.budgetUsdPerMonth } : {}) } } });
+  const stack = new ModelServingStack(app, "serving", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "test", quotas: o.quotas ?? { "L-DB2E81BA": 1000, "L-417A185B": 1000 }, ...(o.budgetUsdPerMonth ? { budgetUsdPerMonth: o.budgetUsdPerMonth } : {}) } } });
   const llama = stack.importModel("llama", { source: ModelSource.huggingFace(o.llama70b ? "meta-llama/Llama-3.1-70B-Instruct" : LLAMA.repo, { revision: o.llama70b ? "1605565b47bb9346c5515c34102e054115b4f98b" : LLAMA.revision, token: SecretRef.fromKubernetesSecret("hf-token", "token") }) });
   stack.addEndpoint("llama-chat", { model: llama, maxModelLen: 8192, ...(o.llamaShape ? { shape: o.llamaShape } : {}), replicas: 2 });
   stack.addEndpoint("embeddings", { model: stack.importModel("bge", { source: ModelSource.huggingFace(BGE.repo, { revision: BGE.revision }) }), maxModelLen: 512 });
@@ -36,7 +37,7 @@ function build(app: App, o: Options = {}) {
 function synthJson(o: Options = {}) {
   const app = Testing.app();
   const stack = build(app, o);
-  return { stack, json: JSON.parse(Testing.synth(stack, true)) };
+  return { stack, json: synthPhases(stack) };
 }
 
 function deployment(json: any, name: string) {
@@ -163,14 +164,14 @@ describe("synth contract", () => {
 
   test("an over-quota plan fails synth naming the quota code and writes nothing", () => {
     const r = failingSynth({ quotas: { "L-DB2E81BA": 8 } });
-    expect(r.message).toMatch(/\[QUOTA_EXCEEDED\] serving\/cluster: the pools need \d+ vCPUs of L-DB2E81BA .* but the limit is 8\./);
+    expect(r.message).toMatch(/\[QUOTA_EXCEEDED\] serving-cluster\/cluster: the pools need \d+ vCPUs of L-DB2E81BA .* but the limit is 8\./);
     expect(filesUnder(join(r.outdir, "stacks"))).toEqual([]);
     rmSync(r.outdir, { recursive: true, force: true });
   });
 
   test("an over-budget plan fails synth with BUDGET_EXCEEDED and writes nothing", () => {
     const r = failingSynth({ budgetUsdPerMonth: 100 });
-    expect(r.message).toMatch(/\[BUDGET_EXCEEDED\] serving\/cluster: the plan costs up to \$[\d,.]+\/month .* over the budget of \$100/);
+    expect(r.message).toMatch(/\[BUDGET_EXCEEDED\] serving-cluster\/cluster: the plan costs up to \$[\d,.]+\/month .* over the budget of \$100/);
     expect(filesUnder(join(r.outdir, "stacks"))).toEqual([]);
     rmSync(r.outdir, { recursive: true, force: true });
   });
@@ -223,11 +224,11 @@ describe("inputs", () => {
 describe("ModelStore", () => {
   function storeStack(allowDestroy?: boolean) {
     const app = Testing.app();
-    const stack = new ModelServingStack(app, "serving", { cluster: { create: { clusterName: "test", quotas: { "L-DB2E81BA": 1000 } } } });
+    const stack = new ModelServingStack(app, "serving", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "test", quotas: { "L-DB2E81BA": 1000 } } } });
     const store = new ModelStore(stack, "store", { cluster: stack.cluster, ...(allowDestroy ? { allowDestroy } : {}) });
     const llama = stack.importModel("llama", { source: ModelSource.huggingFace(LLAMA.repo, { revision: LLAMA.revision, token: SecretRef.fromKubernetesSecret("hf-token", "token") }), store });
     stack.addEndpoint("llama-chat", { model: llama, maxModelLen: 8192 });
-    return { stack, json: JSON.parse(Testing.synth(stack, true)) };
+    return { stack, json: synthPhases(stack) };
   }
 
   test("keeps weights in a private, versioned, KMS-encrypted, TLS-only bucket that terraform destroy cannot delete", () => {
@@ -270,14 +271,14 @@ describe("ModelStore", () => {
 describe("exposure", () => {
   function exposed(allowedCidrs: string[], apiKey = true) {
     const app = Testing.app();
-    const stack = new ModelServingStack(app, "serving", { cluster: { create: { clusterName: "test", quotas: { "L-DB2E81BA": 1000 } } } });
+    const stack = new ModelServingStack(app, "serving", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "test", quotas: { "L-DB2E81BA": 1000 } } } });
     const bge = stack.importModel("bge", { source: ModelSource.huggingFace(BGE.repo, { revision: BGE.revision }) });
     stack.addEndpoint("embeddings", { model: bge, maxModelLen: 512, exposure: { allowedCidrs }, ...(apiKey ? { apiKey: SecretRef.fromKubernetesSecret("api-key", "key") } : {}) });
     return stack;
   }
 
   test("exposes through a load balancer restricted to the allowlist, with the API key from a secret", () => {
-    const json = JSON.parse(Testing.synth(exposed(["192.168.0.0", "203.0.113.0/24"]), true));
+    const json = synthPhases(exposed(["192.168.0.0", "203.0.113.0/24"]));
     const svc = Object.values(json.resource.kubernetes_service_v1 as Record<string, any>)[0];
     expect(svc.spec.type).toBe("LoadBalancer");
     expect(svc.spec.load_balancer_source_ranges).toEqual(["192.168.0.0/32", "203.0.113.0/24"]);

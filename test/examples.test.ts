@@ -34,7 +34,9 @@ describe.each(["quickstart", "existing-cluster", "multi-tenant", "large-model"])
 
   test("synthesizes offline into cdk.tf.json, serving-plan.json and serving-plan.md and prints the plan table", () => {
     expect(first.status).toBe(0);
-    expect(Object.keys(first.files).sort()).toEqual([`${example}/cdk.tf.json`, `${example}/serving-plan.json`, `${example}/serving-plan.md`]);
+    // A new cluster is its own deploy phase: <example>-cluster, then the workloads in <example>.
+    const phases = example === "existing-cluster" ? [] : [`${example}-cluster/cdk.tf.json`];
+    expect(Object.keys(first.files).sort()).toEqual([`${example}/cdk.tf.json`, `${example}/serving-plan.json`, `${example}/serving-plan.md`, ...phases].sort());
     expect(first.stdout).toMatch(/endpoint\s+model\s+shape\s+GPUs\s+KV tokens\s+max conc\.\s+\$\/month/);
   });
 

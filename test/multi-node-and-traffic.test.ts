@@ -2,6 +2,7 @@ import { Testing } from "cdktf";
 import { ModelSource, SecretRef } from "../constructs/model-source";
 import type { ClusterAddons } from "../constructs/gpu-cluster";
 import { ModelServingStack } from "../stacks/model-serving-stack";
+import { synthPhases } from "./fixtures/phases";
 
 process.env.MODEL_SERVING_QUIET = "1";
 
@@ -9,7 +10,7 @@ const L405 = () => ModelSource.huggingFace("meta-llama/Llama-3.1-405B-Instruct",
 
 function big(addons: ClusterAddons = { leaderWorkerSet: true, efa: true }, replicas = 1) {
   const app = Testing.app();
-  const stack = new ModelServingStack(app, "s", { cluster: { create: { clusterName: "c", quotas: { "L-417A185B": 10000 }, addons } } });
+  const stack = new ModelServingStack(app, "s", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: { "L-417A185B": 10000 }, addons } } });
   stack.addEndpoint("big", { model: stack.importModel("l405", { source: L405() }), shape: "H100_X8", maxModelLen: 8192, replicas });
   return stack;
 }
@@ -19,7 +20,7 @@ describe("models bigger than one node", () => {
     const stack = big();
     const e = stack.cluster.plan().endpoints[0];
     expect(e).toMatchObject({ shape: "H100_X8", nodesPerReplica: 2, tensorParallel: 8, pipelineParallel: 2, gpusPerReplica: 16 });
-    const tf = JSON.parse(Testing.synth(stack, true));
+    const tf = synthPhases(stack);
     const lws = (Object.values(tf.resource.kubernetes_manifest) as any[])[0].manifest;
     expect(lws).toMatchObject({ apiVersion: "leaderworkerset.x-k8s.io/v1", kind: "LeaderWorkerSet", spec: { replicas: 1, leaderWorkerTemplate: { size: 2, restartPolicy: "RecreateGroupOnPodRestart" } } });
     const leader = lws.spec.leaderWorkerTemplate.leaderTemplate.spec.containers[0];
@@ -58,7 +59,7 @@ describe("two revisions side by side", () => {
   const QWEN_B = "bb46c15ee4bb56c5b63245ef50fd7637234d6f75"; // a second commit for the test (any 40-hex sha)
   function canary(addons: ClusterAddons, weights: [number, number], replicas: [number, number] = [9, 1], otherModel = false) {
     const app = Testing.app();
-    const stack = new ModelServingStack(app, "s", { cluster: { create: { clusterName: "c", quotas: { "L-DB2E81BA": 10000 }, addons } } });
+    const stack = new ModelServingStack(app, "s", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: { "L-DB2E81BA": 10000 }, addons } } });
     const qwen = (rev: string) => stack.importModel(`qwen-${rev.slice(0, 7)}`, { source: ModelSource.huggingFace("Qwen/Qwen2.5-7B-Instruct", { revision: rev }) });
     const other = stack.importModel("llama", { source: ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: SecretRef.fromKubernetesSecret("t", "token") }) });
     stack.addEndpoint("chat-blue", { model: qwen(QWEN_A), shape: "L40S_X1", maxModelLen: 8192, replicas: replicas[0], trafficGroup: { name: "chat", weight: weights[0] } });
@@ -67,7 +68,7 @@ describe("two revisions side by side", () => {
   }
 
   test("runs each revision as its own Deployment behind one stable Service and served model name", () => {
-    const tf = JSON.parse(Testing.synth(canary({}, [90, 10]), true));
+    const tf = synthPhases(canary({}, [90, 10]));
     const deps = Object.values(tf.resource.kubernetes_deployment_v1) as any[];
     expect(deps.map((d) => d.metadata.name).sort()).toEqual(["chat-blue", "chat-green"]);
     for (const d of deps) {
@@ -80,7 +81,7 @@ describe("two revisions side by side", () => {
   });
 
   test("splits exactly by weight with an HTTPRoute when a Gateway is declared", () => {
-    const tf = JSON.parse(Testing.synth(canary({ gateway: { name: "public", namespace: "gateways" } }, [80, 20], [1, 1]), true));
+    const tf = synthPhases(canary({ gateway: { name: "public", namespace: "gateways" } }, [80, 20], [1, 1]));
     const route = (Object.values(tf.resource.kubernetes_manifest) as any[]).find((m) => m.manifest.kind === "HTTPRoute").manifest;
     expect(route.spec.rules[0].backendRefs).toEqual([{ name: "chat-blue", port: 80, weight: 80 }, { name: "chat-green", port: 80, weight: 20 }]);
   });

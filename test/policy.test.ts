@@ -3,13 +3,14 @@ import { ModelSource, SecretRef } from "../constructs/model-source";
 import { ModelStore } from "../constructs/model-store";
 import { evaluatePolicy, POLICY_RULES } from "../constructs/policy";
 import { ModelServingStack } from "../stacks/model-serving-stack";
+import { synthPhases } from "./fixtures/phases";
 
 process.env.MODEL_SERVING_QUIET = "1";
 
 /** A stack that exercises every resource kind the library emits: cluster, pools, store, exposed endpoint. */
 function fullStack(suppressions: { ruleId: string; reason: string; address?: string }[] = []) {
   const app = Testing.app();
-  const stack = new ModelServingStack(app, "serving", { cluster: { create: { clusterName: "test", quotas: { "L-DB2E81BA": 1000 }, policySuppressions: suppressions } } });
+  const stack = new ModelServingStack(app, "serving", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "test", quotas: { "L-DB2E81BA": 1000 }, policySuppressions: suppressions } } });
   const store = new ModelStore(stack, "store", { cluster: stack.cluster });
   const llama = stack.importModel("llama", { source: ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: SecretRef.fromKubernetesSecret("hf-token", "token") }), store });
   stack.addEndpoint("llama-chat", { model: llama, maxModelLen: 8192, exposure: { allowedCidrs: ["203.0.113.0/24"] }, apiKey: SecretRef.fromKubernetesSecret("api-key", "key") });
@@ -21,7 +22,7 @@ const first = (o: Record<string, any>) => Object.values(o)[0];
 
 describe("policy rules", () => {
   const stack = fullStack();
-  const tf: any = JSON.parse(Testing.synth(stack, true));
+  const tf: any = synthPhases(stack);
   const libraryDefaults = stack.cluster.suppressions;
 
   test("every rule has an id, a fix and at least one scanner id or is marked a library rule, and ids are unique", () => {
@@ -85,7 +86,7 @@ describe("policy rules", () => {
   });
 
   test("a suppression without a reason, or of an unknown rule, fails synth", () => {
-    expect(() => Testing.synth(fullStack([{ ruleId: "MS-POD-3", reason: "" }]), true)).toThrow(/\[POLICY_SUPPRESSION_WITHOUT_REASON\] serving\/cluster: suppression of MS-POD-3 has no written reason/);
+    expect(() => Testing.synth(fullStack([{ ruleId: "MS-POD-3", reason: "" }]), true)).toThrow(/\[POLICY_SUPPRESSION_WITHOUT_REASON\] serving-cluster\/cluster: suppression of MS-POD-3 has no written reason/);
     expect(() => Testing.synth(fullStack([{ ruleId: "CKV_K8S_15", reason: "Digest-pinned images need no re-pull." }]), true)).toThrow(/\[POLICY_RULE_UNKNOWN\]/);
   });
 });

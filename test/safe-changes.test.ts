@@ -8,6 +8,7 @@ import { ModelSource, SecretRef } from "../constructs/model-source";
 import { ModelStore } from "../constructs/model-store";
 import { ModelServingStack } from "../stacks/model-serving-stack";
 import type { InferenceEndpointProps } from "../constructs/inference-endpoint";
+import { synthPhases } from "./fixtures/phases";
 
 process.env.MODEL_SERVING_QUIET = "1";
 
@@ -85,7 +86,7 @@ const REV_B = "5206a32e0bd3067aef1ce90f5528ade7d866253f"; // a later commit of t
 
 function synth(s: Setup = {}): Json {
   const app = Testing.app();
-  const stack = new ModelServingStack(app, "serving", { cluster: { create: { clusterName: "prod", quotas: { "L-DB2E81BA": 1000, "L-417A185B": 1000 }, ...(s.budget ? { budgetUsdPerMonth: s.budget } : {}) } }, ...(s.tags ? { tags: s.tags } : {}) });
+  const stack = new ModelServingStack(app, "serving", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "prod", quotas: { "L-DB2E81BA": 1000, "L-417A185B": 1000 }, ...(s.budget ? { budgetUsdPerMonth: s.budget } : {}) } }, ...(s.tags ? { tags: s.tags } : {}) });
   const store = new ModelStore(stack, "store", { cluster: stack.cluster });
   const llama = stack.importModel("llama", { source: ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: s.revision ?? REV_A, token: SecretRef.fromKubernetesSecret("hf-token", "token") }), store, title: s.title ?? "Llama 3.1 8B" });
   const bge = stack.importModel("bge", { source: ModelSource.huggingFace("BAAI/bge-large-en-v1.5", { revision: "d4aa6901d3a41ba39fb536a557fa166f842b0e09" }) });
@@ -93,7 +94,7 @@ function synth(s: Setup = {}): Json {
   stack.addEndpoint("embed", { model: bge, shape: "L4_X1", maxModelLen: 512 });
   if (s.extraEndpoint === "same-shape") stack.addEndpoint("chat-b", { model: llama, shape: "L40S_X1", maxModelLen: 4096 });
   if (s.extraEndpoint === "new-shape") stack.addEndpoint("chat-big", { model: llama, shape: "H100_X1", maxModelLen: 32768 });
-  return JSON.parse(Testing.synth(stack, true));
+  return synthPhases(stack);
 }
 
 const base = synth();
@@ -150,10 +151,10 @@ describe("safe changes", () => {
 describe("plan-time quota guard", () => {
   test("when opted in, each GPU node group carries a precondition on the live Service Quotas value", () => {
     const app = Testing.app();
-    const stack = new ModelServingStack(app, "serving", { cluster: { create: { clusterName: "prod", quotas: { "L-DB2E81BA": 1000 }, planTimeQuotaCheck: true } } });
+    const stack = new ModelServingStack(app, "serving", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "prod", quotas: { "L-DB2E81BA": 1000 }, planTimeQuotaCheck: true } } });
     const bge = stack.importModel("bge", { source: ModelSource.huggingFace("BAAI/bge-large-en-v1.5", { revision: "d4aa6901d3a41ba39fb536a557fa166f842b0e09" }) });
     stack.addEndpoint("embed", { model: bge, shape: "L4_X1", maxModelLen: 512, replicas: 3 });
-    const tf = JSON.parse(Testing.synth(stack, true));
+    const tf = synthPhases(stack);
     const quota = Object.entries(tf.data.aws_servicequotas_service_quota as Json)[0];
     expect(quota[1]).toEqual({ service_code: "ec2", quota_code: "L-DB2E81BA" });
     const group = Object.values(tf.resource.aws_eks_node_group as Json).find((g: any) => g.node_group_name === "l4-x1") as Json;

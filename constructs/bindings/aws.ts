@@ -29,3 +29,5 @@ export { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versionin
 export { Subnet } from "@cdktf/provider-aws/lib/subnet";
 export { Vpc } from "@cdktf/provider-aws/lib/vpc";
 export { DataAwsServicequotasServiceQuota } from "@cdktf/provider-aws/lib/data-aws-servicequotas-service-quota";
+export { EksAccessEntry } from "@cdktf/provider-aws/lib/eks-access-entry";
+export { EksAccessPolicyAssociation } from "@cdktf/provider-aws/lib/eks-access-policy-association";

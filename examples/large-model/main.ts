@@ -12,6 +12,7 @@ const stack = new ModelServingStack(app, "large-model", {
   cluster: {
     create: {
       clusterName: "frontier",
+      publicAccessCidrs: ["203.0.113.0/24"], // where deploys run from (a documentation range: replace it)
       quotas: { "L-417A185B": 1152 },
       addons: { leaderWorkerSet: true, efa: true },
     },

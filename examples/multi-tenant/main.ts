@@ -9,7 +9,14 @@ import { FineTunedModel, ModelServingStack, ModelSource, SecretRef, synthOrExit 
 
 const app = new App();
 const stack = new ModelServingStack(app, "multi-tenant", {
-  cluster: { create: { clusterName: "tenants", quotas: { "L-DB2E81BA": 192 }, budgetUsdPerMonth: 15000 } },
+  cluster: {
+    create: {
+      clusterName: "tenants",
+      publicAccessCidrs: ["203.0.113.0/24"], // where deploys run from (a documentation range: replace it)
+      quotas: { "L-DB2E81BA": 192 },
+      budgetUsdPerMonth: 15000,
+    },
+  },
 });
 const base = stack.importModel("llama-3-1-8b-instruct", {
   source: ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: SecretRef.fromKubernetesSecret("hf-token", "token") }),

@@ -13,6 +13,9 @@ const stack = new ModelServingStack(app, "quickstart", {
   cluster: {
     create: {
       clusterName: "model-serving-quickstart",
+      // Where `cdktf deploy` runs from (office, VPN, CI egress): the deploy talks to the cluster's API.
+      // 203.0.113.0/24 is a documentation range: replace it with yours.
+      publicAccessCidrs: ["203.0.113.0/24"],
       // Declare what Service Quotas shows for your account; the plan fails if the pools need more.
       quotas: { "L-DB2E81BA": 192 },
       budgetUsdPerMonth: 10000,

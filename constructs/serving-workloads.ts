@@ -1,0 +1,162 @@
+/**
+ * ServingWorkloads: the Kubernetes side of one cluster, in the stack that holds its workloads — the
+ * namespace, the Kubernetes provider that reaches the cluster's API, the stable Services of traffic
+ * groups, and the serving plan written beside that stack's Terraform.
+ *
+ * A new cluster is created in one stack and its workloads live in another (the deploy phases): the
+ * Kubernetes provider, and `kubernetes_manifest` above all, needs the cluster's API when Terraform
+ * plans, so the API must exist before the workloads stack is planned. For an existing cluster both
+ * sides share one stack.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Lazy, TerraformStack, type TerraformProvider } from "cdktf";
+import { addCustomSynthesis } from "cdktf/lib/synthesize/synthesizer";
+import { Construct, type IConstruct } from "constructs";
+import { error, type Finding } from "../planner/findings";
+import type { AwsProvider } from "./bindings/aws";
+import { KubernetesProvider, Manifest, NamespaceV1, ServiceV1 } from "./bindings/k8s";
+import type { GpuClusterBase } from "./gpu-cluster";
+import { planConsoleTable, planMarkdown, stableJson } from "./plan-report";
+import { registerFindings } from "./preflight";
+import { bindProviders, providerAlias, resolveAwsProvider } from "./providers";
+
+export interface WorkloadsOptions {
+  /** AWS provider for the workloads' IAM roles and Pod Identity associations. @default - the stack's unaliased AWS provider */
+  readonly awsProvider?: AwsProvider;
+  /**
+   * Kubernetes provider that reaches this cluster's API.
+   * @default - an aliased provider the library configures from the cluster (exec auth through `aws eks get-token`)
+   */
+  readonly kubernetesProvider?: TerraformProvider;
+}
+
+interface TrafficMember {
+  readonly endpoint: string;
+  readonly path: string;
+  readonly weight: number;
+  readonly modelId: string;
+  readonly capability: string;
+  readonly replicas: number;
+}
+
+export class ServingWorkloads extends Construct {
+  readonly cluster: GpuClusterBase;
+  readonly namespace: string;
+  readonly namespaceResource: NamespaceV1;
+  readonly kubernetesProvider: TerraformProvider;
+  readonly awsProvider: AwsProvider | undefined;
+  readonly region: string | undefined;
+  private readonly findings: Finding[] = [];
+  private readonly trafficGroups = new Map<string, TrafficMember[]>();
+
+  constructor(scope: Construct, id: string, cluster: GpuClusterBase, options: WorkloadsOptions = {}) {
+    super(scope, id);
+    this.cluster = cluster;
+    this.namespace = cluster.namespace;
+    const aws = resolveAwsProvider(this, options.awsProvider, this.node.path);
+    this.findings.push(...aws.findings);
+    this.awsProvider = aws.provider;
+    this.region = aws.region;
+    if (aws.region && cluster.region && aws.region !== cluster.region) {
+      this.findings.push(error("REGION_MISMATCH", this.node.path, { field: "awsProvider", problem: `the workloads' AWS provider is in ${aws.region} and cluster ${cluster.clusterName} in ${cluster.region}`, why: "Pod Identity associations and the model bucket must be in the cluster's region", fix: `give the workloads an AWS provider for ${cluster.region}` }));
+    }
+    this.kubernetesProvider = options.kubernetesProvider ?? this.defaultKubernetesProvider(cluster);
+    bindProviders(this, { ...(this.awsProvider ? { aws: this.awsProvider } : {}), kubernetes: this.kubernetesProvider });
+    this.namespaceResource = new NamespaceV1(this, "namespace", {
+      metadata: {
+        name: this.namespace,
+        labels: {
+          "pod-security.kubernetes.io/enforce": "restricted",
+          "pod-security.kubernetes.io/enforce-version": "latest",
+          "app.kubernetes.io/managed-by": "cdktf-model-serving",
+        },
+      },
+    });
+    registerFindings(this);
+    addCustomSynthesis(this, {
+      onSynthesize: (session) => {
+        const stack = TerraformStack.of(this);
+        const dir = join(session.outdir, session.manifest.forStack(stack).workingDirectory);
+        mkdirSync(dir, { recursive: true });
+        // Two clusters' workloads in one stack: one plan file each, never one overwriting the other.
+        const others = stack.node.findAll().filter((c) => c instanceof ServingWorkloads && c !== this);
+        const base = others.length ? `serving-plan.${cluster.node.id}` : "serving-plan";
+        const plan = cluster.writtenPlan();
+        writeFileSync(join(dir, `${base}.json`), stableJson(plan));
+        writeFileSync(join(dir, `${base}.md`), planMarkdown(`${stack.node.id} (cluster ${cluster.clusterName})`, plan));
+        if (process.env.MODEL_SERVING_QUIET !== "1") console.log(planConsoleTable(stack.node.id, plan));
+      },
+    });
+  }
+
+  private defaultKubernetesProvider(cluster: GpuClusterBase): KubernetesProvider {
+    const access = cluster.kubernetesAccess();
+    return new KubernetesProvider(this, "kubernetes", { alias: providerAlias("model_serving", cluster.node.id), host: access.host, clusterCaCertificate: access.clusterCaCertificate, exec: [access.exec] });
+  }
+
+  /** Bind a library construct's resources in this stack to the workloads' providers. */
+  adopt(c: IConstruct): void {
+    bindProviders(c, { ...(this.awsProvider ? { aws: this.awsProvider } : {}), kubernetes: this.kubernetesProvider });
+  }
+
+  findingsForPreflight(): readonly Finding[] {
+    return [...this.findings, ...this.trafficFindings()];
+  }
+
+  /**
+   * Join an endpoint to a traffic group: one stable Service (and served model name) in front of
+   * several Deployments, e.g. two revisions of a model during a canary. Weighted exactly by an
+   * HTTPRoute when a Gateway is declared, else by the replica ratio (the plan says what that gives).
+   */
+  joinTrafficGroup(group: string, member: TrafficMember): void {
+    if (!this.trafficGroups.has(group)) {
+      this.trafficGroups.set(group, []);
+      const scope = new Construct(this, `traffic-${group}`);
+      new ServiceV1(scope, "service", {
+        metadata: { name: group, namespace: this.namespace, labels: { "app.kubernetes.io/managed-by": "cdktf-model-serving", "model-serving.io/traffic-group": group } },
+        spec: { type: "ClusterIP", selector: { "model-serving.io/traffic-group": group }, port: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
+        dependsOn: [this.namespaceResource],
+      });
+      const gw = this.cluster.addons.gateway;
+      if (gw) {
+        new Manifest(scope, "route", {
+          manifest: {
+            apiVersion: "gateway.networking.k8s.io/v1",
+            kind: "HTTPRoute",
+            metadata: { name: group, namespace: this.namespace },
+            spec: {
+              parentRefs: [{ name: gw.name, namespace: gw.namespace }],
+              rules: Lazy.anyValue({ produce: () => [{ backendRefs: (this.trafficGroups.get(group) ?? []).map((m) => ({ name: m.endpoint, port: 80, weight: m.weight })) }] }),
+            },
+          },
+          dependsOn: [this.namespaceResource],
+        });
+      }
+    }
+    this.trafficGroups.get(group)!.push(member);
+  }
+
+  private trafficFindings(): Finding[] {
+    const out: Finding[] = [];
+    for (const [group, members] of this.trafficGroups) {
+      const total = members.reduce((a, m) => a + m.weight, 0);
+      if (Math.abs(total - 100) > 1e-9 || members.some((m) => !(m.weight >= 0))) {
+        out.push(error("TRAFFIC_WEIGHTS_INVALID", members[0].path, { field: "trafficGroup.weight", problem: `the weights of traffic group "${group}" add up to ${total}, not 100 (${members.map((m) => `${m.endpoint} ${m.weight}`).join(", ")})`, why: "each weight is the share of requests one version receives", fix: "make them sum to 100, e.g. 90 and 10" }));
+      }
+      const models = new Set(members.map((m) => m.modelId));
+      const kinds = new Set(members.map((m) => m.capability));
+      if (models.size > 1 || kinds.size > 1) {
+        out.push(error("TRAFFIC_GROUP_MODEL_MISMATCH", members[1].path, { field: "trafficGroup", problem: `traffic group "${group}" mixes ${[...models].join(" and ")}`, why: "one stable name must mean one model; only its revisions (or shapes) may differ", fix: "put different models behind different names" }));
+      }
+      if (!this.cluster.addons.gateway) {
+        const replicas = members.reduce((a, m) => a + m.replicas, 0);
+        const effective = members.map((m) => `${m.endpoint} ${replicas ? Math.round((100 * m.replicas) / replicas) : 0}% (asked ${m.weight}%)`);
+        if (members.some((m) => replicas && Math.abs((100 * m.replicas) / replicas - m.weight) > 1)) {
+          out.push({ ...error("TRAFFIC_SPLIT_BY_REPLICAS", members[0].path, { field: "addons.gateway", problem: `traffic group "${group}" splits by ready replicas: ${effective.join(", ")}`, why: "a Kubernetes Service balances across pods, so without a Gateway the weights are the replica ratio", fix: "declare a Gateway API gateway in addons.gateway for exact weights, or set replicas in the ratio you want" }), severity: "warning" });
+        }
+      }
+    }
+    return out;
+  }
+}
