@@ -12,6 +12,7 @@ import { Construct } from "constructs";
 import { SERVICE_PRICES } from "../catalog";
 import { error, PlanningError, type Finding } from "../planner/findings";
 import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Placed } from "../planner/plan";
+import { vllmRelease, type VllmRelease } from "../planner/engine";
 import type { ServingPlan } from "../planner/plan-types";
 import {
   CloudwatchLogGroup, DataAwsAvailabilityZones, DataAwsEksCluster, DataAwsEksClusterAuth, Eip, EksAddon, EksCluster, EksNodeGroup,
@@ -73,6 +74,11 @@ export interface ServingOptions {
    * the plan when the applied Service Quotas value is below what the pools need. @default false
    */
   readonly planTimeQuotaCheck?: boolean;
+  /**
+   * The vLLM release the endpoints run (image tag, `vllm serve` flags and sizing all follow it), e.g. "0.19.1";
+   * one read at its tag (catalog/vllm/releases.json). @default - the newest release read in full
+   */
+  readonly vllm?: string;
 }
 
 export interface GpuClusterProps extends ServingOptions {
@@ -147,6 +153,8 @@ export abstract class GpuClusterBase extends Construct {
   readonly suppressions: readonly Suppression[];
   readonly planTimeQuotaCheck: boolean;
   readonly addons: ClusterAddons;
+  /** The vLLM release endpoints run unless they name their own. */
+  readonly vllm: VllmRelease;
   private policyResults: RuleResult[] | undefined;
   protected abstract readonly createsCluster: boolean;
   protected abstract readonly systemNodeCount: number;
@@ -168,6 +176,16 @@ export abstract class GpuClusterBase extends Construct {
     this.suppressions = [...LIBRARY_SUPPRESSIONS, ...(options.policySuppressions ?? [])];
     this.planTimeQuotaCheck = options.planTimeQuotaCheck ?? false;
     this.addons = options.addons ?? {};
+    let release: VllmRelease;
+    try {
+      // `model-serving plan --vllm X` sets MODEL_SERVING_VLLM for clusters that do not name a release.
+      release = vllmRelease(options.vllm ?? process.env.MODEL_SERVING_VLLM, this.node.path, "serve");
+    } catch (e) {
+      if (!(e instanceof PlanningError)) throw e;
+      this.findings.push(...e.findings);
+      release = vllmRelease(undefined, this.node.path, "serve");
+    }
+    this.vllm = release;
     if (["default", "kube-system", "kube-public", "kube-node-lease"].includes(this.namespace)) {
       this.findings.push(error("NAMESPACE_DISALLOWED", this.node.path, { field: "namespace", problem: `namespace "${this.namespace}" is reserved`, why: "CKV_K8S_21: workloads must not run in default or system namespaces", fix: 'use a namespace of their own, e.g. "model-serving"' }));
     }
@@ -297,6 +315,7 @@ export abstract class GpuClusterBase extends Construct {
         systemNodes: this.systemNodeCount,
         systemNodeDiskGiB: this.systemDiskGiB(),
         ...(this.budgetUsdPerMonth !== undefined ? { budgetUsdPerMonth: this.budgetUsdPerMonth } : {}),
+        vllm: this.vllm.version,
       });
     }
     return this.cachedPlan;

@@ -69,6 +69,19 @@ export interface ModelProfile {
   readonly classifierLabels: number;
   readonly rotaryDim: number;
   readonly ropeScaled: boolean;
+  /** Linear-attention (Gated DeltaNet / mamba-style) layers of a hybrid model, which keep a fixed-size state instead of a KV cache. */
+  readonly linearAttention?: LinearAttention;
+}
+
+export interface LinearAttention {
+  readonly layers: number;
+  readonly numKeyHeads: number;
+  readonly numValueHeads: number;
+  readonly keyHeadDim: number;
+  readonly valueHeadDim: number;
+  readonly convKernel: number;
+  /** dtype of the recurrent (SSM) state. */
+  readonly stateDtype: Dtype;
 }
 
 type Json = Record<string, unknown>;
