@@ -11,7 +11,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { GPUS, findGpu } from "../catalog";
+import { GPUS, findGpu, findGpuByName } from "../catalog";
 import { chooseShape, layoutFor } from "../planner/choose";
 import { DEFAULT_VLLM_VERSION, servableVllmVersions, vllmRelease } from "../planner/engine";
 import { PlanningError, type Finding } from "../planner/findings";
@@ -31,7 +31,8 @@ const USAGE = `usage:
   model-serving plan   [--vllm X.Y.Z] [--json]   the serving plan of the app in ./cdktf.json, without writing Terraform
 ${LOCK_USAGE}
 
-  --gpu-memory-gib is the CUDA-visible total per GPU (assumed an Ampere-or-newer GPU).
+  --gpu takes any catalog GPU by id or name ("RTX 4090", "RTX-PRO-6000", GB10, L40, A40, B300, …).
+  --gpu-memory-gib is the CUDA-visible total per GPU of any other GPU (assumed an Ampere-or-newer GPU).
   --util is vLLM's gpu_memory_utilization (default ${vllmRelease(undefined, "--vllm").engine.gpuMemoryUtilization} in vLLM ${DEFAULT_VLLM_VERSION}).
   --vllm is the release to size for (default ${DEFAULT_VLLM_VERSION}): any of v0.6–v0.29; a stack serves ${servableVllmVersions().join(", ")}.
     plan --vllm sets the release of every cluster that does not name its own.
@@ -88,7 +89,7 @@ function gpuFrom(values: Record<string, string | boolean | undefined>): GpuFacts
   const mem = positiveNumber("gpu-memory-gib", values["gpu-memory-gib"] as string | undefined);
   if (id && mem) throw new UsageError("give --gpu or --gpu-memory-gib, not both");
   if (id) {
-    const gpu = findGpu(id) ?? GPUS.find((g) => g.id.toLowerCase() === id.toLowerCase());
+    const gpu = findGpu(id) ?? findGpuByName(id);
     if (!gpu) throw new UsageError(`--gpu must be one of ${GPUS.map((g) => g.id).join(", ")} (got "${id}")`);
     return gpu;
   }
