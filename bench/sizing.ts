@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { findGpu } from "../catalog";
+import { findGpu, findGpuByName } from "../catalog";
 import { engineFor } from "../planner/engine";
 import { profileFromConfig } from "../planner/model-profile";
 import { size, type GpuFacts, type KvCacheDtype } from "../planner/sizing";
@@ -43,8 +43,21 @@ function gpuOf(pt: Point): GpuFacts {
   const catalogId = name.includes("H100") ? "H100" : name.includes("A100") ? (name.includes("80") ? "A100-80G" : "A100-40G") : name.includes("L40S") ? "L40S" : name.includes("A10") ? "A10G" : undefined;
   const known = catalogId ? findGpu(catalogId) : undefined;
   if (known) return { ...known, cudaVisibleGiB: pt.total_gpu_memory_gib ?? known.cudaVisibleGiB };
-  if (name.includes("3090")) return { id: "RTX3090", deviceName: "NVIDIA GeForce RTX 3090", cudaVisibleGiB: pt.total_gpu_memory_gib ?? 23.58, computeCapability: 8.6, smCount: 82 };
+  // Other GPUs by their catalog name: the leading words of the log's GPU ("RTX 4090 24GB (WSL2)" → "RTX 4090").
+  const words = pt.gpu_model.replace(/\(.*$/, "").split(/\s+/).filter(Boolean);
+  for (let n = words.length; n > 0; n--) {
+    const g = findGpuByName(words.slice(0, n).join(" "));
+    if (g) return { ...g, cudaVisibleGiB: pt.total_gpu_memory_gib ?? g.cudaVisibleGiB };
+  }
+  if (/GB10|Spark/i.test(pt.gpu_model)) return { ...findGpuByName("GB10")!, cudaVisibleGiB: pt.total_gpu_memory_gib ?? findGpuByName("GB10")!.cudaVisibleGiB };
   throw new Error(`bench: unknown GPU ${pt.gpu_model}`);
+}
+
+function batchFlags(pt: Point): { maxNumSeqs?: number; maxNumBatchedTokens?: number } {
+  const notes = (pt as unknown as { notes?: string }).notes ?? "";
+  const seqs = /--max-num-seqs[ =](\d+)/.exec(notes);
+  const tokens = /--max-num-batched-tokens[ =](\d+)/.exec(notes);
+  return { ...(seqs ? { maxNumSeqs: Number(seqs[1]) } : {}), ...(tokens ? { maxNumBatchedTokens: Number(tokens[1]) } : {}) };
 }
 
 const json = process.argv.includes("--json");
@@ -56,7 +69,7 @@ let failures = 0;
 for (const pt of points) {
   const config = JSON.parse(readFileSync(join(dataDir, pt.config), "utf8"));
   const profile = profileFromConfig(config, pt.model);
-  const version = pt.vllm_version ?? (pt.engine === "V0" ? "0.6.4" : "0.19.0");
+  const version = (pt.vllm_version ?? (pt.engine === "V0" ? "0.6.4" : "0.19.0")).replace(/(rc\d+)?(\.dev.*)?(\+.*)?$/, "");
   const engine = engineFor(version);
   const r = size({
     profile,
@@ -67,6 +80,8 @@ for (const pt of points) {
     maxModelLen: pt.max_model_len,
     gpuMemoryUtilization: pt.gpu_memory_utilization ?? engine.gpuMemoryUtilization,
     ...(pt.dtype ? { dtype: pt.dtype as "bfloat16" } : {}),
+    // Flags the log's command line set (max_num_seqs / max_num_batched_tokens), parsed from its notes.
+    ...batchFlags(pt),
     kvCacheDtype: (pt.kv_cache_dtype ?? "auto") as KvCacheDtype,
     path: pt.model,
   });

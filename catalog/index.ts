@@ -14,6 +14,8 @@ const Gpu = z.object({
   id: z.string(),
   name: z.string(),
   deviceName: z.string(),
+  /** Other names users type (`--gpu "RTX 4090"`); matched ignoring case, spaces and dashes. */
+  aliases: z.array(z.string()).optional(),
   memoryGiBMarketed: z.number().positive(),
   cudaVisibleGiB: z.number().positive(),
   basis: z.enum(["vllm-log", "estimate"]),
@@ -90,6 +92,13 @@ export const SHAPES: readonly ShapeSpec[] = shapeList;
 
 export function findGpu(id: string): GpuSpec | undefined {
   return GPUS.find((g) => g.id === id);
+}
+const squash = (s: string) => s.toLowerCase().replace(/^nvidia\s*/, "").replace(/geforce\s*/, "").replace(/[^a-z0-9]/g, "");
+
+/** A GPU by id, name, device name or alias, ignoring case, spaces and dashes ("rtx 4090", "RTX-PRO-6000", "NVIDIA GB10"). */
+export function findGpuByName(name: string): GpuSpec | undefined {
+  const want = squash(name);
+  return GPUS.find((g) => [g.id, g.name, g.deviceName, ...(g.aliases ?? [])].some((n) => squash(n) === want));
 }
 export function findInstance(instanceType: string): InstanceSpec | undefined {
   return INSTANCES.find((i) => i.instanceType === instanceType);

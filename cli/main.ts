@@ -11,10 +11,9 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { GPUS, findGpu } from "../catalog";
-import { VLLM_RELEASE } from "../catalog/vllm";
+import { GPUS, findGpu, findGpuByName } from "../catalog";
 import { chooseShape, layoutFor } from "../planner/choose";
-import { engineFor } from "../planner/engine";
+import { DEFAULT_VLLM_VERSION, servableVllmVersions, vllmRelease } from "../planner/engine";
 import { PlanningError, type Finding } from "../planner/findings";
 import { profileFromConfig } from "../planner/model-profile";
 import { derivedMaxModelLen, size, type GpuFacts, type KvCacheDtype } from "../planner/sizing";
@@ -26,14 +25,17 @@ import type { ServingPlan } from "../planner/plan-types";
 const USAGE = `usage:
   model-serving size   --config <config.json | catalog model id> (--gpu <${GPUS.map((g) => g.id).join("|")}> | --gpu-memory-gib N)
                        [--gpus N] [--tp N] [--pp N] [--util F] [--max-model-len N] [--dtype D] [--kv-cache-dtype D]
-                       [--quantization fp8] [--json]
+                       [--quantization fp8] [--vllm X.Y.Z] [--json]
   model-serving shapes --config <…> --max-model-len N [--min-concurrency F] [--util F] [--kv-cache-dtype D]
-                       [--quantization fp8] [--json]
-  model-serving plan   [--json]      the serving plan of the app in ./cdktf.json, without writing Terraform
+                       [--quantization fp8] [--vllm X.Y.Z] [--json]
+  model-serving plan   [--vllm X.Y.Z] [--json]   the serving plan of the app in ./cdktf.json, without writing Terraform
 ${LOCK_USAGE}
 
-  --gpu-memory-gib is the CUDA-visible total per GPU (assumed an Ampere-or-newer GPU).
-  --util is vLLM's gpu_memory_utilization (default ${engineFor(VLLM_RELEASE.version).gpuMemoryUtilization} in vLLM ${VLLM_RELEASE.version}).
+  --gpu takes any catalog GPU by id or name ("RTX 4090", "RTX-PRO-6000", GB10, L40, A40, B300, …).
+  --gpu-memory-gib is the CUDA-visible total per GPU of any other GPU (assumed an Ampere-or-newer GPU).
+  --util is vLLM's gpu_memory_utilization (default ${vllmRelease(undefined, "--vllm").engine.gpuMemoryUtilization} in vLLM ${DEFAULT_VLLM_VERSION}).
+  --vllm is the release to size for (default ${DEFAULT_VLLM_VERSION}): any of v0.6–v0.29; a stack serves ${servableVllmVersions().join(", ")}.
+    plan --vllm sets the release of every cluster that does not name its own.
   --quantization is vLLM's online quantization of an unquantized checkpoint.
 exit codes: 0 success, 1 does not fit / invalid input, 2 usage`;
 
@@ -77,6 +79,7 @@ const OPTIONS = {
   dtype: { type: "string" },
   "kv-cache-dtype": { type: "string" },
   quantization: { type: "string" },
+  vllm: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean" },
 } as const;
@@ -86,7 +89,7 @@ function gpuFrom(values: Record<string, string | boolean | undefined>): GpuFacts
   const mem = positiveNumber("gpu-memory-gib", values["gpu-memory-gib"] as string | undefined);
   if (id && mem) throw new UsageError("give --gpu or --gpu-memory-gib, not both");
   if (id) {
-    const gpu = findGpu(id) ?? GPUS.find((g) => g.id.toLowerCase() === id.toLowerCase());
+    const gpu = findGpu(id) ?? findGpuByName(id);
     if (!gpu) throw new UsageError(`--gpu must be one of ${GPUS.map((g) => g.id).join(", ")} (got "${id}")`);
     return gpu;
   }
@@ -103,7 +106,8 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
   const gpu = gpuFrom(values);
   const loaded = loadConfig(values.config as string);
   const profile = profileFromConfig(loaded.config, loaded.id);
-  const engine = engineFor(VLLM_RELEASE.version);
+  const release = vllmRelease(values.vllm as string | undefined, "--vllm");
+  const engine = release.engine;
   const gpus = positiveInt("gpus", values.gpus as string | undefined);
   const tpArg = positiveInt("tp", values.tp as string | undefined);
   const ppArg = positiveInt("pp", values.pp as string | undefined);
@@ -151,7 +155,8 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
     gpuMemoryUtilization: result.gpuMemoryUtilization,
     dtype: result.dtype,
     kvCacheDtype: result.kvCacheDtype,
-    vllm: VLLM_RELEASE.image,
+    vllm: release.version,
+    vllmImage: release.imageTag,
     ...(loaded.safetensors ? { safetensors: loaded.safetensors } : {}),
     errors: codes(result.errors),
     warnings: codes(result.warnings),
@@ -159,7 +164,7 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
   };
   if (values.json) io.out(JSON.stringify(out, null, 2));
   else {
-    io.out(`${loaded.id} on ${out.gpus} × ${gpu.id} (${gpu.cudaVisibleGiB} GiB), TP ${out.tensorParallel} PP ${out.pipelineParallel}, maxModelLen ${maxModelLen}, ${out.vllm}`);
+    io.out(`${loaded.id} on ${out.gpus} × ${gpu.id} (${gpu.cudaVisibleGiB} GiB), TP ${out.tensorParallel} PP ${out.pipelineParallel}, maxModelLen ${maxModelLen}, vLLM ${out.vllm}`);
     io.out(`  ${result.fits ? "fits" : "does not fit"}: weights ${out.weightsGiB} GiB/GPU, start-up overhead ${out.overheadGiB} GiB, KV cache ${out.kvCacheGiB} GiB = ${out.kvCacheTokens.toLocaleString("en-US")} tokens, max concurrency ${out.maxConcurrency}×`);
     for (const e of result.errors) io.out(`  ${e.message}`);
     for (const w of result.warnings) io.out(`  ${w.message}`);
@@ -178,9 +183,10 @@ function runShapes(values: Record<string, string | boolean | undefined>, io: Io)
   const kv = oneOf("kv-cache-dtype", values["kv-cache-dtype"] as string | undefined, KV_DTYPES);
   const quantization = oneOf("quantization", values.quantization as string | undefined, ["fp8"] as const);
   const minConcurrency = positiveNumber("min-concurrency", values["min-concurrency"] as string | undefined) ?? 1;
+  const release = vllmRelease(values.vllm as string | undefined, "--vllm");
   const choice = chooseShape({
     profile,
-    engine: engineFor(VLLM_RELEASE.version),
+    engine: release.engine,
     maxModelLen,
     minConcurrency,
     path: loaded.id,
@@ -191,7 +197,7 @@ function runShapes(values: Record<string, string | boolean | undefined>, io: Io)
   const feasible = choice.candidates.filter((c) => c.verdict.startsWith("chosen") || c.verdict.startsWith("fits"));
   const rejected = choice.candidates.filter((c) => !feasible.includes(c));
   if (values.json) {
-    io.out(JSON.stringify({ model: loaded.id, maxModelLen, minConcurrency, vllm: VLLM_RELEASE.image, feasible, rejected }, null, 2));
+    io.out(JSON.stringify({ model: loaded.id, maxModelLen, minConcurrency, vllm: release.version, feasible, rejected }, null, 2));
   } else {
     io.out(`${loaded.id}, maxModelLen ${maxModelLen}, concurrency ≥ ${minConcurrency}: ${feasible.length} feasible shape(s), cheapest first`);
     for (const c of feasible) io.out(`  ${c.shape.padEnd(12)} ${String(c.instanceType).padEnd(18)} $${String(c.usdPerReplicaHour).padEnd(9)}/replica-hour  TP ${c.tensorParallel} PP ${c.pipelineParallel}  ${c.kvCacheTokens.toLocaleString("en-US")} KV tokens  ${c.maxConcurrency}× concurrency`);
@@ -204,7 +210,9 @@ function runPlan(values: Record<string, string | boolean | undefined>, io: Io): 
   if (!existsSync("cdktf.json")) throw new UsageError("plan runs the app of ./cdktf.json; run it in the project directory");
   const app = (JSON.parse(readFileSync("cdktf.json", "utf8")) as { app?: string }).app;
   if (!app) throw new UsageError('cdktf.json has no "app" command');
-  const r = spawnSync(app, { shell: true, encoding: "utf8", env: { ...process.env, MODEL_SERVING_PLAN_ONLY: "1", MODEL_SERVING_QUIET: "1" }, maxBuffer: 256 * 1024 * 1024 });
+  const vllm = values.vllm as string | undefined;
+  if (vllm !== undefined) vllmRelease(vllm, "--vllm", "serve"); // a coded error here, before the app runs
+  const r = spawnSync(app, { shell: true, encoding: "utf8", env: { ...process.env, MODEL_SERVING_PLAN_ONLY: "1", MODEL_SERVING_QUIET: "1", ...(vllm ? { MODEL_SERVING_VLLM: vllm } : {}) }, maxBuffer: 256 * 1024 * 1024 });
   let parsed: { stacks: Record<string, ServingPlan> };
   try {
     parsed = JSON.parse(r.stdout);

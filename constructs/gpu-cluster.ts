@@ -12,6 +12,7 @@ import { Construct, type IConstruct } from "constructs";
 import { REGION, SERVICE_PRICES } from "../catalog";
 import { error, PlanningError, type Finding } from "../planner/findings";
 import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Placed } from "../planner/plan";
+import { vllmRelease, type VllmRelease } from "../planner/engine";
 import type { ServingPlan } from "../planner/plan-types";
 import {
   CloudwatchLogGroup, DataAwsAvailabilityZones, DataAwsEksCluster, Eip, EksAccessEntry, EksAccessPolicyAssociation, EksAddon, EksCluster, EksNodeGroup,
@@ -80,6 +81,11 @@ export interface ServingOptions {
    * priced for its region. @default - the stack's unaliased AWS provider
    */
   readonly awsProvider?: AwsProvider;
+  /**
+   * The vLLM release the endpoints run (image tag, `vllm serve` flags and sizing all follow it), e.g. "0.19.1";
+   * one read at its tag (catalog/vllm/releases.json). @default - the newest release read in full
+   */
+  readonly vllm?: string;
 }
 
 export interface GpuClusterProps extends ServingOptions {
@@ -173,6 +179,8 @@ export abstract class GpuClusterBase extends Construct {
   readonly region: string | undefined;
   /** Set when the cluster's AWS resources must name a provider (an aliased or given one). */
   readonly awsProvider: AwsProvider | undefined;
+  /** The vLLM release endpoints run unless they name their own. */
+  readonly vllm: VllmRelease;
   private policyResults: RuleResult[] | undefined;
   protected abstract readonly createsCluster: boolean;
   protected abstract readonly systemNodeCount: number;
@@ -205,6 +213,16 @@ export abstract class GpuClusterBase extends Construct {
       this.findings.push(error("REGION_NOT_PRICED", this.node.path, { field: "region", problem: `region ${aws.region} has no prices in the catalog (it covers ${REGION})`, why: "the plan never prices capacity at $0, and instance offerings differ by region", fix: `deploy in ${REGION}` }));
     }
     bindProviders(this, this.awsProvider ? { aws: this.awsProvider } : {});
+    let release: VllmRelease;
+    try {
+      // `model-serving plan --vllm X` sets MODEL_SERVING_VLLM for clusters that do not name a release.
+      release = vllmRelease(options.vllm ?? process.env.MODEL_SERVING_VLLM, this.node.path, "serve");
+    } catch (e) {
+      if (!(e instanceof PlanningError)) throw e;
+      this.findings.push(...e.findings);
+      release = vllmRelease(undefined, this.node.path, "serve");
+    }
+    this.vllm = release;
     if (["default", "kube-system", "kube-public", "kube-node-lease"].includes(this.namespace)) {
       this.findings.push(error("NAMESPACE_DISALLOWED", this.node.path, { field: "namespace", problem: `namespace "${this.namespace}" is reserved`, why: "CKV_K8S_21: workloads must not run in default or system namespaces", fix: 'use a namespace of their own, e.g. "model-serving"' }));
     }
@@ -310,6 +328,7 @@ export abstract class GpuClusterBase extends Construct {
         systemNodes: this.systemNodeCount,
         systemNodeDiskGiB: this.systemDiskGiB(),
         ...(this.budgetUsdPerMonth !== undefined ? { budgetUsdPerMonth: this.budgetUsdPerMonth } : {}),
+        vllm: this.vllm.version,
       });
     }
     return this.cachedPlan;

@@ -8,13 +8,13 @@ import { Lazy, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import type { AdapterSpec } from "../planner/lora";
 import type { FineTunedModel } from "./fine-tuned-model";
-import { error, type Finding } from "../planner/findings";
+import { error, PlanningError, type Finding } from "../planner/findings";
 import { checkpointBytesOf, startupSeconds as startupSecondsFor, type EndpointDeclaration, type Placed } from "../planner/plan";
 import type { Capability, CapacityType } from "../planner/plan-types";
 import { replicaResources } from "../planner/shapes";
 import type { KvCacheDtype, OnlineQuantization } from "../planner/sizing";
 import { VLLM_PORT, vllmArgs } from "../planner/vllm-args";
-import { VLLM_RELEASE } from "../catalog/vllm";
+import { vllmRelease, type VllmRelease } from "../planner/engine";
 import { DataAwsIamPolicyDocument, EksPodIdentityAssociation, IamPolicy, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
 import { DeploymentV1, JobV1, Manifest, PodDisruptionBudgetV1, ServiceAccountV1, ServiceV1 } from "./bindings/k8s";
 import { deploymentV1SpecTemplateSpecInitContainerToTerraform, type DeploymentV1SpecTemplateSpecContainerEnv, type DeploymentV1SpecTemplateSpecInitContainer, type DeploymentV1SpecTemplateSpecVolume } from "./bindings/k8s";
@@ -22,9 +22,9 @@ import type { GpuClusterBase } from "./gpu-cluster";
 import type { GpuNodePool } from "./gpu-node-pool";
 import type { ImportedModel } from "./imported-model";
 import { ipv4CidrProblem } from "./gpu-cluster";
-import { AWS_CLI_IMAGE } from "./images";
 import { registerFindings } from "./preflight";
 import type { ServingWorkloads } from "./serving-workloads";
+import { AWS_CLI_IMAGE, vllmImage } from "./images";
 import { RAW_RESTRICTED_CONTAINER, RAW_RESTRICTED_POD, RESTRICTED_CONTAINER, RESTRICTED_POD } from "./pod-security";
 import type { ModelSource, SecretRef } from "./model-source";
 
@@ -93,6 +93,11 @@ export interface InferenceEndpointProps {
    * its traffic. @default - the endpoint stands alone under its own name
    */
   readonly trafficGroup?: { readonly name: string; readonly weight: number };
+  /**
+   * The vLLM release this endpoint runs, e.g. "0.19.1": its image, its `vllm serve` flags and the sizing
+   * follow it. Only releases read at their tag can be served (catalog/vllm/releases.json). @default - the cluster's release
+   */
+  readonly vllm?: string;
 }
 
 const DNS_1035 = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -111,6 +116,8 @@ export class InferenceEndpoint extends Construct {
   private readonly adapterModels: FineTunedModel[] = [];
   private readonly cluster: GpuClusterBase;
   private readonly workloads: ServingWorkloads;
+  /** The vLLM release this endpoint runs. */
+  readonly release: VllmRelease;
 
   constructor(scope: Construct, id: string, props: InferenceEndpointProps) {
     super(scope, id);
@@ -152,6 +159,16 @@ export class InferenceEndpoint extends Construct {
       if (props.apiKey?.kind === "secretsmanager") this.findings.push(error("API_KEY_SECRET_KIND", path, { field: "apiKey", problem: "the API key is a Secrets Manager reference", why: "vLLM reads its key from the VLLM_API_KEY environment variable, which Kubernetes fills only from a Kubernetes secret", fix: "sync it into a Kubernetes secret (External Secrets) and use SecretRef.fromKubernetesSecret(name, key)" }));
       if (!props.apiKey) this.findings.push(error("EXPOSED_WITHOUT_API_KEY", path, { field: "apiKey", problem: "the endpoint is exposed outside the cluster without an API key", why: "anyone inside the allowed ranges could use the GPUs", fix: "set apiKey: SecretRef.fromKubernetesSecret(name, key)" }));
     }
+    let release: VllmRelease = props.cluster.vllm;
+    if (props.vllm !== undefined) {
+      try {
+        release = vllmRelease(props.vllm, path, "serve");
+      } catch (e) {
+        if (!(e instanceof PlanningError)) throw e;
+        this.findings.push(...e.findings);
+      }
+    }
+    this.release = release;
     const model = props.model.declaration();
     const maxModelLen = props.maxModelLen ?? Math.min(8192, props.model.profile?.maxPositionEmbeddings ?? 8192);
     if (!model || this.findings.length) {
@@ -175,6 +192,7 @@ export class InferenceEndpoint extends Construct {
       ...(props.dtype ? { dtype: props.dtype } : {}),
       ...(props.maxLoraRank !== undefined ? { maxLoraRank: props.maxLoraRank } : {}),
       adapters: this.adapterSpecs,
+      vllm: release.version,
     };
     const where = props.cluster.addEndpoint(decl);
     if (!where) return;
@@ -224,7 +242,7 @@ export class InferenceEndpoint extends Construct {
       const token = hub.find((a) => a.source.token?.kind === "kubernetes")?.source.token;
       out.push({
         name: "fetch-adapters-hub",
-        image: VLLM_RELEASE.image,
+        image: vllmImage(this.release),
         command: ["python3", "-c", script],
         env: [{ name: "HOME", value: "/tmp" }, { name: "HF_HUB_DISABLE_TELEMETRY", value: "1" }, ...(token ? [{ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: token.ref, key: token.key } } }] : [])],
         securityContext,
@@ -333,6 +351,7 @@ export class InferenceEndpoint extends Construct {
             ...(lora ? { lora: { ...lora, modules: this.adapterSpecs.map((a) => ({ name: a.name, path: `${ADAPTER_DIR}/${a.name}` })) } } : {}),
           },
           !!model.profile?.quantization,
+          this.release,
         );
     };
     const args = Lazy.listValue({ produce: argsFor });
@@ -416,7 +435,7 @@ export class InferenceEndpoint extends Construct {
             container: [
               {
                 name: "vllm",
-                image: VLLM_RELEASE.image,
+                image: vllmImage(this.release),
                 imagePullPolicy: "IfNotPresent",
                 command: ["vllm", "serve"],
                 args,
@@ -528,7 +547,7 @@ export class InferenceEndpoint extends Construct {
         containers: [
           {
             name: role === "leader" ? "vllm" : "ray-worker",
-            image: VLLM_RELEASE.image,
+            image: vllmImage(this.release),
             command: ["sh", "-c", role === "leader" ? leaderCommand : `ray start --address=$LWS_LEADER_ADDRESS:6379 --num-gpus=${g.gpus} --disable-usage-stats --block`],
             env,
             resources,
@@ -643,7 +662,7 @@ export class InferenceEndpoint extends Construct {
             container: [
               {
                 name: "smoke-test",
-                image: VLLM_RELEASE.image,
+                image: vllmImage(this.release),
                 command: ["python3", "-c", script],
                 env: apiKey?.kind === "kubernetes" ? [{ name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: apiKey.ref, key: apiKey.key } } }] : [],
                 securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },

@@ -4,7 +4,9 @@
  * to the budget. Data lives in catalog/engines.json; this module turns a row into functions.
  */
 import enginesJson from "../catalog/engines.json";
-import { GiB } from "./findings";
+import releasesJson from "../catalog/vllm/releases.json";
+import flagsJson from "../catalog/vllm/flags.json";
+import { error, GiB, PlanningError } from "./findings";
 import type { ModelProfile } from "./model-profile";
 
 interface BatchDefaults {
@@ -22,6 +24,8 @@ export interface RunnerBehaviour {
 
 export interface EngineProfile {
   readonly id: string;
+  /** How the start-up log prints "GPU KV cache size": whole blocks ÷ KV-cache groups (≤ v0.23) or max concurrency × max_model_len (v0.24+). */
+  readonly kvTokensLogged: "blocks" | "concurrency";
   readonly engine: "V0" | "V1";
   readonly gpuMemoryUtilization: number;
   readonly nonTorchBaseGiB: number;
@@ -30,7 +34,7 @@ export interface EngineProfile {
   runner(p: ModelProfile): RunnerBehaviour;
   batchDefaults(gpu: { id: string; cudaVisibleGiB: number }, maxModelLen: number): BatchDefaults;
   /** CUDA graph memory charged to the KV budget, per GPU. */
-  cudaGraphBytes(p: ModelProfile, layersOnGpu: number): number;
+  cudaGraphBytes(p: ModelProfile, layersOnGpu: number, maxNumSeqs?: number): number;
 }
 
 interface EngineRow {
@@ -44,7 +48,9 @@ interface EngineRow {
   nonTorchBaseGiB: number;
   tensorParallelCommGiB: number;
   runners: { v1: RunnerBehaviour; v2: RunnerBehaviour };
-  modelRunnerV2Architectures: string[];
+  /** Model Runner V2 serves these architectures, and from v0.25 every dense generative model too. */
+  modelRunnerV2: { architectures: string[]; allDenseGenerative: boolean };
+  kvTokensLogged: "blocks" | "concurrency";
   cudaGraphGiBPerLayer: number;
   source: string;
 }
@@ -52,9 +58,17 @@ interface EngineRow {
 const rows = (enginesJson as { engines: EngineRow[] }).engines;
 
 function toProfile(r: EngineRow): EngineProfile {
-  const runner = (p: ModelProfile) => (r.modelRunnerV2Architectures.includes(p.architecture) ? r.runners.v2 : r.runners.v1);
+  const v2 = (p: ModelProfile) => {
+    const generative = p.attention !== "encoder-only" && p.classifierLabels === 0;
+    if (!generative) return false;
+    if (r.modelRunnerV2.architectures.includes(p.architecture)) return true;
+    // v0.25+: VllmConfig._is_default_v2_model_runner_model — not MoE, not a hybrid (linear-attention/mamba) model.
+    return r.modelRunnerV2.allDenseGenerative && !p.moe && !p.linearAttention;
+  };
+  const runner = (p: ModelProfile) => (v2(p) ? r.runners.v2 : r.runners.v1);
   return {
     id: r.id,
+    kvTokensLogged: r.kvTokensLogged,
     engine: r.engine,
     gpuMemoryUtilization: r.gpuMemoryUtilization,
     nonTorchBaseGiB: r.nonTorchBaseGiB,
@@ -69,12 +83,23 @@ function toProfile(r: EngineRow): EngineProfile {
       const capped = Math.min(tokens, d.maxNumSeqs * Math.max(1, maxModelLen));
       return { maxNumBatchedTokens: capped, maxNumSeqs: Math.min(d.maxNumSeqs, capped) };
     },
-    cudaGraphBytes(p, layersOnGpu) {
+    cudaGraphBytes(p, layersOnGpu, maxNumSeqs = 1024) {
       if (!runner(p).cudaGraphsInBudget || p.attention === "encoder-only") return 0;
-      // Piecewise CUDA graphs are captured per layer; the estimate scales with the layers a GPU runs.
-      return r.cudaGraphGiBPerLayer * layersOnGpu * GiB;
+      // Piecewise CUDA graphs are captured per layer and per capture size; the sizes are 1, 2, 4, then every 8
+      // up to 256 and every 16 up to min(2 × max_num_seqs, 512) (config/vllm.py). cudaGraphGiBPerLayer is the
+      // per-layer cost at the full 51-size list (0.84 GiB for 32-layer Llama-3.1-8B on H100, v0.19 log).
+      return (r.cudaGraphGiBPerLayer * layersOnGpu * GiB * captureSizes(Math.min(2 * maxNumSeqs, 512))) / captureSizes(512);
     },
   };
+}
+
+/** How many CUDA-graph batch sizes vLLM captures up to `max`: [1, 2, 4] + range(8, 256, 8) + range(256, max + 1, 16). */
+export function captureSizes(max: number): number {
+  const sizes = [1, 2, 4].filter((x) => x <= max).length;
+  let n = sizes;
+  for (let x = 8; x < 256 && x <= max; x += 8) n++;
+  for (let x = 256; x <= max; x += 16) n++;
+  return n;
 }
 
 function parse(v: string): number[] {
@@ -92,4 +117,82 @@ export function engineFor(version: string): EngineProfile {
   const r = rows.find((x) => cmp(version, x.minVersion) >= 0 && (x.belowVersion === null || cmp(version, x.belowVersion) < 0));
   if (!r) throw new Error(`no engine profile in catalog/engines.json covers vLLM ${version}`);
   return toProfile(r);
+}
+
+interface ReleaseRow {
+  version: string;
+  commit: string;
+  releasedAt: string;
+  servable: boolean;
+  digest: { value: string; seenAt: string } | null;
+  digestWhy?: string;
+  source: string;
+}
+const releaseData = releasesJson as { default: string; repository: string; sizingSeries: { from: string; below: string }; releases: ReleaseRow[] };
+const flagData = flagsJson as { releases: Record<string, { source: string; exists: string[]; absent: string[] }> };
+
+/** A vLLM release as the planner uses it: the engine that sizes it and, for releases read in full, what a stack renders. */
+export interface VllmRelease {
+  readonly version: string;
+  readonly engine: EngineProfile;
+  /** Read at its tag commit, with a flag set: a stack may serve it. */
+  readonly servable: boolean;
+  readonly commit: string | null;
+  /** The image repository and tag, e.g. vllm/vllm-openai:v0.24.0. */
+  readonly imageTag: string;
+  /** The published multi-arch index digest, when one was found (and where). */
+  readonly digest: { readonly value: string; readonly seenAt: string } | null;
+  /** The `vllm serve` flags this release's parser defines (servable releases only). */
+  readonly flags: ReadonlySet<string> | null;
+}
+
+/** The release sized and served when none is named (the newest read in full). */
+export const DEFAULT_VLLM_VERSION = releaseData.default;
+
+/** Releases a stack can serve, newest first. */
+export function servableVllmVersions(): string[] {
+  return releaseData.releases.filter((r) => r.servable).map((r) => r.version);
+}
+
+function normalise(version: string): string | undefined {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)(?:\.post\d+)?$/.exec(version.trim());
+  return m ? `${Number(m[1])}.${Number(m[2])}.${Number(m[3])}` : undefined;
+}
+
+/**
+ * The release for a version string. Sizing accepts every version an engine profile covers (v0.6–v0.29);
+ * `purpose: "serve"` accepts only releases read at their tag with a flag set. Anything else is a coded error
+ * that lists what is supported.
+ */
+export function vllmRelease(version: string | undefined, path: string, purpose: "size" | "serve" = "size"): VllmRelease {
+  const wanted = version ?? DEFAULT_VLLM_VERSION;
+  const v = normalise(wanted);
+  const row = v ? releaseData.releases.find((r) => r.version === v) : undefined;
+  const inSeries = v !== undefined && cmp(v, releaseData.sizingSeries.from) >= 0 && cmp(v, releaseData.sizingSeries.below) < 0;
+  const servable = servableVllmVersions();
+  if (!v || (purpose === "size" && !inSeries && !row) || (purpose === "serve" && !row?.servable)) {
+    const sizing = `v${releaseData.sizingSeries.from.replace(/\.0$/, "")}–v0.29 for sizing`;
+    throw new PlanningError([
+      error("VLLM_VERSION_UNSUPPORTED", path, {
+        field: "vllm",
+        problem: `vLLM "${wanted}" is not a release this library can ${purpose === "serve" ? "serve" : "size"}`,
+        why:
+          purpose === "serve"
+            ? `a stack renders only releases whose engine profile and \`vllm serve\` flag set were read at their tag commit (catalog/vllm/releases.json); ${v && inSeries ? `${v} can be sized (model-serving size --vllm ${v}) but was not read at its tag` : "other versions are unknown"}`
+            : "each release budgets memory differently (default utilisation, CUDA-graph accounting, model runner), and no engine profile covers this version",
+        fix: `use one of ${servable.join(", ")} (served), or any of ${sizing}`,
+      }),
+    ]);
+  }
+  const flags = row?.servable ? flagData.releases[row.version] : undefined;
+  if (row?.servable && !flags) throw new Error(`catalog/vllm/flags.json has no flag set for servable vLLM ${row.version}`);
+  return {
+    version: v,
+    engine: engineFor(v),
+    servable: !!row?.servable,
+    commit: row?.commit ?? null,
+    imageTag: `${releaseData.repository}:v${v}`,
+    digest: row?.digest ?? null,
+    flags: flags ? new Set(flags.exists) : null,
+  };
 }

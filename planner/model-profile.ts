@@ -5,7 +5,7 @@
 import { error, PlanningError } from "./findings";
 
 export type Dtype = "float32" | "bfloat16" | "float16";
-export type QuantMethod = "fp8" | "w8a8-int8" | "w8a8-fp8" | "w4a16" | "gptq" | "awq";
+export type QuantMethod = "fp8" | "w8a8-int8" | "w8a8-fp8" | "w4a16" | "gptq" | "awq" | "mxfp4" | "nvfp4" | "modelopt-fp8" | "modelopt-mixed";
 
 export interface Quantization {
   readonly method: QuantMethod;
@@ -15,6 +15,10 @@ export interface Quantization {
   readonly groupSize: number;
   /** Where it came from: the checkpoint's quantization_config or vLLM's online quantization. */
   readonly origin: "checkpoint" | "online";
+  /** fp8 block-wise checkpoints (DeepSeek-V3, Qwen3-*-FP8): one float32 scale per [rows, cols] block. */
+  readonly weightBlock?: readonly [number, number];
+  /** Which Linear layers the format packs: all of them, or only the MoE experts (gpt-oss keeps attention and router in bf16). @default "all" */
+  readonly scope?: "all" | "experts";
 }
 
 export interface MoeSpec {
@@ -27,6 +31,12 @@ export interface MoeSpec {
 }
 
 export interface VisionTower {
+  /** "qwen-vl": Qwen2-VL-style tower with a patch merger; "siglip": SigLIP tower + Gemma 3 projector (pooled to mm_tokens_per_image). */
+  readonly kind: "qwen-vl" | "siglip";
+  /** Patches per image (SigLIP: (image_size / patch_size)²). */
+  readonly patchesPerImage: number;
+  /** LLM tokens per image (Gemma 3: mm_tokens_per_image). */
+  readonly tokensPerImage: number;
   readonly depth: number;
   readonly hiddenSize: number;
   readonly intermediateSize: number;
@@ -69,6 +79,19 @@ export interface ModelProfile {
   readonly classifierLabels: number;
   readonly rotaryDim: number;
   readonly ropeScaled: boolean;
+  /** Linear-attention (Gated DeltaNet / mamba-style) layers of a hybrid model, which keep a fixed-size state instead of a KV cache. */
+  readonly linearAttention?: LinearAttention;
+}
+
+export interface LinearAttention {
+  readonly layers: number;
+  readonly numKeyHeads: number;
+  readonly numValueHeads: number;
+  readonly keyHeadDim: number;
+  readonly valueHeadDim: number;
+  readonly convKernel: number;
+  /** dtype of the recurrent (SSM) state. */
+  readonly stateDtype: Dtype;
 }
 
 type Json = Record<string, unknown>;
@@ -98,7 +121,24 @@ export function parseQuantization(config: Json, path: string): Quantization | un
   const q = config["quantization_config"] as Json | undefined;
   if (!q || typeof q !== "object") return undefined;
   const method = String(q["quant_method"] ?? "").toLowerCase();
-  if (method === "fp8" || method === "fbgemm_fp8") return { method: "fp8", weightBits: 8, groupSize: 0, origin: "checkpoint" };
+  if (method === "fp8" || method === "fbgemm_fp8") {
+    const block = q["weight_block_size"];
+    const weightBlock = Array.isArray(block) && block.length === 2 && block.every((b) => typeof b === "number") ? ([block[0], block[1]] as const) : undefined;
+    return { method: "fp8", weightBits: 8, groupSize: 0, origin: "checkpoint", ...(weightBlock ? { weightBlock } : {}) };
+  }
+  if (method === "mxfp4") {
+    // gpt-oss: MXFP4 experts (uint8 blocks of two fp4 values + one uint8 E8M0 scale per 32), attention and router left in bf16.
+    const skip = Array.isArray(q["modules_to_not_convert"]) ? (q["modules_to_not_convert"] as unknown[]).map(String) : [];
+    return { method: "mxfp4", weightBits: 4, groupSize: 32, origin: "checkpoint", scope: skip.some((m) => m.includes("self_attn")) ? "experts" : "all" };
+  }
+  if (method === "modelopt" || method === "modelopt_fp4" || method === "modelopt_mixed") {
+    // NVIDIA ModelOpt (hf_quant_config.json, mirrored as quantization_config): NVFP4 = fp4 weights, one fp8 scale per 16 values and a
+    // float32 global scale; FP8 = per-tensor float32 scales; MIXED_PRECISION = NVFP4 MLPs and FP8 elsewhere.
+    const algo = String(q["quant_algo"] ?? (method === "modelopt_fp4" ? "NVFP4" : method === "modelopt_mixed" ? "MIXED_PRECISION" : "")).toUpperCase();
+    if (algo.includes("NVFP4")) return { method: "nvfp4", weightBits: 4, groupSize: num(q, "group_size") ?? 16, origin: "checkpoint" };
+    if (algo === "FP8") return { method: "modelopt-fp8", weightBits: 8, groupSize: 0, origin: "checkpoint" };
+    if (algo === "MIXED_PRECISION") return { method: "modelopt-mixed", weightBits: 4, groupSize: 16, origin: "checkpoint" };
+  }
   if (method === "gptq") {
     const bits = num(q, "bits") ?? 4;
     return { method: "gptq", weightBits: bits === 8 ? 8 : 4, groupSize: num(q, "group_size") ?? 128, origin: "checkpoint" };
@@ -123,9 +163,32 @@ export function parseQuantization(config: Json, path: string): Quantization | un
       field: "quantization_config.quant_method",
       problem: `quant_method "${method}" is not one the planner can size`,
       why: "weight bytes per GPU depend on the packing of each format, and a guess could hide an out-of-memory start",
-      fix: "use an fp8, compressed-tensors (w8a8, w4a16), GPTQ or AWQ checkpoint, or supply a lock file with safetensors byte counts",
+      fix: "use an fp8 (per-channel or block-wise), MXFP4, ModelOpt (NVFP4, FP8), compressed-tensors (w8a8, w4a16), GPTQ or AWQ checkpoint, or supply a lock file with safetensors byte counts",
     }),
   ]);
+}
+
+/**
+ * Values Transformers fills from the config class when config.json omits them (`PretrainedConfig` subclasses'
+ * __init__ defaults), by model_type — so a config that loads in Transformers is sized, not refused.
+ * Sources: transformers v4.56 src/transformers/models/<type>/configuration_<type>.py.
+ */
+const TRANSFORMERS_DEFAULTS: Record<string, Json> = {
+  gemma3_text: { vocab_size: 262208, hidden_size: 2304, intermediate_size: 9216, num_hidden_layers: 26, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 256, max_position_embeddings: 131072, sliding_window: 4096, sliding_window_pattern: 6, tie_word_embeddings: true, attention_bias: false },
+  gemma3: { mm_tokens_per_image: 256 },
+  siglip_vision_model: { hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12, num_channels: 3, image_size: 224, patch_size: 16 },
+  gemma2: { vocab_size: 256000, hidden_size: 2304, intermediate_size: 9216, num_hidden_layers: 26, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 256, max_position_embeddings: 8192, sliding_window: 4096, tie_word_embeddings: true },
+  llama: { vocab_size: 32000, hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: 32, num_attention_heads: 32, max_position_embeddings: 2048, tie_word_embeddings: false },
+  mistral: { vocab_size: 32000, hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 8, max_position_embeddings: 131072, sliding_window: 4096, tie_word_embeddings: false },
+  qwen2: { vocab_size: 151936, hidden_size: 4096, intermediate_size: 22016, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 32, max_position_embeddings: 32768, tie_word_embeddings: false },
+  qwen3: { vocab_size: 151936, hidden_size: 4096, intermediate_size: 22016, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 32, head_dim: 128, max_position_embeddings: 32768, tie_word_embeddings: false },
+  gpt_oss: { vocab_size: 201088, hidden_size: 2880, intermediate_size: 2880, num_hidden_layers: 36, num_attention_heads: 64, num_key_value_heads: 8, head_dim: 64, num_local_experts: 128, num_experts_per_tok: 4, sliding_window: 128, max_position_embeddings: 131072, attention_bias: true, tie_word_embeddings: false },
+};
+
+/** config.json with the Transformers class defaults of its model_type under what it omits. */
+function withDefaults(c: Json): Json {
+  const d = TRANSFORMERS_DEFAULTS[String(c["model_type"] ?? "")];
+  return d ? { ...d, ...Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) } : c;
 }
 
 /** Read a config.json (already parsed) into a profile. `path` names the model in error messages. */
@@ -135,7 +198,7 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
       error("CONFIG_INVALID", path, { field: "config.json", problem: "config.json is not a JSON object", why: "vLLM reads the architecture and sizes from it", fix: "point at the model's real config.json" }),
     ]);
   }
-  const top = raw as Json;
+  const top = withDefaults(raw as Json);
   if (top["model_type"] === "tinytimemixer" || "tsfm_config" in top) {
     throw new PlanningError([
       error("MODEL_NOT_SERVABLE", path, {
@@ -154,7 +217,9 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
     ]);
   }
   // Vision-language configs keep the language model's numbers under text_config (newer transformers).
-  const text = (typeof top["text_config"] === "object" && top["text_config"] ? { ...top, ...(top["text_config"] as Json) } : top) as Json;
+  const text = (typeof top["text_config"] === "object" && top["text_config"] ? { ...top, ...withDefaults(top["text_config"] as Json) } : top) as Json;
+  // Gemma 3 configs saved before layer_types existed give sliding_window_pattern: every Nth layer is global.
+  const pattern = num(text, "sliding_window_pattern");
   const modelType = String(top["model_type"] ?? "");
   const hiddenSize = num(text, "hidden_size", "n_embd", "d_model");
   const numLayers = num(text, "num_hidden_layers", "n_layer", "num_layers");
@@ -177,7 +242,10 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
   const encoder = ENCODER_MODEL_TYPES.has(modelType);
   const gated = !["phi", "falcon", "gpt2", "gpt_neox", "gpt_bigcode", "bloom", "gptj", "mpt", "opt"].includes(modelType) && !encoder;
   const intermediateSize = num(text, "intermediate_size", "ffn_hidden_size", "n_inner") ?? 4 * h;
-  const dtypeName = String(top["torch_dtype"] ?? top["dtype"] ?? text["torch_dtype"] ?? "float32");
+  // No dtype in config.json: Transformers loads float32, but a quantized checkpoint keeps its unconverted tensors in
+  // bfloat16 (gpt-oss's safetensors are BF16 besides the MXFP4 experts).
+  const quantized = typeof (top["quantization_config"] ?? text["quantization_config"]) === "object";
+  const dtypeName = String(top["torch_dtype"] ?? top["dtype"] ?? text["torch_dtype"] ?? text["dtype"] ?? (quantized ? "bfloat16" : "float32"));
   const dtype = DTYPES[dtypeName] ?? "float32";
 
   const experts = num(text, "num_local_experts", "num_experts", "n_routed_experts");
@@ -204,24 +272,33 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
   if (slidingWindow > 0) {
     const layerTypes = text["layer_types"];
     if (Array.isArray(layerTypes)) slidingWindowLayers = layerTypes.filter((t) => t === "sliding_attention").length;
+    else if (pattern && pattern > 1) slidingWindowLayers = numLayers! - Math.floor(numLayers! / pattern);
     else if (modelType === "gemma2" || modelType === "gemma3") slidingWindowLayers = Math.floor(numLayers! / 2);
     else slidingWindowLayers = numLayers!;
   }
   const maxPositionEmbeddings = num(text, "max_position_embeddings", "n_positions", "max_seq_len", "seq_length") ?? 2048;
   if (slidingWindow >= maxPositionEmbeddings) slidingWindowLayers = 0;
 
-  const vc = top["vision_config"] as Json | undefined;
+  const vcRaw = top["vision_config"] as Json | undefined;
+  const vc = vcRaw && typeof vcRaw === "object" ? withDefaults(vcRaw) : undefined;
+  const siglip = vc?.["model_type"] === "siglip_vision_model";
+  const patchesPerImage = siglip ? ((num(vc!, "image_size") ?? 224) / (num(vc!, "patch_size") ?? 16)) ** 2 : 0;
+  const tokensPerImage = siglip ? (num(top, "mm_tokens_per_image") ?? patchesPerImage) : 0;
   const vision: VisionTower | undefined =
     vc && typeof vc === "object"
       ? {
+          kind: siglip ? "siglip" : "qwen-vl",
+          patchesPerImage,
+          tokensPerImage,
           depth: num(vc, "depth", "num_hidden_layers") ?? 0,
           hiddenSize: num(vc, "embed_dim", "hidden_size") ?? 0,
           intermediateSize: num(vc, "intermediate_size") ?? (num(vc, "embed_dim", "hidden_size") ?? 0) * (num(vc, "mlp_ratio") ?? 4),
           patchSize: num(vc, "patch_size") ?? 14,
           temporalPatchSize: num(vc, "temporal_patch_size") ?? 1,
           inChannels: num(vc, "in_chans", "in_channels", "num_channels") ?? 3,
-          spatialMergeSize: num(vc, "spatial_merge_size") ?? 1,
-          outHiddenSize: num(vc, "hidden_size", "out_hidden_size") ?? h,
+          // SigLIP + Gemma 3 projector: patchesPerImage patches pool into tokensPerImage tokens (4096 → 256 = a 4×4 merge).
+          spatialMergeSize: siglip ? Math.sqrt(patchesPerImage / tokensPerImage) : (num(vc, "spatial_merge_size") ?? 1),
+          outHiddenSize: siglip ? h : (num(vc, "hidden_size", "out_hidden_size") ?? h),
         }
       : undefined;
 

@@ -44,6 +44,8 @@ export interface EndpointPlan {
   readonly path: string;
   readonly model: string;
   readonly revision: string | null;
+  /** The vLLM release the endpoint runs; its image is catalog.vllmImage's repository at this tag. */
+  readonly vllm: string;
   readonly capability: Capability;
   readonly shape: string;
   readonly instanceType: string;

@@ -3,10 +3,9 @@
  * into node pools, add up quota at the ceiling and the cost range, and collect every finding.
  */
 import { findQuota, HOURS_PER_MONTH, PRICES_CAPTURED_AT, REGION, SERVICE_PRICES } from "../catalog";
-import { VLLM_RELEASE } from "../catalog/vllm";
 import { chooseShape, candidateOf, fitOnShape, MULTI_NODE_SPANS, spansNodes, type FitRequest, type ServingRequirements, type ShapeFit } from "./choose";
-import { engineFor } from "./engine";
-import { error, GiB, round, warning, type Finding } from "./findings";
+import { vllmRelease, type EngineProfile } from "./engine";
+import { error, GiB, PlanningError, round, warning, type Finding } from "./findings";
 import type { ModelProfile } from "./model-profile";
 import type { Capability, CapacityType, CostLine, EndpointPlan, NodePoolPlan, QuotaPlan, ServingPlan, UsdRange } from "./plan-types";
 import { GpuShape, replicaResources } from "./shapes";
@@ -44,6 +43,8 @@ export interface EndpointDeclaration extends ServingRequirements {
   readonly maxLoraRank?: number;
   /** Nodes one replica spans (with a full-node shape). @default - 1, or the fewest that fit when nothing fits in one node */
   readonly nodesPerReplica?: number;
+  /** The vLLM release this endpoint runs (sizing, image and flags follow it). @default - the stack's release */
+  readonly vllm?: string;
 }
 
 export interface PlanInput {
@@ -59,6 +60,8 @@ export interface PlanInput {
   readonly systemNodes?: number;
   /** @default 40 */
   readonly systemNodeDiskGiB?: number;
+  /** The vLLM release endpoints run unless they name their own. @default - the newest release read in full (catalog/vllm/releases.json) */
+  readonly vllm?: string;
 }
 
 /** Root volume: OS and kubelet, the vLLM image unpacked, and the weights of every replica a node may run. */
@@ -99,7 +102,7 @@ export interface Placed {
  * does not), or on the cheapest feasible shape in the catalog. Constructs call this while the tree is
  * built; planServing calls it again for the whole plan, so both always agree.
  */
-export function placeEndpoint(e: EndpointDeclaration, engine = engineFor(VLLM_RELEASE.version)): { placed?: Placed; findings: Finding[] } {
+export function placeEndpoint(e: EndpointDeclaration, engine: EngineProfile = vllmRelease(e.vllm, e.path).engine): { placed?: Placed; findings: Finding[] } {
   const findings: Finding[] = [];
   if (e.capability !== e.model.capability) {
     findings.push(
@@ -211,7 +214,7 @@ function compactAlternatives(all: EndpointPlan["alternatives"]): Pick<EndpointPl
 
 export function planServing(input: PlanInput): ServingPlan {
   const findings: Finding[] = [];
-  const engine = engineFor(VLLM_RELEASE.version);
+  const stackRelease = vllmRelease(input.vllm, input.stackPath, "serve");
   const placed: Placed[] = [];
 
   const seen = new Map<string, string>();
@@ -222,7 +225,15 @@ export function planServing(input: PlanInput): ServingPlan {
       continue;
     }
     seen.set(e.name, e.path);
-    const r = placeEndpoint(e, engine);
+    let release = stackRelease;
+    try {
+      release = vllmRelease(e.vllm ?? input.vllm, e.path, "serve");
+    } catch (err) {
+      if (!(err instanceof PlanningError)) throw err;
+      findings.push(...err.findings);
+      continue;
+    }
+    const r = placeEndpoint(e, release.engine);
     findings.push(...r.findings);
     if (r.placed && e.replicas.min === 0 && e.replicas.max > 0) {
       const weights = checkpointBytesOf(e.model);
@@ -239,7 +250,7 @@ export function planServing(input: PlanInput): ServingPlan {
     if (e.capacityType === "SPOT" && e.replicas.min < 2) {
       findings.push(warning("SPOT_SINGLE_REPLICA", e.path, { field: "capacityType", problem: `a Spot endpoint with ${e.replicas.min} minimum replica(s)`, why: "one Spot interruption takes the endpoint down", fix: "run at least 2 replicas on Spot, or use ON_DEMAND" }));
     }
-    if (r.placed) placed.push(r.placed);
+    if (r.placed) placed.push({ ...r.placed, decl: { ...r.placed.decl, vllm: release.version } });
   }
 
   // Pools: one per shape and capacity type.
@@ -329,6 +340,7 @@ export function planServing(input: PlanInput): ServingPlan {
         path: p.decl.path,
         model: p.decl.model.modelId,
         revision: p.decl.model.revision,
+        vllm: p.decl.vllm ?? stackRelease.version,
         capability: p.decl.model.capability,
         shape: shape.name,
         instanceType: inst.instanceType,
@@ -452,7 +464,7 @@ export function planServing(input: PlanInput): ServingPlan {
 
   return {
     schemaVersion: 1,
-    catalog: { pricesCapturedAt: PRICES_CAPTURED_AT, region: REGION, vllmImage: VLLM_RELEASE.image },
+    catalog: { pricesCapturedAt: PRICES_CAPTURED_AT, region: REGION, vllmImage: stackRelease.imageTag },
     endpoints,
     nodePools,
     quotas,

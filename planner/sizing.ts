@@ -290,7 +290,7 @@ export function size(input: SizingInput): SizingResult {
 
   const stageFacts = stageLayers.map((layers, s) => {
     const w = weights.bytesPerStage[s] * scale + (input.extraBytesPerGpu ?? 0);
-    const graphs = engine.cudaGraphBytes(p, layers);
+    const graphs = engine.cudaGraphBytes(p, layers, maxNumSeqs);
     const act = activationPeakBytes(p, { tp: safeTp, pp: safePp, stage: s, tokens, seqs: maxNumSeqs, dtype, engine, smCount: input.gpu.smCount });
     const available = requested - w - act - nonTorch - graphs;
     const perToken = kvBytesPerTokenPerGpu(p, safeTp, layers, kvBytes);

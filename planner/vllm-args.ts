@@ -1,9 +1,9 @@
 /**
  * The `vllm serve` command line for an endpoint. Every value comes from the plan; every flag is one
- * that the pinned release's argument parser defines (catalog/vllm/flags.json), checked here so a
+ * that the served release's argument parser defines (catalog/vllm/flags.json), checked here so a
  * typo or a removed flag fails the build, not a pod at 3 a.m.
  */
-import flags from "../catalog/vllm/flags.json";
+import { vllmRelease, type VllmRelease } from "./engine";
 import type { EndpointPlan } from "./plan-types";
 
 export const VLLM_PORT = 8000;
@@ -22,12 +22,17 @@ export interface ServeOptions {
   readonly lora?: { readonly maxLoraRank: number; readonly maxLoras: number; readonly maxCpuLoras: number; readonly modules: ReadonlyArray<{ name: string; path: string }> };
 }
 
-const known = new Set(flags.exists);
-
-export function vllmArgs(e: Pick<EndpointPlan, "name" | "capability" | "tensorParallel" | "pipelineParallel" | "maxModelLen" | "gpuMemoryUtilization" | "maxNumSeqs" | "maxNumBatchedTokens" | "kvCacheDtype" | "quantization" | "dtype">, o: ServeOptions, checkpointQuantized: boolean): string[] {
+export function vllmArgs(
+  e: Pick<EndpointPlan, "name" | "capability" | "tensorParallel" | "pipelineParallel" | "maxModelLen" | "gpuMemoryUtilization" | "maxNumSeqs" | "maxNumBatchedTokens" | "kvCacheDtype" | "quantization" | "dtype">,
+  o: ServeOptions,
+  checkpointQuantized: boolean,
+  release: VllmRelease = vllmRelease(undefined, e.name, "serve"),
+): string[] {
   const args: string[] = [];
+  const known = release.flags;
+  if (!known) throw new Error(`vLLM ${release.version} has no flag set (catalog/vllm/flags.json); only servable releases render a command`);
   const add = (flag: string, ...values: Array<string | number>) => {
-    if (!known.has(flag)) throw new Error(`vLLM ${flags.version} has no ${flag} flag (catalog/vllm/flags.json)`);
+    if (!known.has(flag)) throw new Error(`vLLM ${release.version} has no ${flag} flag (catalog/vllm/flags.json)`);
     args.push(flag, ...values.map(String));
   };
   add("--model", o.model);

@@ -72,6 +72,16 @@ function tensors(p: ModelProfile, tp: number, pp = 1): Tensor[] {
     out.push({ name: "dense.gate_up_proj", rows: 2 * p.intermediateSize, cols: h, shard: "col", stage: "dense", quantizable: true });
     out.push({ name: "dense.down_proj", rows: h, cols: p.intermediateSize, shard: "row", stage: "dense", quantizable: true });
   }
+  if (p.modelType === "gpt_oss") {
+    // gpt-oss: attention sinks (one logit per head), biased router and biased experts.
+    out.push({ name: "sinks", rows: 1, cols: qHeads, shard: "none", stage: "layer", quantizable: false });
+    if (!oBias) out.push({ name: "o_proj.bias", rows: 1, cols: h, shard: "none", stage: "layer", quantizable: false });
+    if (p.moe) {
+      out.push({ name: "router.bias", rows: 1, cols: p.moe.experts, shard: "none", stage: "layer", quantizable: false });
+      out.push({ name: "experts.w13.bias", rows: 1, cols: 2 * p.moe.expertIntermediateSize, shard: "none", stage: "layer", quantizable: false, copies: p.moe.experts });
+      out.push({ name: "experts.w2.bias", rows: 1, cols: h, shard: "none", stage: "layer", quantizable: false, copies: p.moe.experts });
+    }
+  }
   if (p.moe) {
     const e = p.moe;
     out.push({ name: "router", rows: e.experts, cols: h, shard: "none", stage: "layer", quantizable: false });
@@ -112,7 +122,24 @@ function tensors(p: ModelProfile, tp: number, pp = 1): Tensor[] {
     out.push({ name: "classifier.out_proj.bias", rows: 1, cols: p.classifierLabels, shard: "none", stage: "last", quantizable: false });
   }
 
-  if (p.vision) {
+  if (p.vision?.kind === "siglip") {
+    // SigLIP (Gemma 3): conv patch embedding, learned positions, pre-norm blocks with biased q/k/v/o and fc1/fc2,
+    // a post-layernorm, then the projector (soft-embedding RMSNorm + a [vision, text] projection). Replicated, bf16.
+    const v = p.vision;
+    const d = v.hiddenSize;
+    const add = (name: string, rows: number, cols: number, copies = 1) => out.push({ name, rows, cols, shard: "none", stage: "first", quantizable: false, copies });
+    add("vision.patch_embedding", d, v.inChannels * v.patchSize * v.patchSize);
+    add("vision.patch_embedding.bias", 1, d);
+    add("vision.position_embedding", v.patchesPerImage, d);
+    for (const [name, rows, cols] of [["q", d, d], ["k", d, d], ["v", d, d], ["o", d, d], ["fc1", v.intermediateSize, d], ["fc2", d, v.intermediateSize]] as const) {
+      add(`vision.${name}`, rows, cols, v.depth);
+      add(`vision.${name}.bias`, 1, rows, v.depth);
+    }
+    add("vision.layer_norms", 4, d, v.depth); // layer_norm1/2, weight and bias
+    add("vision.post_layernorm", 2, d);
+    add("projector.mm_soft_emb_norm", 1, d);
+    add("projector.mm_input_projection", d, h);
+  } else if (p.vision) {
     const v = p.vision;
     const patchIn = v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize;
     const merged = v.hiddenSize * v.spatialMergeSize * v.spatialMergeSize;
@@ -139,7 +166,7 @@ function tensors(p: ModelProfile, tp: number, pp = 1): Tensor[] {
   return out;
 }
 
-const MOE_LAYER_TENSORS = new Set(["router", "experts.w13", "experts.w2", "shared_expert.gate_up", "shared_expert.down"]);
+const MOE_LAYER_TENSORS = new Set(["router", "router.bias", "experts.w13", "experts.w2", "experts.w13.bias", "experts.w2.bias", "shared_expert.gate_up", "shared_expert.down"]);
 
 /** How many times a tensor occurs in a stage that holds `layers` layers starting at layer `firstLayer`. */
 function layerCount(p: ModelProfile, t: Tensor, layers: number, firstLayer: number): number {
@@ -176,8 +203,13 @@ export function allocatedBytes(size: number): number {
   return segment - rounded > MiB ? rounded : segment; // the remainder is split off only when > 1 MiB
 }
 
-function quantizedBytes(rows: number, cols: number, q: Quantization, dtypeBytes: number): number {
+function quantizedBytes(rows: number, cols: number, q: Quantization, dtypeBytes: number, expert: boolean): number {
   const numel = rows * cols;
+  if (q.scope === "experts" && !expert) return numel * dtypeBytes;
+  if (q.method === "mxfp4") return numel / 2 + numel / 32; // two fp4 per byte + a uint8 E8M0 scale per 32
+  if (q.method === "nvfp4" || (q.method === "modelopt-mixed" && expert)) return numel / 2 + numel / q.groupSize + 8; // fp8 scale per 16, fp32 global + input scale
+  if (q.method === "modelopt-fp8" || q.method === "modelopt-mixed") return numel + 8; // per-tensor fp32 weight and input scales
+  if (q.weightBlock) return numel + Math.ceil(rows / q.weightBlock[0]) * Math.ceil(cols / q.weightBlock[1]) * 4; // fp32 scale_inv per block
   if (q.weightBits === 8) return numel + rows * 4; // int8/fp8 weight + one fp32 scale per output channel
   const group = q.groupSize > 0 ? q.groupSize : cols;
   const groups = Math.ceil(cols / group) * rows;
@@ -225,7 +257,8 @@ export function estimateWeights(p: ModelProfile, o: WeightsOptions): WeightsEsti
       let cols = t.cols;
       if (t.shard === "col" || t.shard === "vocab") rows = rows / o.tp;
       if (t.shard === "row") cols = cols / o.tp;
-      const one = t.quantizable && o.quantization ? quantizedBytes(rows, cols, o.quantization, bytes) : rows * cols * bytes;
+      const expert = t.name.startsWith("experts.") || t.name.startsWith("shared_expert.") || (!p.moe && (t.name === "gate_up_proj" || t.name === "down_proj"));
+      const one = t.quantizable && o.quantization ? quantizedBytes(rows, cols, o.quantization, bytes, expert) : rows * cols * bytes;
       const copies = t.copies ?? 1;
       // Experts are one fused parameter per layer; other repeated tensors are separate allocations.
       const alloc = o.onGpu === false ? (b: number) => b : allocatedBytes;

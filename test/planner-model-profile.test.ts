@@ -170,8 +170,8 @@ describe("configs the planner refuses", () => {
     expect(planningError(() => profileFromConfig(rest, "m")).codes).toEqual(["CONFIG_INVALID"]);
   });
 
-  it("names every missing size field when hidden_size and num_hidden_layers are absent", () => {
-    const rest = omit(catalogConfig("meta-llama/Llama-3.1-8B-Instruct"), "hidden_size", "num_hidden_layers");
+  it("names every missing size field when a model_type without known class defaults (remote code) lacks hidden_size and num_hidden_layers", () => {
+    const rest = { ...omit(catalogConfig("meta-llama/Llama-3.1-8B-Instruct"), "hidden_size", "num_hidden_layers"), model_type: "my_remote_model" };
     const e = planningError(() => profileFromConfig(rest, "m"));
     expect(e.codes).toEqual(["CONFIG_INVALID"]);
     expect(e.findings[0].message).toContain("hidden_size");
