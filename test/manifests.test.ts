@@ -53,7 +53,7 @@ const ofKind = (objects: readonly K8sObject[], kind: string) => objects.filter((
 describe("workload builders", () => {
   test("the ScaledObject builder emits exactly the object an autoscaled endpoint synthesizes, and it is valid", () => {
     const app = Testing.app();
-    const stack = new ModelServingStack(app, "s", { cluster: { create: { clusterName: "c", quotas: { "L-DB2E81BA": 1000 }, addons: { keda: { prometheusUrl: "http://prometheus-server.monitoring.svc" }, nodeAutoscaler: "cluster-autoscaler" } } } });
+    const stack = new ModelServingStack(app, "s", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: { "L-DB2E81BA": 1000 }, addons: { keda: { prometheusUrl: "http://prometheus-server.monitoring.svc" }, nodeAutoscaler: "cluster-autoscaler" } } } });
     const qwen = stack.importModel("qwen", { source: ModelSource.huggingFace("Qwen/Qwen2.5-7B-Instruct", { revision: "a09a35458c702b33eeacc393d103063234e8bc28" }) });
     stack.addEndpoint("chat", { model: qwen, shape: "L40S_X1", maxModelLen: 8192, autoscaling: { minReplicas: 0, maxReplicas: 3, metric: "kv-cache", target: 0.7 } });
     const tf = JSON.parse(Testing.synth(stack, true));
@@ -65,7 +65,7 @@ describe("workload builders", () => {
 
   test("the LeaderWorkerSet builder emits exactly the object a multi-node endpoint synthesizes, and it is valid", () => {
     const app = Testing.app();
-    const stack = new ModelServingStack(app, "s", { cluster: { create: { clusterName: "c", quotas: { "L-417A185B": 10000 }, addons: { leaderWorkerSet: true, efa: true } } } });
+    const stack = new ModelServingStack(app, "s", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: { "L-417A185B": 10000 }, addons: { leaderWorkerSet: true, efa: true } } } });
     const source = ModelSource.huggingFace("meta-llama/Llama-3.1-405B-Instruct", { revision: "be673f326cab4cd22ccfef76109faf68e41aa5f1", token: SecretRef.fromKubernetesSecret("hf-token", "token") });
     stack.addEndpoint("big", { model: stack.importModel("l405", { source }), shape: "H100_X8", maxModelLen: 8192 });
     const tf = JSON.parse(Testing.synth(stack, true));
