@@ -16,7 +16,7 @@ import { InferenceEndpoint, type InferenceEndpointProps } from "../constructs/in
 import { ModelStore, type ModelStoreProps } from "../constructs/model-store";
 
 export interface ModelServingStackProps {
-  /** @default "us-east-1" (the region the price catalog covers) */
+  /** The AWS provider's region; the cluster's plan is placed and priced in it. @default "us-east-1" */
   readonly region?: string;
   /** Create a new cluster with these props, or compose into an existing one. @default - a new cluster */
   readonly cluster?: { readonly create: GpuClusterProps } | { readonly existing: ExistingClusterProps };
@@ -33,14 +33,16 @@ export class ModelServingStack extends TerraformStack {
     super(scope, id);
     // A relative state path keeps the synthesized JSON free of this machine's absolute paths.
     new LocalBackend(this, { path: props.stateFile ?? `terraform.${id}.tfstate` });
+    // The planner checks the region (REGION_UNKNOWN lists the covered ones); the cluster plans in the provider's region.
     const region = props.region ?? REGION;
-    if (region !== REGION) {
-      const message = error("REGION_NOT_PRICED", this.node.path, { field: "region", problem: `region ${region} has no prices in the catalog (it covers ${REGION})`, why: "the plan never prices capacity at $0, and instance offerings differ by region", fix: `deploy in ${REGION}, or add ${region} prices with their source to catalog/instances.json` }).message;
-      this.node.addValidation({ validate: () => [message] });
-    }
     new AwsProvider(this, "aws", { region, defaultTags: [{ tags: { "managed-by": "cdktf-model-serving", ...(props.tags ?? {}) } }] });
     const c = props.cluster;
-    this.cluster = c && "existing" in c ? GpuCluster.fromExisting(this, "cluster", c.existing) : new GpuCluster(this, "cluster", c && "create" in c ? c.create : {});
+    const clusterRegion = c && ("existing" in c ? c.existing.region : c.create.region);
+    if (clusterRegion !== undefined && clusterRegion !== region) {
+      const message = error("REGION_CONFLICT", this.node.path, { field: "cluster.region", problem: `the cluster declares region ${clusterRegion}, but the stack's AWS provider is in ${region}`, why: "the node pools are created by the stack's provider, so they would be planned for one region and built in another", fix: `set region: "${clusterRegion}" on the stack and drop it from the cluster props` }).message;
+      this.node.addValidation({ validate: () => [message] });
+    }
+    this.cluster = c && "existing" in c ? GpuCluster.fromExisting(this, "cluster", { ...c.existing, region }) : new GpuCluster(this, "cluster", { ...(c && "create" in c ? c.create : {}), region });
   }
 
   /** An S3 bucket for model weights on this stack's cluster. */
