@@ -7,6 +7,7 @@ import { z } from "zod";
 import gpusJson from "./gpus.json";
 import instancesJson from "./instances.json";
 import quotasJson from "./quotas.json";
+import regionsJson from "./regions.json";
 import servicesJson from "./services.json";
 import shapesJson from "./shapes.json";
 
@@ -51,7 +52,16 @@ export type QuotaSpec = z.infer<typeof Quota>;
 const Shape = z.object({ name: z.string().regex(/^[A-Z0-9_]+_X\d+$/), gpu: z.string(), gpus: z.number().int().positive() });
 export type ShapeSpec = z.infer<typeof Shape>;
 
-const Price = z.object({ value: z.number().positive(), source: z.string().min(1), capturedAt: z.string() });
+const Price = z.object({
+  value: z.number().positive(),
+  source: z.string().min(1),
+  capturedAt: z.string(),
+  /** "all": one list price in every commercial region; "us-east-1": the figure is that region's (others: see `regional`). */
+  regions: z.enum(["all", "us-east-1"]),
+});
+/** A commercial AWS region id (no GovCloud, China, Local or Wavelength Zones). */
+const REGION_ID = /^(us|eu|ap|sa|ca|me|af|il|mx)-(east|west|north|south|central|northeast|southeast|northwest|southwest)-\d$/;
+const RegionalPrices = z.object({ source: z.string().min(1), capturedAt: z.string().regex(/^\d{4}-\d{2}-\d{2}$/), values: z.record(z.string().regex(REGION_ID), z.number().positive()) });
 
 const gpuList = z.object({ capturedAt: z.string(), gpus: z.array(Gpu) }).parse(gpusJson).gpus;
 const instanceData = z.object({ region: z.string(), capturedAt: z.string(), instances: z.array(Instance) }).parse(instancesJson);
@@ -66,9 +76,27 @@ const serviceData = z
       ebsGp3UsdPerGbMonth: Price,
       s3StandardUsdPerGbMonth: Price,
       systemNodeUsdPerHour: Price.extend({ instanceType: z.string(), vcpus: z.number().int().positive() }),
+      natGatewayUsdPerHour: Price,
+      natGatewayUsdPerGb: Price,
+      publicIpv4UsdPerHour: Price,
+      kmsKeyUsdPerMonth: Price,
+      kmsKeyRotatedMaxUsdPerMonth: Price,
+      cloudwatchLogsIngestUsdPerGb: Price,
+      cloudwatchLogsStorageUsdPerGbMonth: Price,
     }),
+    regional: z.record(z.string(), RegionalPrices),
+    rule: z.string().min(1),
   })
   .parse(servicesJson);
+const regionData = z
+  .object({
+    source: z.string().min(1),
+    capturedAt: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    scope: z.string().min(1),
+    crossChecks: z.array(z.string()),
+    onDemandUsdPerHour: z.record(z.string().regex(REGION_ID), z.record(z.string(), z.number().positive())),
+  })
+  .parse(regionsJson);
 const shapeList = z.object({ source: z.string(), capturedAt: z.string(), shapes: z.array(Shape) }).parse(shapesJson).shapes;
 
 for (const i of instanceData.instances) {
@@ -77,10 +105,22 @@ for (const i of instanceData.instances) {
     if (!quotaData.quotas.some((q) => q.code === code)) throw new Error(`catalog/instances.json: ${i.instanceType} names unknown quota ${code}`);
   }
 }
+for (const [region, prices] of Object.entries(regionData.onDemandUsdPerHour)) {
+  for (const type of Object.keys(prices)) {
+    if (!instanceData.instances.some((i) => i.instanceType === type)) throw new Error(`catalog/regions.json: ${region} prices unknown instance type ${type}`);
+  }
+}
+for (const [item, table] of Object.entries(serviceData.regional)) {
+  if (!(item in serviceData.prices)) throw new Error(`catalog/services.json: regional prices for unknown item ${item}`);
+  for (const region of Object.keys(table.values)) {
+    if (!(region in regionData.onDemandUsdPerHour)) throw new Error(`catalog/services.json: ${item} prices ${region}, a region the instance table does not cover`);
+  }
+}
 for (const s of shapeList) {
   if (!gpuList.some((g) => g.id === s.gpu)) throw new Error(`catalog/shapes.json: ${s.name} names unknown GPU ${s.gpu}`);
 }
 
+/** The default region: plans are priced here unless a region is given. */
 export const REGION = instanceData.region;
 export const PRICES_CAPTURED_AT = instanceData.capturedAt;
 export const HOURS_PER_MONTH = serviceData.hoursPerMonth;
@@ -89,6 +129,42 @@ export const GPUS: readonly GpuSpec[] = gpuList;
 export const INSTANCES: readonly InstanceSpec[] = instanceData.instances;
 export const QUOTAS: readonly QuotaSpec[] = quotaData.quotas;
 export const SHAPES: readonly ShapeSpec[] = shapeList;
+
+/** Commercial regions with On-Demand prices for at least one catalog instance type, sorted. */
+export const REGIONS: readonly string[] = Object.keys(regionData.onDemandUsdPerHour).sort();
+/** When the per-region instance prices were captured, and from where. */
+export const REGIONAL_PRICES = { source: regionData.source, capturedAt: regionData.capturedAt } as const;
+
+/** On-Demand Linux $/h of an instance type in a region; undefined when it is not offered (not priced) there. */
+export function onDemandUsdPerHour(region: string, instanceType: string): number | undefined {
+  return regionData.onDemandUsdPerHour[region]?.[instanceType];
+}
+
+/** The regions that offer an instance type On-Demand, sorted. */
+export function regionsOffering(instanceType: string): string[] {
+  return REGIONS.filter((r) => onDemandUsdPerHour(r, instanceType) !== undefined);
+}
+
+export type ServicePriceItem = keyof typeof serviceData.prices;
+/** A service price as a plan uses it in one region, with how it was obtained. */
+export interface RegionalServicePrice {
+  readonly value: number;
+  readonly source: string;
+  readonly capturedAt: string;
+  /** "regional": a figure for this region; "uniform": one list price everywhere; "us-east-1-rule": no figure for this region, priced at the us-east-1 rate. */
+  readonly basis: "regional" | "uniform" | "us-east-1-rule";
+}
+
+/** A service price in a region: its own figure, the one list price, or — labelled — the us-east-1 rate. */
+export function servicePriceIn(region: string, item: ServicePriceItem): RegionalServicePrice {
+  const base = serviceData.prices[item];
+  if (base.regions === "all") return { value: base.value, source: base.source, capturedAt: base.capturedAt, basis: "uniform" };
+  if (region === instanceData.region) return { value: base.value, source: base.source, capturedAt: base.capturedAt, basis: "regional" };
+  const table = serviceData.regional[item];
+  const value = table?.values[region];
+  if (table && value !== undefined) return { value, source: `${table.source} (${region})`, capturedAt: table.capturedAt, basis: "regional" };
+  return { value: base.value, source: `RULE: no ${region} figure captured, priced at the ${instanceData.region} rate — ${base.source}`, capturedAt: base.capturedAt, basis: "us-east-1-rule" };
+}
 
 export function findGpu(id: string): GpuSpec | undefined {
   return GPUS.find((g) => g.id === id);

@@ -2,8 +2,9 @@
  * `model-serving` — the planner on the command line, and the "what fits?" calculator.
  *
  *   model-serving size   --config <config.json | catalog id> (--gpu G | --gpu-memory-gib N) [--gpus N] [--tp N] [--pp N]
- *                        [--util F] [--max-model-len N] [--dtype D] [--kv-cache-dtype D] [--quantization Q] [--json]
- *   model-serving shapes --config <…> --max-model-len N [--min-concurrency F] [--json]
+ *                        [--util F] [--max-model-len N] [--dtype D] [--kv-cache-dtype D] [--quantization Q] [--region R] [--json]
+ *   model-serving shapes --config <…> --max-model-len N [--min-concurrency F] [--region R] [--json]
+ *   model-serving plan   [--region R] [--json]
  *   model-serving lock   <hf-repo-id>[@<revision>] | s3://<bucket>/<prefix>/ [--out models.lock.json]   (see cli/lock.ts)
  *
  * Exit codes: 0 success, 1 the model does not fit or the input is invalid (coded errors), 2 usage.
@@ -15,6 +16,7 @@ import { GPUS, findGpu, findGpuByName } from "../catalog";
 import { chooseShape, layoutFor } from "../planner/choose";
 import { DEFAULT_VLLM_VERSION, servableVllmVersions, vllmRelease } from "../planner/engine";
 import { PlanningError, type Finding } from "../planner/findings";
+import { assertRegion, DEFAULT_REGION } from "../planner/region";
 import { profileFromConfig } from "../planner/model-profile";
 import { derivedMaxModelLen, size, type GpuFacts, type KvCacheDtype } from "../planner/sizing";
 import { loadConfig } from "./model-source";
@@ -25,10 +27,10 @@ import type { ServingPlan } from "../planner/plan-types";
 const USAGE = `usage:
   model-serving size   --config <config.json | catalog model id> (--gpu <${GPUS.map((g) => g.id).join("|")}> | --gpu-memory-gib N)
                        [--gpus N] [--tp N] [--pp N] [--util F] [--max-model-len N] [--dtype D] [--kv-cache-dtype D]
-                       [--quantization fp8] [--vllm X.Y.Z] [--json]
+                       [--quantization fp8] [--vllm X.Y.Z] [--region R] [--json]
   model-serving shapes --config <…> --max-model-len N [--min-concurrency F] [--util F] [--kv-cache-dtype D]
-                       [--quantization fp8] [--vllm X.Y.Z] [--json]
-  model-serving plan   [--vllm X.Y.Z] [--json]   the serving plan of the app in ./cdktf.json, without writing Terraform
+                       [--quantization fp8] [--vllm X.Y.Z] [--region R] [--json]
+  model-serving plan   [--vllm X.Y.Z] [--region R] [--json]   the serving plan of the app in ./cdktf.json, without writing Terraform
 ${LOCK_USAGE}
 
   --gpu takes any catalog GPU by id or name ("RTX 4090", "RTX-PRO-6000", GB10, L40, A40, B300, …).
@@ -37,6 +39,8 @@ ${LOCK_USAGE}
   --vllm is the release to size for (default ${DEFAULT_VLLM_VERSION}): any of v0.6–v0.29; a stack serves ${servableVllmVersions().join(", ")}.
     plan --vllm sets the release of every cluster that does not name its own.
   --quantization is vLLM's online quantization of an unquantized checkpoint.
+  --region is the AWS region shapes are offered and priced in (default ${DEFAULT_REGION}); for plan, the
+           region to price the app in instead of its own (a what-if: no Terraform is written).
 exit codes: 0 success, 1 does not fit / invalid input, 2 usage`;
 
 class UsageError extends Error {}
@@ -80,6 +84,7 @@ const OPTIONS = {
   "kv-cache-dtype": { type: "string" },
   quantization: { type: "string" },
   vllm: { type: "string" },
+  region: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean" },
 } as const;
@@ -97,6 +102,13 @@ function gpuFrom(values: Record<string, string | boolean | undefined>): GpuFacts
   throw new UsageError("size needs --gpu or --gpu-memory-gib");
 }
 
+/** --region, checked against the regions the price catalog covers (REGION_UNKNOWN lists them). */
+function regionFrom(values: Record<string, string | boolean | undefined>): string {
+  const region = (values.region as string | undefined) ?? DEFAULT_REGION;
+  assertRegion(region, "--region", "--region");
+  return region;
+}
+
 function codes(list: readonly Finding[]) {
   return list.map((f) => ({ code: f.code, message: f.message }));
 }
@@ -104,6 +116,7 @@ function codes(list: readonly Finding[]) {
 function runSize(values: Record<string, string | boolean | undefined>, io: Io): number {
   if (!values.config) throw new UsageError("size needs --config");
   const gpu = gpuFrom(values);
+  const region = regionFrom(values);
   const loaded = loadConfig(values.config as string);
   const profile = profileFromConfig(loaded.config, loaded.id);
   const release = vllmRelease(values.vllm as string | undefined, "--vllm");
@@ -134,7 +147,7 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
   });
   const fitsOn = result.fits
     ? []
-    : chooseShape({ profile, engine, maxModelLen, path: loaded.id, ...(util !== undefined ? { gpuMemoryUtilization: util } : {}), ...(kv ? { kvCacheDtype: kv as KvCacheDtype } : {}), ...(quantization ? { quantization } : {}) })
+    : chooseShape({ profile, engine, maxModelLen, path: loaded.id, region, ...(util !== undefined ? { gpuMemoryUtilization: util } : {}), ...(kv ? { kvCacheDtype: kv as KvCacheDtype } : {}), ...(quantization ? { quantization } : {}) })
         .ranked.filter((f) => f.feasible)
         .slice(0, 5)
         .map((f) => ({ shape: f.shape.name, instanceType: f.host!.instance.instanceType, usdPerReplicaHour: Math.round(f.usdPerReplicaHour * 10000) / 10000, tensorParallel: f.tensorParallel, kvCacheTokens: f.sizing.kvCacheTokens, maxConcurrency: f.sizing.maxConcurrency }));
@@ -157,6 +170,7 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
     kvCacheDtype: result.kvCacheDtype,
     vllm: release.version,
     vllmImage: release.imageTag,
+    region,
     ...(loaded.safetensors ? { safetensors: loaded.safetensors } : {}),
     errors: codes(result.errors),
     warnings: codes(result.warnings),
@@ -168,7 +182,7 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
     io.out(`  ${result.fits ? "fits" : "does not fit"}: weights ${out.weightsGiB} GiB/GPU, start-up overhead ${out.overheadGiB} GiB, KV cache ${out.kvCacheGiB} GiB = ${out.kvCacheTokens.toLocaleString("en-US")} tokens, max concurrency ${out.maxConcurrency}×`);
     for (const e of result.errors) io.out(`  ${e.message}`);
     for (const w of result.warnings) io.out(`  ${w.message}`);
-    if (!result.fits && fitsOn.length) io.out(`  fits on (cheapest first): ${fitsOn.map((f) => `${f.shape} on ${f.instanceType} $${f.usdPerReplicaHour}/h`).join(", ")}`);
+    if (!result.fits && fitsOn.length) io.out(`  fits on (cheapest first in ${region}): ${fitsOn.map((f) => `${f.shape} on ${f.instanceType} $${f.usdPerReplicaHour}/h`).join(", ")}`);
   }
   return result.fits ? 0 : 1;
 }
@@ -184,7 +198,9 @@ function runShapes(values: Record<string, string | boolean | undefined>, io: Io)
   const quantization = oneOf("quantization", values.quantization as string | undefined, ["fp8"] as const);
   const minConcurrency = positiveNumber("min-concurrency", values["min-concurrency"] as string | undefined) ?? 1;
   const release = vllmRelease(values.vllm as string | undefined, "--vllm");
+  const region = regionFrom(values);
   const choice = chooseShape({
+    region,
     profile,
     engine: release.engine,
     maxModelLen,
@@ -197,9 +213,9 @@ function runShapes(values: Record<string, string | boolean | undefined>, io: Io)
   const feasible = choice.candidates.filter((c) => c.verdict.startsWith("chosen") || c.verdict.startsWith("fits"));
   const rejected = choice.candidates.filter((c) => !feasible.includes(c));
   if (values.json) {
-    io.out(JSON.stringify({ model: loaded.id, maxModelLen, minConcurrency, vllm: release.version, feasible, rejected }, null, 2));
+    io.out(JSON.stringify({ model: loaded.id, maxModelLen, minConcurrency, region, vllm: release.version, feasible, rejected }, null, 2));
   } else {
-    io.out(`${loaded.id}, maxModelLen ${maxModelLen}, concurrency ≥ ${minConcurrency}: ${feasible.length} feasible shape(s), cheapest first`);
+    io.out(`${loaded.id}, maxModelLen ${maxModelLen}, concurrency ≥ ${minConcurrency}, ${region}: ${feasible.length} feasible shape(s), cheapest first`);
     for (const c of feasible) io.out(`  ${c.shape.padEnd(12)} ${String(c.instanceType).padEnd(18)} $${String(c.usdPerReplicaHour).padEnd(9)}/replica-hour  TP ${c.tensorParallel} PP ${c.pipelineParallel}  ${c.kvCacheTokens.toLocaleString("en-US")} KV tokens  ${c.maxConcurrency}× concurrency`);
     if (!feasible.length) io.out("  none: lower --max-model-len or --min-concurrency, or use a quantized checkpoint");
   }
@@ -212,7 +228,9 @@ function runPlan(values: Record<string, string | boolean | undefined>, io: Io): 
   if (!app) throw new UsageError('cdktf.json has no "app" command');
   const vllm = values.vllm as string | undefined;
   if (vllm !== undefined) vllmRelease(vllm, "--vllm", "serve"); // a coded error here, before the app runs
-  const r = spawnSync(app, { shell: true, encoding: "utf8", env: { ...process.env, MODEL_SERVING_PLAN_ONLY: "1", MODEL_SERVING_QUIET: "1", ...(vllm ? { MODEL_SERVING_VLLM: vllm } : {}) }, maxBuffer: 256 * 1024 * 1024 });
+  // --region prices every cluster of the app in that region (clusters honour it only in plan-only runs).
+  const planRegion = values.region === undefined ? "" : regionFrom(values);
+  const r = spawnSync(app, { shell: true, encoding: "utf8", env: { ...process.env, MODEL_SERVING_PLAN_ONLY: "1", MODEL_SERVING_QUIET: "1", MODEL_SERVING_PLAN_REGION: planRegion, ...(vllm ? { MODEL_SERVING_VLLM: vllm } : {}) }, maxBuffer: 256 * 1024 * 1024 });
   let parsed: { stacks: Record<string, ServingPlan> };
   try {
     parsed = JSON.parse(r.stdout);

@@ -9,10 +9,11 @@
  */
 import { Fn, Lazy, TerraformStack } from "cdktf";
 import { Construct, type IConstruct } from "constructs";
-import { REGION, SERVICE_PRICES } from "../catalog";
+import { SERVICE_PRICES } from "../catalog";
 import { error, PlanningError, type Finding } from "../planner/findings";
-import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Placed } from "../planner/plan";
 import { vllmRelease, type VllmRelease } from "../planner/engine";
+import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Placed, type PlanInput } from "../planner/plan";
+import { DEFAULT_REGION, regionProblem } from "../planner/region";
 import type { ServingPlan } from "../planner/plan-types";
 import {
   CloudwatchLogGroup, DataAwsAvailabilityZones, DataAwsEksCluster, Eip, EksAccessEntry, EksAccessPolicyAssociation, EksAddon, EksCluster, EksNodeGroup,
@@ -41,6 +42,13 @@ export const DEFAULT_KUBERNETES_VERSION = "1.33";
 export const GPU_TAINT_KEY = "nvidia.com/gpu";
 /** Kubernetes versions in EKS standard support (AWS EKS version calendar, as of the catalog date). */
 export const STANDARD_SUPPORT_VERSIONS = ["1.32", "1.33", "1.34"];
+/** Days the control-plane log group keeps its logs (also the storage window the plan prices). */
+export const CONTROL_PLANE_LOG_RETENTION_DAYS = 90;
+
+/** `npx model-serving plan --region R` prices the app as if deployed in R; only plan-only runs, which write no Terraform, honour it. */
+function planOnlyRegion(): string | undefined {
+  return process.env.MODEL_SERVING_PLAN_ONLY === "1" ? process.env.MODEL_SERVING_PLAN_REGION || undefined : undefined;
+}
 
 /** Operators the endpoints may rely on, declared because synth cannot see inside the cluster. */
 export interface ClusterAddons {
@@ -61,6 +69,12 @@ export interface ClusterAddons {
 }
 
 export interface ServingOptions {
+  /**
+   * The AWS region the cluster and its node pools live in: endpoints are placed on what the region
+   * offers and priced with its On-Demand prices. Needed only when the AWS provider does not set its
+   * region in code; when both are set they must agree. @default - the AWS provider's region
+   */
+  readonly region?: string;
   /** Operators already running in the cluster. @default - none: autoscaling and multi-node endpoints are refused */
   readonly addons?: ClusterAddons;
   /** EC2 vCPU quotas the account really has, by Service Quotas code (e.g. `{ "L-DB2E81BA": 96 }`). @default - none declared (a warning) */
@@ -114,6 +128,10 @@ export interface GpuClusterProps extends ServingOptions {
   readonly adminPrincipalArns?: readonly string[];
   /** CPU nodes for CoreDNS, the device plugin's peers and smoke tests. @default 2 */
   readonly systemNodes?: number;
+  /** GB a month through the new VPC's NAT gateway (weights from the Hub, image pulls), to price its data processing. @default - hourly charge only; the cost line says so */
+  readonly natGatewayGbPerMonth?: number;
+  /** GB a month of control-plane logs (the log group's IncomingBytes), to price CloudWatch Logs. @default - not priced; the cost line says so */
+  readonly controlPlaneLogGbPerMonth?: number;
 }
 
 export interface ExistingClusterProps extends ServingOptions {
@@ -175,8 +193,10 @@ export abstract class GpuClusterBase extends Construct {
   readonly suppressions: readonly Suppression[];
   readonly planTimeQuotaCheck: boolean;
   readonly addons: ClusterAddons;
-  /** The AWS region of the cluster, from its AWS provider (undefined when that is not a plain string: an error says so). */
-  readonly region: string | undefined;
+  /** The AWS region the plan is placed and priced in: the cluster's (`plan --region` prices a what-if elsewhere). */
+  readonly region: string;
+  /** The region the cluster's AWS provider deploys to, when set in code. */
+  readonly providerRegion: string | undefined;
   /** Set when the cluster's AWS resources must name a provider (an aliased or given one). */
   readonly awsProvider: AwsProvider | undefined;
   /** The vLLM release endpoints run unless they name their own. */
@@ -205,13 +225,14 @@ export abstract class GpuClusterBase extends Construct {
     const aws = resolveAwsProvider(this, options.awsProvider, this.node.path);
     this.findings.push(...aws.findings);
     this.awsProvider = aws.provider;
-    this.region = aws.region;
-    if (!aws.findings.length && !aws.region) {
-      this.findings.push(error("REGION_UNKNOWN", this.node.path, { field: "awsProvider.region", problem: "the cluster's AWS provider has no region set in code", why: "the plan prices capacity and checks instance offerings per region, and synth cannot read AWS_REGION from the machine that later applies it", fix: 'set region on the AWS provider, e.g. new AwsProvider(stack, "aws", { region: "us-east-1" })' }));
+    if (aws.region && options.region && aws.region !== options.region) {
+      this.findings.push(error("REGION_CONFLICT", this.node.path, { field: "region", problem: `the cluster declares region ${options.region}, but its AWS provider is in ${aws.region}`, why: "the node pools are created by that provider, so they would be planned for one region and built in another", fix: `drop region from the cluster props (the provider's region is used), or give the cluster an AWS provider for ${options.region}` }));
     }
-    if (aws.region && aws.region !== REGION) {
-      this.findings.push(error("REGION_NOT_PRICED", this.node.path, { field: "region", problem: `region ${aws.region} has no prices in the catalog (it covers ${REGION})`, why: "the plan never prices capacity at $0, and instance offerings differ by region", fix: `deploy in ${REGION}` }));
+    if (!aws.findings.length && !aws.region && !options.region) {
+      this.findings.push(error("REGION_UNDECLARED", this.node.path, { field: "awsProvider.region", problem: "the cluster's AWS provider sets no region in code, and the cluster declares none", why: "the plan places and prices capacity per region, and synth cannot read AWS_REGION from the machine that later applies it", fix: 'set region on the AWS provider, e.g. new AwsProvider(stack, "aws", { region: "us-east-1" }), or region on the cluster' }));
     }
+    this.providerRegion = aws.region ?? options.region;
+    this.region = planOnlyRegion() ?? this.providerRegion ?? DEFAULT_REGION;
     bindProviders(this, this.awsProvider ? { aws: this.awsProvider } : {});
     let release: VllmRelease;
     try {
@@ -276,7 +297,9 @@ export abstract class GpuClusterBase extends Construct {
   addEndpoint(decl: EndpointDeclaration): { placed: Placed; pool: GpuNodePool } | undefined {
     this.declarations.push(decl);
     this.cachedPlan = undefined;
-    const r = placeEndpoint(decl);
+    // An unknown region is reported once by the plan, not once per endpoint.
+    if (regionProblem(this.region, this.node.path)) return undefined;
+    const r = placeEndpoint(decl, undefined, this.region);
     this.findings.push(...r.findings.filter((f) => f.severity === "error"));
     if (!r.placed) return undefined;
     const fit = r.placed.fit;
@@ -317,11 +340,18 @@ export abstract class GpuClusterBase extends Construct {
     return Math.ceil((40 + this.stagingDiskGiB * 1.3) / 10) * 10;
   }
 
+  /** What the cluster creates besides its node pools (network, key, logs), for the plan's cost lines. */
+  protected costInputs(): Pick<PlanInput, "natGateways" | "natGatewayGbPerMonth" | "kmsKeys" | "controlPlaneLogs"> {
+    return {};
+  }
+
   /** The whole serving plan (memoised; recomputed when endpoints are added). */
   plan(): ServingPlan {
     if (!this.cachedPlan) {
       this.cachedPlan = planServing({
         stackPath: this.node.path,
+        region: this.region,
+        ...this.costInputs(),
         endpoints: this.declarations,
         quotas: this.quotas,
         createsCluster: this.createsCluster,
@@ -432,9 +462,12 @@ export class GpuCluster extends GpuClusterBase {
   readonly cluster: EksCluster;
   protected readonly createsCluster = true;
   protected readonly systemNodeCount: number;
+  private natGateways = 0;
+  private readonly usage: Pick<GpuClusterProps, "natGatewayGbPerMonth" | "controlPlaneLogGbPerMonth">;
 
   constructor(scope: Construct, id: string, props: GpuClusterProps = {}) {
     super(scope, id, props);
+    this.usage = props;
     this.clusterName = props.clusterName ?? id;
     this.systemNodeCount = props.systemNodes ?? 2;
     const cidrs = props.publicAccessCidrs ?? [];
@@ -445,9 +478,12 @@ export class GpuCluster extends GpuClusterBase {
     }
     const tags = { "model-serving:cluster": this.clusterName };
     this.subnetIds = props.subnetIds ? [...props.subnetIds] : this.createNetwork(tags);
+    if (props.subnetIds && props.natGatewayGbPerMonth !== undefined) {
+      this.findings.push(error("USAGE_WITHOUT_RESOURCE", this.node.path, { field: "natGatewayGbPerMonth", problem: "natGatewayGbPerMonth is set, but with subnetIds the cluster creates no NAT gateway", why: "it would price a NAT gateway this stack does not create", fix: "drop natGatewayGbPerMonth (the VPC's owner pays for its NAT)" }));
+    }
 
     const key = new KmsKey(this, "secrets-key", { description: `EKS secrets encryption for ${this.clusterName}`, enableKeyRotation: true, deletionWindowInDays: 30, tags });
-    const logs = new CloudwatchLogGroup(this, "control-plane-logs", { name: `/aws/eks/${this.clusterName}/cluster`, retentionInDays: 90, tags });
+    const logs = new CloudwatchLogGroup(this, "control-plane-logs", { name: `/aws/eks/${this.clusterName}/cluster`, retentionInDays: CONTROL_PLANE_LOG_RETENTION_DAYS, tags });
     const clusterRole = new IamRole(this, "cluster-role", {
       name: `${this.clusterName}-cluster`,
       assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }] }),
@@ -500,7 +536,18 @@ export class GpuCluster extends GpuClusterBase {
     return {
       host: this.cluster.endpoint,
       clusterCaCertificate: Fn.base64decode(this.cluster.certificateAuthority.get(0).data),
-      exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", this.cluster.name, ...(this.region ? ["--region", this.region] : [])] },
+      exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", this.cluster.name, "--region", this.region] },
+    };
+  }
+
+  /** The new VPC's NAT gateways (each with an Elastic IP), the secrets KMS key and the control-plane log group. */
+  protected costInputs(): Pick<PlanInput, "natGateways" | "natGatewayGbPerMonth" | "kmsKeys" | "controlPlaneLogs"> {
+    const { natGatewayGbPerMonth, controlPlaneLogGbPerMonth } = this.usage;
+    return {
+      natGateways: this.natGateways,
+      ...(this.natGateways && natGatewayGbPerMonth !== undefined ? { natGatewayGbPerMonth } : {}),
+      kmsKeys: 1,
+      controlPlaneLogs: { retentionDays: CONTROL_PLANE_LOG_RETENTION_DAYS, ...(controlPlaneLogGbPerMonth !== undefined ? { gbPerMonth: controlPlaneLogGbPerMonth } : {}) },
     };
   }
 
@@ -515,7 +562,10 @@ export class GpuCluster extends GpuClusterBase {
       const az = Fn.element(azs.names, i);
       const pub = new Subnet(this, `public-${i}`, { vpcId: vpc.id, availabilityZone: az, cidrBlock: `10.0.${i}.0/24`, mapPublicIpOnLaunch: false, tags: { ...tags, "kubernetes.io/role/elb": "1" } });
       new RouteTableAssociation(this, `public-${i}-routes`, { subnetId: pub.id, routeTableId: publicRt.id });
-      if (!nat) nat = new NatGateway(this, "nat", { allocationId: new Eip(this, "nat-ip", { domain: "vpc", tags }).id, subnetId: pub.id, tags, dependsOn: [igw] });
+      if (!nat) {
+        nat = new NatGateway(this, "nat", { allocationId: new Eip(this, "nat-ip", { domain: "vpc", tags }).id, subnetId: pub.id, tags, dependsOn: [igw] });
+        this.natGateways++;
+      }
       const priv = new Subnet(this, `private-${i}`, { vpcId: vpc.id, availabilityZone: az, cidrBlock: `10.0.${16 * (i + 1)}.0/20`, tags: { ...tags, "kubernetes.io/role/internal-elb": "1" } });
       const rt = new RouteTable(this, `private-${i}-routes`, { vpcId: vpc.id, route: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags });
       new RouteTableAssociation(this, `private-${i}-assoc`, { subnetId: priv.id, routeTableId: rt.id });
@@ -563,7 +613,7 @@ class ExistingGpuCluster extends GpuClusterBase {
     return {
       host: this.data.endpoint,
       clusterCaCertificate: Fn.base64decode(this.data.certificateAuthority.get(0).data),
-      exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", this.clusterName, ...(this.region ? ["--region", this.region] : [])] },
+      exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", this.clusterName, "--region", this.region] },
     };
   }
 }

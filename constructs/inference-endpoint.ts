@@ -76,6 +76,11 @@ export interface InferenceEndpointProps {
   readonly autoscaling?: AutoscalingOptions;
   /** @default "ON_DEMAND" */
   readonly capacityType?: CapacityType;
+  /**
+   * The Spot price you see for `instanceType` in the cluster's region, USD per instance-hour; the plan
+   * prices the Spot pool at it, labelled as declared. @default - Spot is priced as a range: AWS's maximum discount … On-Demand
+   */
+  readonly spotPriceUsdPerHour?: number;
   /** Prefix caching for generative models. @default true */
   readonly enablePrefixCaching?: boolean;
   /** API key clients must send, by reference. @default - none (cluster-internal Service only) */
@@ -191,6 +196,7 @@ export class InferenceEndpoint extends Construct {
       ...(props.quantization ? { quantization: props.quantization } : {}),
       ...(props.dtype ? { dtype: props.dtype } : {}),
       ...(props.maxLoraRank !== undefined ? { maxLoraRank: props.maxLoraRank } : {}),
+      ...(props.spotPriceUsdPerHour !== undefined ? { spotPriceUsdPerHour: props.spotPriceUsdPerHour } : {}),
       adapters: this.adapterSpecs,
       vllm: release.version,
     };

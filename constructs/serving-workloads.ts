@@ -58,8 +58,8 @@ export class ServingWorkloads extends Construct {
     this.findings.push(...aws.findings);
     this.awsProvider = aws.provider;
     this.region = aws.region;
-    if (aws.region && cluster.region && aws.region !== cluster.region) {
-      this.findings.push(error("REGION_MISMATCH", this.node.path, { field: "awsProvider", problem: `the workloads' AWS provider is in ${aws.region} and cluster ${cluster.clusterName} in ${cluster.region}`, why: "Pod Identity associations and the model bucket must be in the cluster's region", fix: `give the workloads an AWS provider for ${cluster.region}` }));
+    if (aws.region && cluster.providerRegion && aws.region !== cluster.providerRegion) {
+      this.findings.push(error("REGION_MISMATCH", this.node.path, { field: "awsProvider", problem: `the workloads' AWS provider is in ${aws.region} and cluster ${cluster.clusterName} in ${cluster.providerRegion}`, why: "Pod Identity associations and the model bucket must be in the cluster's region", fix: `give the workloads an AWS provider for ${cluster.providerRegion}` }));
     }
     this.kubernetesProvider = options.kubernetesProvider ?? this.defaultKubernetesProvider(cluster);
     bindProviders(this, { ...(this.awsProvider ? { aws: this.awsProvider } : {}), kubernetes: this.kubernetesProvider });

@@ -8,6 +8,7 @@ import { error, round, type Finding } from "./findings";
 import type { EngineProfile } from "./engine";
 import type { ModelProfile } from "./model-profile";
 import type { ShapeCandidate } from "./plan-types";
+import { DEFAULT_REGION } from "./region";
 import { GpuShape, type Host } from "./shapes";
 import { size, tensorParallelChoices, validTensorParallel, type KvCacheDtype, type OnlineQuantization, type SizingResult } from "./sizing";
 
@@ -39,6 +40,8 @@ export interface FitRequest extends ServingRequirements {
   /** Extra bytes each GPU must hold at a tensor-parallel size (LoRA adapter slots). */
   readonly extraBytesPerGpu?: (tensorParallel: number) => number;
   readonly path: string;
+  /** The region shapes are priced and offered in. @default "us-east-1" */
+  readonly region?: string;
 }
 
 export interface ShapeFit {
@@ -76,10 +79,10 @@ function withPath(f: Finding | undefined, path: string): Finding | undefined {
   return f && { ...f, path, message: f.message.split(PATH_MARK).join(path) };
 }
 
-export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaultHost(), tensorParallel?: number, nodes = 1): ShapeFit {
+export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaultHost(req.region), tensorParallel?: number, nodes = 1): ShapeFit {
   const tp = layoutFor(req.profile, shape.gpus, tensorParallel).tp;
   const key = JSON.stringify([
-    req.engine.id, shape.name, host?.instance.instanceType ?? null, tensorParallel ?? null, nodes, req.maxModelLen, req.minConcurrency ?? 1,
+    req.engine.id, req.region ?? DEFAULT_REGION, shape.name, host?.instance.instanceType ?? null, tensorParallel ?? null, nodes, req.maxModelLen, req.minConcurrency ?? 1,
     req.gpuMemoryUtilization ?? null, req.kvCacheDtype ?? null, req.quantization ?? null, req.dtype ?? null, req.checkpointBytes ?? null,
     req.replicas ?? 1, req.extraBytesPerGpu ? req.extraBytesPerGpu(tp) : 0,
   ]);
@@ -99,7 +102,7 @@ function computeFit(req: FitRequest, shape: GpuShape, host: Host | undefined, te
   const tp = inNode.tp;
   const pp = inNode.pp * nodes;
   // A multi-node replica owns whole nodes: it pays for all of them.
-  if (host && nodes > 1) host = { instance: host.instance, replicasPerNode: 1, usdPerReplicaHour: (host.instance.onDemandUsdPerHour ?? Infinity) * nodes };
+  if (host && nodes > 1) host = { ...host, replicasPerNode: 1, usdPerReplicaHour: host.usdPerNodeHour * nodes };
   const sizing = size({
     profile: req.profile,
     gpu: shape.gpu,
@@ -144,17 +147,15 @@ function computeFit(req: FitRequest, shape: GpuShape, host: Host | undefined, te
     };
   }
   if (!reason && !host) {
-    reason = {
-      code: "PRICE_UNKNOWN",
-      severity: "error",
-      path: req.path,
-      field: "shape",
-      message: `[PRICE_UNKNOWN] ${req.path}: no instance hosting ${shape.name} has a published On-Demand price in the catalog. The planner never prices capacity at $0. Fix: choose another shape, or add the price with its source to catalog/instances.json.`,
-    };
+    const region = req.region ?? DEFAULT_REGION;
+    const offered = shape.offeredIn();
+    reason = offered.startsWith("no region")
+      ? error("PRICE_UNKNOWN", req.path, { field: "shape", problem: `no instance hosting ${shape.name} has a published On-Demand price in any region`, why: "the planner never prices capacity at $0", fix: "choose another shape" })
+      : error("SHAPE_NOT_OFFERED_IN_REGION", req.path, { field: "shape", problem: `no instance hosting ${shape.name} is offered On-Demand in ${region}`, why: `${shape.name} is offered in ${offered}`, fix: `deploy in one of those regions, or choose a shape offered in ${region}` });
   }
   const replicas = Math.max(1, req.replicas ?? 1);
   const nodesNeeded = nodes > 1 ? replicas * nodes : Math.ceil(replicas / (host?.replicasPerNode ?? 1));
-  const usdPerReplicaHour = host ? (nodesNeeded * (host.instance.onDemandUsdPerHour ?? Infinity)) / replicas : Infinity;
+  const usdPerReplicaHour = host ? (nodesNeeded * host.usdPerNodeHour) / replicas : Infinity;
   return { shape, host, tensorParallel: tp, pipelineParallel: pp, sizing, feasible: !reason, reason, nodesPerReplica: nodes, usdPerReplicaHour };
 }
 
@@ -193,8 +194,8 @@ export interface ShapeChoice {
  * (p4d, p4de, p5, p5en, p6, g6e.48xlarge), where pipeline stages talk over EFA. Anything slower is
  * refused rather than silently turned into a crawl; nodesPerReplica can still ask for it.
  */
-export function spansNodes(s: GpuShape): boolean {
-  const host = s.defaultHost()?.instance;
+export function spansNodes(s: GpuShape, region = DEFAULT_REGION): boolean {
+  const host = s.defaultHost(region)?.instance;
   return !!host && host.gpus === s.gpus && s.gpus >= 8 && host.networkGbps >= 400;
 }
 
@@ -205,8 +206,8 @@ export function chooseShape(req: FitRequest, shapes: readonly GpuShape[] = GpuSh
   let fits = shapes.map((s) => fitOnShape(req, s));
   if (!fits.some((f) => f.feasible)) {
     // Bigger than any one node: tensor parallel inside each node, pipeline parallel across nodes.
-    const fullNode = shapes.filter((s) => spansNodes(s));
-    fits = [...fits, ...fullNode.flatMap((s) => MULTI_NODE_SPANS.map((k) => fitOnShape(req, s, s.defaultHost(), undefined, k)))];
+    const fullNode = shapes.filter((s) => spansNodes(s, req.region));
+    fits = [...fits, ...fullNode.flatMap((s) => MULTI_NODE_SPANS.map((k) => fitOnShape(req, s, s.defaultHost(req.region), undefined, k)))];
   }
   const feasible = fits.filter((f) => f.feasible).sort(compareFeasible);
   const infeasible = fits.filter((f) => !f.feasible);

@@ -82,6 +82,16 @@ export interface EndpointPlan {
   readonly rejected: Readonly<Record<string, readonly string[]>>;
 }
 
+/** How a Spot pool is priced: a price the user declared, or a range — never a guessed figure. */
+export interface SpotPricing {
+  readonly basis: "declared" | "range";
+  /** Lowest $/h per node: the declared price, or On-Demand less AWS's largest Spot discount. */
+  readonly floorUsdPerHour: number;
+  /** Highest $/h per node: the declared price, or the On-Demand price (the default maximum Spot price). */
+  readonly ceilingUsdPerHour: number;
+  readonly source: string;
+}
+
 export interface NodePoolPlan {
   readonly name: string;
   readonly shape: string;
@@ -98,7 +108,10 @@ export interface NodePoolPlan {
   readonly gpusFree: number;
   readonly strandedUsdPerHour: number;
   readonly rootVolumeGiB: number;
+  /** On-Demand price of a node in the plan's region; for Spot, the declared price or the On-Demand ceiling. */
   readonly hourlyUsdPerNode: number;
+  /** Spot pools only: how the Spot price was taken. */
+  readonly spot: SpotPricing | null;
   readonly monthlyUsd: UsdRange;
   readonly quotaCode: string;
 }

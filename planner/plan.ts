@@ -2,12 +2,13 @@
  * Build the ServingPlan from what the user declared: size and place every endpoint, pack replicas
  * into node pools, add up quota at the ceiling and the cost range, and collect every finding.
  */
-import { findQuota, HOURS_PER_MONTH, PRICES_CAPTURED_AT, REGION, SERVICE_PRICES } from "../catalog";
+import { findQuota, HOURS_PER_MONTH, PRICES_CAPTURED_AT, REGION, REGIONAL_PRICES, SERVICE_PRICES, servicePriceIn, type RegionalServicePrice, type ServicePriceItem } from "../catalog";
 import { chooseShape, candidateOf, fitOnShape, MULTI_NODE_SPANS, spansNodes, type FitRequest, type ServingRequirements, type ShapeFit } from "./choose";
 import { vllmRelease, type EngineProfile } from "./engine";
 import { error, GiB, PlanningError, round, warning, type Finding } from "./findings";
 import type { ModelProfile } from "./model-profile";
-import type { Capability, CapacityType, CostLine, EndpointPlan, NodePoolPlan, QuotaPlan, ServingPlan, UsdRange } from "./plan-types";
+import type { Capability, CapacityType, CostLine, EndpointPlan, NodePoolPlan, QuotaPlan, ServingPlan, SpotPricing, UsdRange } from "./plan-types";
+import { DEFAULT_REGION, regionProblem } from "./region";
 import { GpuShape, replicaResources } from "./shapes";
 import { checkpointBytes } from "./weights";
 import { checkAdapters, loraBytesPerGpu, loraSettings, type AdapterSpec } from "./lora";
@@ -45,6 +46,11 @@ export interface EndpointDeclaration extends ServingRequirements {
   readonly nodesPerReplica?: number;
   /** The vLLM release this endpoint runs (sizing, image and flags follow it). @default - the stack's release */
   readonly vllm?: string;
+  /**
+   * A Spot price the user has seen for `instanceType` in the plan's region, USD per instance-hour,
+   * priced as declared. @default - Spot is priced as a range: AWS's maximum discount … the On-Demand ceiling
+   */
+  readonly spotPriceUsdPerHour?: number;
 }
 
 export interface PlanInput {
@@ -62,7 +68,21 @@ export interface PlanInput {
   readonly systemNodeDiskGiB?: number;
   /** The vLLM release endpoints run unless they name their own. @default - the newest release read in full (catalog/vllm/releases.json) */
   readonly vllm?: string;
+  /** The region the plan is priced and its shapes chosen in. @default "us-east-1" */
+  readonly region?: string;
+  /** NAT gateways the plan creates, each with one Elastic IP (a public IPv4 address). @default 0 */
+  readonly natGateways?: number;
+  /** GB a month those NAT gateways process (both directions). @default - not priced: the cost line says so */
+  readonly natGatewayGbPerMonth?: number;
+  /** Customer-managed KMS keys the plan creates, with automatic yearly rotation. @default 0 */
+  readonly kmsKeys?: number;
+  /** The CloudWatch log group of the control-plane logs, when the plan creates one. @default - none */
+  readonly controlPlaneLogs?: { readonly retentionDays: number; readonly gbPerMonth?: number };
 }
+
+/** AWS's largest Spot discount: the floor of an undeclared Spot price range. */
+export const SPOT_MAX_DISCOUNT = 0.9;
+const SPOT_FLOOR_SOURCE = "Amazon EC2 Spot Instances (aws.amazon.com/ec2/spot): Spot runs 'at up to a 90% discount compared to On-Demand prices', and the default maximum Spot price is the On-Demand price";
 
 /** Root volume: OS and kubelet, the vLLM image unpacked, and the weights of every replica a node may run. */
 export const ROOT_VOLUME_BASE_GIB = 80;
@@ -102,8 +122,10 @@ export interface Placed {
  * does not), or on the cheapest feasible shape in the catalog. Constructs call this while the tree is
  * built; planServing calls it again for the whole plan, so both always agree.
  */
-export function placeEndpoint(e: EndpointDeclaration, engine: EngineProfile = vllmRelease(e.vllm, e.path).engine): { placed?: Placed; findings: Finding[] } {
+export function placeEndpoint(e: EndpointDeclaration, engine: EngineProfile = vllmRelease(e.vllm, e.path).engine, region = DEFAULT_REGION): { placed?: Placed; findings: Finding[] } {
   const findings: Finding[] = [];
+  const unknownRegion = regionProblem(region, e.path);
+  if (unknownRegion) return { findings: [unknownRegion] };
   if (e.capability !== e.model.capability) {
     findings.push(
       error("ENDPOINT_KIND_MISMATCH", e.path, {
@@ -127,13 +149,14 @@ export function placeEndpoint(e: EndpointDeclaration, engine: EngineProfile = vl
     replicas: Math.max(1, e.replicas.max),
     ...(lora ? { extraBytesPerGpu: (tp: number) => loraBytesPerGpu(e.model.profile, lora.maxLoras, lora.maxLoraRank, tp, e.model.profile.dtype) } : {}),
     path: e.path,
+    region,
     ...pickRequirements(e),
     ...(e.model.checkpointBytes ? { checkpointBytes: e.model.checkpointBytes } : {}),
   };
   try {
     if (e.shape) {
       const shape = GpuShape.of(e.shape, e.path);
-      const host = e.instanceType ? shape.hostOn(e.instanceType, e.path) : shape.defaultHost();
+      const host = e.instanceType ? shape.hostOn(e.instanceType, e.path, region) : shape.defaultHost(region);
       let fit = fitOnShape(req, shape, host, e.tensorParallel, e.nodesPerReplica ?? 1);
       if (!fit.feasible && e.nodesPerReplica === undefined && fit.reason?.code === "MODEL_DOES_NOT_FIT" && host?.instance.gpus === shape.gpus && spansNodes(shape)) {
         // Too big for one node of a full-node shape: span the fewest nodes that fit.
@@ -190,7 +213,7 @@ function pickRequirements(e: ServingRequirements): ServingRequirements {
 /** For a multi-node replica: would fp8 weights bring it back to one node, and what would that save? */
 function fp8Hint(req: FitRequest, fit: ShapeFit, e: EndpointDeclaration): Finding[] {
   if (fit.nodesPerReplica === 1 || e.quantization || e.model.profile.quantization) return [];
-  const sameGpu = fitOnShape({ ...req, quantization: "fp8" }, fit.shape, fit.shape.defaultHost(), e.tensorParallel, 1);
+  const sameGpu = fitOnShape({ ...req, quantization: "fp8" }, fit.shape, fit.shape.defaultHost(req.region), e.tensorParallel, 1);
   const fp8 = sameGpu.feasible ? sameGpu : chooseShape({ ...req, quantization: "fp8" }).chosen;
   if (!fp8 || fp8.nodesPerReplica !== 1) return [];
   const saved = (fit.usdPerReplicaHour - fp8.usdPerReplicaHour) * HOURS_PER_MONTH;
@@ -212,19 +235,91 @@ function compactAlternatives(all: EndpointPlan["alternatives"]): Pick<EndpointPl
   return { alternatives: fits.slice(0, 5), rejected };
 }
 
+/** What a service price line calls the item, for the warning that lists prices taken by rule. */
+const SERVICE_ITEM_NAMES: Record<ServicePriceItem, string> = {
+  eksControlPlaneUsdPerHour: "EKS control plane",
+  eksExtendedSupportUsdPerHour: "EKS extended support",
+  ebsGp3UsdPerGbMonth: "gp3 volumes",
+  s3StandardUsdPerGbMonth: "S3 Standard storage",
+  systemNodeUsdPerHour: "system nodes",
+  natGatewayUsdPerHour: "NAT gateway hours",
+  natGatewayUsdPerGb: "NAT gateway data processing",
+  publicIpv4UsdPerHour: "public IPv4 addresses",
+  kmsKeyUsdPerMonth: "KMS keys",
+  kmsKeyRotatedMaxUsdPerMonth: "KMS key rotation",
+  cloudwatchLogsIngestUsdPerGb: "CloudWatch Logs ingestion",
+  cloudwatchLogsStorageUsdPerGbMonth: "CloudWatch Logs storage",
+};
+
+/** Usage the user declares for usage-priced items: a volume, never negative or NaN. */
+function usageFindings(input: PlanInput): Finding[] {
+  const usage: Array<[string, number | undefined]> = [
+    ["natGatewayGbPerMonth", input.natGatewayGbPerMonth],
+    ["controlPlaneLogGbPerMonth", input.controlPlaneLogs?.gbPerMonth],
+  ];
+  return usage
+    .filter(([, v]) => v !== undefined && !(Number.isFinite(v) && v >= 0))
+    .map(([field, v]) => error("USAGE_INVALID", input.stackPath, { field, problem: `${field} must be a number of GB ≥ 0 (got ${v})`, why: "it is the monthly volume the usage-priced line is charged for", fix: "give the volume your account shows, e.g. 50" }));
+}
+
+/** A declared Spot price must be a price, on a Spot endpoint, for one named instance type. */
+function spotDeclarationProblem(e: EndpointDeclaration): Finding | undefined {
+  const v = e.spotPriceUsdPerHour;
+  if (v === undefined) return undefined;
+  if (!(Number.isFinite(v) && v > 0)) return error("SPOT_PRICE_INVALID", e.path, { field: "spotPriceUsdPerHour", problem: `spotPriceUsdPerHour must be a positive price in USD per instance-hour (got ${v})`, why: "the plan never prices capacity at $0", fix: "give the Spot price you see in the console for the instance type, e.g. 0.45" });
+  if (e.capacityType !== "SPOT") return error("SPOT_PRICE_WITHOUT_SPOT", e.path, { field: "spotPriceUsdPerHour", problem: `a Spot price is declared on a ${e.capacityType} endpoint`, why: "it would price nothing: the endpoint runs on On-Demand capacity", fix: 'set capacityType: "SPOT", or drop spotPriceUsdPerHour' });
+  if (!e.instanceType) return error("SPOT_PRICE_NEEDS_INSTANCE_TYPE", e.path, { field: "spotPriceUsdPerHour", problem: "a Spot price is declared without an instanceType", why: "a Spot price belongs to one instance type in one region, and the planner may otherwise choose another instance", fix: "declare the instanceType the price was read for" });
+  return undefined;
+}
+
+/** How a Spot pool is priced: the members' declared price, or AWS's maximum discount … the On-Demand ceiling. */
+function spotPricing(members: readonly Placed[], onDemand: number, region: string, findings: Finding[]): SpotPricing {
+  const declared = members.filter((m) => m.decl.spotPriceUsdPerHour !== undefined);
+  const prices = [...new Set(declared.map((m) => m.decl.spotPriceUsdPerHour!))];
+  const instanceType = members[0].fit.host!.instance.instanceType;
+  if (prices.length > 1) {
+    findings.push(error("SPOT_PRICE_CONFLICT", declared[1].decl.path, { field: "spotPriceUsdPerHour", problem: `endpoints sharing the ${instanceType} Spot pool declare different prices (${prices.map((p) => `$${p}`).join(", ")})`, why: "they run on the same nodes, which have one price", fix: "declare the same spotPriceUsdPerHour on each, or on one of them" }));
+  }
+  const price = prices[0];
+  if (price === undefined) {
+    return { basis: "range", floorUsdPerHour: round(onDemand * (1 - SPOT_MAX_DISCOUNT), 4), ceilingUsdPerHour: onDemand, source: SPOT_FLOOR_SOURCE };
+  }
+  if (price > onDemand) {
+    findings.push(error("SPOT_PRICE_ABOVE_ON_DEMAND", declared[0].decl.path, { field: "spotPriceUsdPerHour", problem: `the declared Spot price $${price}/h is above the On-Demand price of ${instanceType} in ${region} ($${onDemand}/h)`, why: "EC2 does not launch Spot capacity above the maximum price, which defaults to the On-Demand price", fix: `check the price and region, or run the endpoint ON_DEMAND` }));
+  }
+  return { basis: "declared", floorUsdPerHour: price, ceilingUsdPerHour: price, source: `declared by ${declared[0].decl.path} (spotPriceUsdPerHour) for ${instanceType} in ${region}` };
+}
+
 export function planServing(input: PlanInput): ServingPlan {
   const findings: Finding[] = [];
   const stackRelease = vllmRelease(input.vllm, input.stackPath, "serve");
   const placed: Placed[] = [];
+  const region = input.region ?? DEFAULT_REGION;
+  const unknownRegion = regionProblem(region, input.stackPath);
+  if (unknownRegion) findings.push(unknownRegion);
+  findings.push(...usageFindings(input));
+  // Service prices in the plan's region; the items priced at the us-east-1 rate are reported once.
+  const byRule = new Set<string>();
+  const rate = (item: ServicePriceItem): RegionalServicePrice => {
+    const p = servicePriceIn(region, item);
+    if (p.basis === "us-east-1-rule") byRule.add(SERVICE_ITEM_NAMES[item]);
+    return p;
+  };
 
   const seen = new Map<string, string>();
-  for (const e of input.endpoints) {
+  // In a region the catalog does not cover nothing can be placed or priced: the region error says why.
+  for (const e of unknownRegion ? [] : input.endpoints) {
     const other = seen.get(e.name);
     if (other) {
       findings.push(error("DUPLICATE_ENDPOINT", e.path, { field: "name", problem: `endpoint name "${e.name}" is already used by ${other}`, why: "Deployment, Service and served model names would collide", fix: "give each endpoint its own name" }));
       continue;
     }
     seen.set(e.name, e.path);
+    const badSpot = spotDeclarationProblem(e);
+    if (badSpot) {
+      findings.push(badSpot);
+      continue;
+    }
     let release = stackRelease;
     try {
       release = vllmRelease(e.vllm ?? input.vllm, e.path, "serve");
@@ -233,7 +328,7 @@ export function planServing(input: PlanInput): ServingPlan {
       findings.push(...err.findings);
       continue;
     }
-    const r = placeEndpoint(e, release.engine);
+    const r = placeEndpoint(e, release.engine, region);
     findings.push(...r.findings);
     if (r.placed && e.replicas.min === 0 && e.replicas.max > 0) {
       const weights = checkpointBytesOf(e.model);
@@ -284,7 +379,11 @@ export function planServing(input: PlanInput): ServingPlan {
     const members = byPool.get(key)!;
     const host = members[0].fit.host!;
     const inst = host.instance;
-    const price = inst.onDemandUsdPerHour!;
+    const onDemand = host.usdPerNodeHour;
+    const spot = members[0].decl.capacityType === "SPOT" ? spotPricing(members, onDemand, region, findings) : null;
+    // Spot: min at the floor, expected and max at the ceiling (the declared price makes them one figure).
+    const price = spot ? spot.ceilingUsdPerHour : onDemand;
+    const floor = spot ? spot.floorUsdPerHour : onDemand;
     const shape = members[0].fit.shape;
     const rpn = host.replicasPerNode;
     const span = members[0].fit.nodesPerReplica;
@@ -300,8 +399,8 @@ export function planServing(input: PlanInput): ServingPlan {
     const gpusFree = nodes.max * inst.gpus - sum((p) => p.decl.replicas.max) * shape.gpus * span;
     const largestWeightsGiB = Math.max(...members.map((p) => checkpointBytesOf(p.decl.model) / GiB));
     const rootVolumeGiB = Math.ceil((ROOT_VOLUME_BASE_GIB + rpn * largestWeightsGiB * 1.1) / 10) * 10;
-    const ebsMonthlyPerNode = rootVolumeGiB * (GiB / 1e9) * SERVICE_PRICES.ebsGp3UsdPerGbMonth.value;
-    const range = (count: number) => usd(monthly(price, count) + ebsMonthlyPerNode * count);
+    const ebsMonthlyPerNode = rootVolumeGiB * (GiB / 1e9) * rate("ebsGp3UsdPerGbMonth").value;
+    const range = (count: number, hourly = price) => usd(monthly(hourly, count) + ebsMonthlyPerNode * count);
     nodePools.push({
       name: key,
       shape: shape.name,
@@ -317,7 +416,8 @@ export function planServing(input: PlanInput): ServingPlan {
       strandedUsdPerHour: round((gpusFree * price) / inst.gpus, 4),
       rootVolumeGiB,
       hourlyUsdPerNode: price,
-      monthlyUsd: { min: range(nodes.min), expected: range(nodes.expected), max: range(nodes.max) },
+      spot,
+      monthlyUsd: { min: range(nodes.min, floor), expected: range(nodes.expected), max: range(nodes.max) },
       quotaCode: members[0].decl.capacityType === "SPOT" ? inst.quota.spot : inst.quota.onDemand,
     });
     if (gpusFree > 0) {
@@ -332,7 +432,9 @@ export function planServing(input: PlanInput): ServingPlan {
     }
     for (const p of members) {
       const s = p.fit.sizing;
-      const hourly = round(host.usdPerReplicaHour, 4);
+      // A declared Spot price scales the replica-hour; a Spot range prices min at its floor.
+      const hourly = round((host.usdPerReplicaHour * price) / onDemand, 4);
+      const hourlyAtFloor = round((host.usdPerReplicaHour * floor) / onDemand, 4);
       const expected = expectedOf(p);
       const weightsBytes = checkpointBytesOf(p.decl.model);
       endpoints.push({
@@ -366,7 +468,7 @@ export function planServing(input: PlanInput): ServingPlan {
         resources: replicaResources(inst, shape.gpus),
         startupSeconds: startupSeconds(weightsBytes),
         hourlyUsd: hourly,
-        monthlyUsd: { min: monthly(hourly, p.decl.replicas.min), expected: monthly(hourly, expected), max: monthly(hourly, p.decl.replicas.max) },
+        monthlyUsd: { min: monthly(hourlyAtFloor, p.decl.replicas.min), expected: monthly(hourly, expected), max: monthly(hourly, p.decl.replicas.max) },
         adapters: (p.decl.adapters ?? []).map((a) => ({ name: a.name, repoId: a.repoId, rank: a.rank })),
         lora: (() => {
           const adapters = p.decl.adapters ?? [];
@@ -418,28 +520,81 @@ export function planServing(input: PlanInput): ServingPlan {
     return { code, name, neededVcpus: needed, limit, status: "ok", ok: true };
   });
 
-  // Costs: control plane, pools (nodes and root volumes), and S3 storage of the weights.
+  // Costs: control plane, pools (nodes and root volumes), S3 storage of the weights, and what the
+  // cluster creates around them: the NAT gateway and its public address, the KMS key, control-plane logs.
   const costs: CostLine[] = [];
-  if (input.createsCluster) {
-    const p = input.clusterExtendedSupport ? SERVICE_PRICES.eksExtendedSupportUsdPerHour : SERVICE_PRICES.eksControlPlaneUsdPerHour;
-    const m = monthly(p.value, 1);
-    costs.push({ item: "EKS control plane", monthlyUsd: { min: m, expected: m, max: m }, source: p.source });
-  }
-  if (input.systemNodes) {
-    const sys = SERVICE_PRICES.systemNodeUsdPerHour;
-    const disk = input.systemNodeDiskGiB ?? 40;
-    const m = usd(monthly(sys.value, input.systemNodes) + input.systemNodes * disk * (GiB / 1e9) * SERVICE_PRICES.ebsGp3UsdPerGbMonth.value);
-    costs.push({ item: `system node pool (${input.systemNodes} × ${sys.instanceType}, ${disk} GiB gp3 root)`, monthlyUsd: { min: m, expected: m, max: m }, source: sys.source });
-  }
-  for (const pool of nodePools) {
-    costs.push({ item: `node pool ${pool.name} (${pool.instanceType}, ${pool.rootVolumeGiB} GiB gp3 root)`, monthlyUsd: pool.monthlyUsd, source: "catalog/instances.json, catalog/services.json" });
-  }
-  const stored = new Map<string, number>();
-  for (const e of input.endpoints) if (e.model.storedInS3) stored.set(e.model.modelId + "@" + (e.model.revision ?? ""), checkpointBytesOf(e.model));
-  if (stored.size) {
-    const bytes = [...stored.values()].reduce((a, b) => a + b, 0);
-    const m = usd((bytes / 1e9) * SERVICE_PRICES.s3StandardUsdPerGbMonth.value);
-    costs.push({ item: `S3 model store (${round(bytes / 1e9, 1)} GB of weights)`, monthlyUsd: { min: m, expected: m, max: m }, source: SERVICE_PRICES.s3StandardUsdPerGbMonth.source });
+  const flat = (m: number): UsdRange => ({ min: m, expected: m, max: m });
+  // Nothing is priced in a region the catalog does not cover: the region error says why.
+  if (!unknownRegion) {
+    if (input.createsCluster) {
+      const p = rate(input.clusterExtendedSupport ? "eksExtendedSupportUsdPerHour" : "eksControlPlaneUsdPerHour");
+      costs.push({ item: "EKS control plane", monthlyUsd: flat(monthly(p.value, 1)), source: p.source });
+    }
+    if (input.systemNodes) {
+      const sys = rate("systemNodeUsdPerHour");
+      const disk = input.systemNodeDiskGiB ?? 40;
+      const m = usd(monthly(sys.value, input.systemNodes) + input.systemNodes * disk * (GiB / 1e9) * rate("ebsGp3UsdPerGbMonth").value);
+      costs.push({ item: `system node pool (${input.systemNodes} × ${SERVICE_PRICES.systemNodeUsdPerHour.instanceType}, ${disk} GiB gp3 root)`, monthlyUsd: flat(m), source: sys.source });
+    }
+    for (const pool of nodePools) {
+      const spot = pool.spot;
+      const capacity = !spot ? "" : spot.basis === "declared" ? `, Spot at the declared $${spot.ceilingUsdPerHour}/h` : `, Spot $${spot.floorUsdPerHour}–$${spot.ceilingUsdPerHour}/h: min at the floor, expected and max at the On-Demand ceiling`;
+      const source = `catalog/regions.json (${region} On-Demand, captured ${REGIONAL_PRICES.capturedAt}); ${rate("ebsGp3UsdPerGbMonth").source}${spot ? `; Spot: ${spot.source}` : ""}`;
+      costs.push({ item: `node pool ${pool.name} (${pool.instanceType}${capacity}, ${pool.rootVolumeGiB} GiB gp3 root)`, monthlyUsd: pool.monthlyUsd, source });
+    }
+    const stored = new Map<string, number>();
+    for (const e of input.endpoints) if (e.model.storedInS3) stored.set(e.model.modelId + "@" + (e.model.revision ?? ""), checkpointBytesOf(e.model));
+    if (stored.size) {
+      const bytes = [...stored.values()].reduce((a, b) => a + b, 0);
+      const s3 = rate("s3StandardUsdPerGbMonth");
+      costs.push({ item: `S3 model store (${round(bytes / 1e9, 1)} GB of weights)`, monthlyUsd: flat(usd((bytes / 1e9) * s3.value)), source: s3.source });
+    }
+    const nat = input.natGateways ?? 0;
+    if (nat > 0) {
+      const hours = rate("natGatewayUsdPerHour");
+      const gb = input.natGatewayGbPerMonth;
+      const perGb = gb !== undefined ? rate("natGatewayUsdPerGb") : undefined;
+      const item = perGb ? `NAT gateway (${nat} × ${HOURS_PER_MONTH} h, ${gb} GB/month processed)` : `NAT gateway (${nat} × ${HOURS_PER_MONTH} h; the GB it processes — weights from the Hub, image pulls — are not priced: declare natGatewayGbPerMonth)`;
+      costs.push({ item, monthlyUsd: flat(usd(monthly(hours.value, nat) + (gb ?? 0) * (perGb?.value ?? 0))), source: perGb ? `${hours.source}; ${perGb.source}` : hours.source });
+      const ip = rate("publicIpv4UsdPerHour");
+      costs.push({ item: `public IPv4 address of the NAT gateway (${nat} Elastic IP)`, monthlyUsd: flat(monthly(ip.value, nat)), source: ip.source });
+    }
+    const keys = input.kmsKeys ?? 0;
+    if (keys > 0) {
+      const key = rate("kmsKeyUsdPerMonth");
+      const rotated = rate("kmsKeyRotatedMaxUsdPerMonth");
+      costs.push({
+        item: `KMS key for EKS secrets (${keys}; $${key.value}/month the first year, each yearly rotation adds $${key.value} up to $${rotated.value}/month)`,
+        monthlyUsd: { min: usd(keys * key.value), expected: usd(keys * key.value), max: usd(keys * rotated.value) },
+        source: `${key.source}; ${rotated.source}`,
+      });
+    }
+    const logs = input.controlPlaneLogs;
+    if (logs) {
+        if (logs.gbPerMonth === undefined) {
+        costs.push({ item: `CloudWatch Logs: control-plane logs (${logs.retentionDays}-day retention; volume not declared, so not priced: declare controlPlaneLogGbPerMonth from the log group's IncomingBytes)`, monthlyUsd: flat(0), source: "no volume declared: ingestion and storage are charged per GB" });
+      } else {
+        const ingest = rate("cloudwatchLogsIngestUsdPerGb");
+        const storage = rate("cloudwatchLogsStorageUsdPerGbMonth");
+        // Steady state: a retention window of logs is stored (an upper bound: CloudWatch bills it compressed).
+        const storedGb = (logs.gbPerMonth * logs.retentionDays) / (365 / 12);
+        costs.push({
+          item: `CloudWatch Logs: control-plane logs (${logs.gbPerMonth} GB/month ingested, ${logs.retentionDays}-day retention ≈ ${round(storedGb, 1)} GB stored)`,
+          monthlyUsd: flat(usd(logs.gbPerMonth * ingest.value + storedGb * storage.value)),
+          source: `${ingest.source}; ${storage.source}`,
+        });
+      }
+    }
+    if (byRule.size) {
+      findings.push(
+        warning("REGION_PRICE_BY_RULE", input.stackPath, {
+          field: "region",
+          problem: `${region} has no captured price for ${[...byRule].join(", ")}; those lines are priced at the ${REGION} rate`,
+          why: "the price snapshots hold these services for us-east-1 only, and most regions charge more than us-east-1",
+          fix: `read them as estimates (their cost lines say RULE), or check the ${region} rates on the AWS pricing pages`,
+        }),
+      );
+    }
   }
   const total: UsdRange = {
     min: usd(costs.reduce((a, c) => a + c.monthlyUsd.min, 0)),
@@ -453,7 +608,7 @@ export function planServing(input: PlanInput): ServingPlan {
         error("BUDGET_EXCEEDED", input.stackPath, {
           field: "budgetUsdPerMonth",
           problem: `the plan costs up to $${total.max.toLocaleString("en-US")}/month at maximum scale (expected $${total.expected.toLocaleString("en-US")}), over the budget of $${input.budgetUsdPerMonth.toLocaleString("en-US")}`,
-          why: `the largest item is ${largest.item} at up to $${largest.monthlyUsd.max.toLocaleString("en-US")}/month (On-Demand list prices, ${HOURS_PER_MONTH} h/month)`,
+          why: `the largest item is ${largest.item} at up to $${largest.monthlyUsd.max.toLocaleString("en-US")}/month (${region} list prices, ${HOURS_PER_MONTH} h/month)`,
           fix: "lower maximum replicas, choose a cheaper shape, or raise budgetUsdPerMonth",
         }),
       );
@@ -464,7 +619,8 @@ export function planServing(input: PlanInput): ServingPlan {
 
   return {
     schemaVersion: 1,
-    catalog: { pricesCapturedAt: PRICES_CAPTURED_AT, region: REGION, vllmImage: stackRelease.imageTag },
+    // us-east-1's row of the regional table equals Karpenter's newer us-east-1 snapshot (a test keeps them equal).
+    catalog: { pricesCapturedAt: region === REGION ? PRICES_CAPTURED_AT : REGIONAL_PRICES.capturedAt, region, vllmImage: stackRelease.imageTag },
     endpoints,
     nodePools,
     quotas,

@@ -3,8 +3,9 @@
  * them. A shape is hosted on the cheapest instance that carries at least that many of its GPUs; when
  * no instance has exactly that count (A10_X2, H100_X4) the plan says how many GPUs stay free.
  */
-import { findGpu, findShape, INSTANCES, SHAPES, type GpuSpec, type InstanceSpec, type ShapeSpec } from "../catalog";
+import { findGpu, findShape, INSTANCES, onDemandUsdPerHour, REGIONAL_PRICES, regionsOffering, SHAPES, type GpuSpec, type InstanceSpec, type ShapeSpec } from "../catalog";
 import { error, PlanningError } from "./findings";
+import { DEFAULT_REGION, offeringRegionsText } from "./region";
 
 /** Share of a node's vCPUs and memory that pods may request (the rest: kubelet, system daemons). */
 export const ALLOCATABLE_FRACTION = 0.85;
@@ -12,8 +13,17 @@ export const ALLOCATABLE_FRACTION = 0.85;
 export interface Host {
   readonly instance: InstanceSpec;
   readonly replicasPerNode: number;
-  /** Price of one replica-hour when nodes are full, USD. */
+  /** Price of one replica-hour when nodes are full, USD; Infinity when the region does not offer the instance On-Demand. */
   readonly usdPerReplicaHour: number;
+  /** On-Demand price of one node in `region`, USD per hour; Infinity when not offered there. */
+  readonly usdPerNodeHour: number;
+  /** The region the prices are for. */
+  readonly region: string;
+}
+
+function hostIn(instance: InstanceSpec, replicasPerNode: number, region: string): Host {
+  const price = onDemandUsdPerHour(region, instance.instanceType) ?? Infinity;
+  return { instance, replicasPerNode, usdPerReplicaHour: price / replicasPerNode, usdPerNodeHour: price, region };
 }
 
 export class GpuShape {
@@ -48,24 +58,28 @@ export class GpuShape {
     this.gpu = findGpu(spec.gpu)!;
   }
 
-  /** Instances that can host one replica of this shape, cheapest per replica-hour first; unpriced ones last. */
-  hosts(): Host[] {
+  /**
+   * Instances that can host one replica of this shape, cheapest per replica-hour in `region` first;
+   * those the region does not offer On-Demand last.
+   */
+  hosts(region = DEFAULT_REGION): Host[] {
     return INSTANCES.filter((i) => i.gpu === this.gpu.id && i.gpus >= this.gpus)
-      .map((instance) => {
-        const replicasPerNode = Math.floor(instance.gpus / this.gpus);
-        const price = instance.onDemandUsdPerHour;
-        return { instance, replicasPerNode, usdPerReplicaHour: price === null ? Infinity : price / replicasPerNode };
-      })
+      .map((instance) => hostIn(instance, Math.floor(instance.gpus / this.gpus), region))
       .sort((a, b) => a.usdPerReplicaHour - b.usdPerReplicaHour || a.instance.vcpus - b.instance.vcpus || a.instance.instanceType.localeCompare(b.instance.instanceType));
   }
 
-  /** The default host: cheapest per replica-hour with a published price. */
-  defaultHost(): Host | undefined {
-    return this.hosts().find((h) => Number.isFinite(h.usdPerReplicaHour));
+  /** The default host in `region`: cheapest per replica-hour among the instances offered there. */
+  defaultHost(region = DEFAULT_REGION): Host | undefined {
+    return this.hosts(region).find((h) => Number.isFinite(h.usdPerReplicaHour));
   }
 
-  /** A given instance as host, or a coded error if it cannot host this shape. */
-  hostOn(instanceType: string, path: string): Host {
+  /** The regions where some instance hosting this shape is offered On-Demand, as text. */
+  offeredIn(): string {
+    return offeringRegionsText(this.hosts().map((h) => h.instance.instanceType));
+  }
+
+  /** A given instance as host in `region`, or a coded error if it cannot host this shape there. */
+  hostOn(instanceType: string, path: string, region = DEFAULT_REGION): Host {
     const instance = INSTANCES.find((i) => i.instanceType === instanceType);
     if (!instance) {
       const similar = INSTANCES.map((i) => i.instanceType)
@@ -92,9 +106,21 @@ export class GpuShape {
         }),
       ]);
     }
-    const replicasPerNode = Math.floor(instance.gpus / this.gpus);
-    const price = instance.onDemandUsdPerHour;
-    return { instance, replicasPerNode, usdPerReplicaHour: price === null ? Infinity : price / replicasPerNode };
+    const host = hostIn(instance, Math.floor(instance.gpus / this.gpus), region);
+    if (!Number.isFinite(host.usdPerNodeHour)) {
+      const here = this.hosts(region).filter((h) => Number.isFinite(h.usdPerReplicaHour)).map((h) => h.instance.instanceType);
+      throw new PlanningError([
+        error("INSTANCE_NOT_OFFERED_IN_REGION", path, {
+          field: "instanceType",
+          problem: `${instanceType} is not offered On-Demand in ${region}`,
+          why: regionsOffering(instanceType).length
+            ? `the per-region price snapshot (${REGIONAL_PRICES.capturedAt}) offers it in ${offeringRegionsText([instanceType])}`
+            : `no region of the per-region price snapshot (${REGIONAL_PRICES.capturedAt}) offers it On-Demand${instance.priceNote ? `: ${instance.priceNote.replace(/\.$/, "")}` : ""}`,
+          fix: here.length ? `use ${here.slice(0, 3).join(", ")}, which can host ${this.name} in ${region}, or deploy where ${instanceType} is offered` : `deploy where ${instanceType} is offered, or choose a shape offered in ${region}`,
+        }),
+      ]);
+    }
+    return host;
   }
 
   toString(): string {

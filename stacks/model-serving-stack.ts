@@ -23,7 +23,7 @@ import { takeRendering } from "../constructs/preflight";
 import { stableJson } from "../constructs/plan-report";
 
 export interface ModelServingStackProps {
-  /** AWS region of every resource; the plan is priced for it. @default "us-east-1" */
+  /** The AWS provider's region: the cluster lives there and its plan is placed and priced in it. @default "us-east-1" */
   readonly region?: string;
   /** Create a new cluster with these props, or compose into an existing one. @default - a new cluster */
   readonly cluster?: { readonly create: GpuClusterProps } | { readonly existing: ExistingClusterProps };

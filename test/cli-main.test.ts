@@ -3,9 +3,11 @@
  * executable as a child process.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../cli/main";
+import { onDemandUsdPerHour, REGIONS } from "../catalog";
 import { catalogConfigPath, REPO_ROOT } from "./fixtures/models";
 import { encodeSafetensors, numel, tempDir, TINY_LLAMA_CONFIG, tinyLlamaTensors, writeShardedCheckpoint } from "./fixtures/safetensors";
 
@@ -275,6 +277,60 @@ describe("model-serving shapes", () => {
     const r = cli("shapes", "--config", LLAMA_8B, "--max-model-len", "8192");
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/feasible shape\(s\), cheapest first/);
+  });
+});
+
+describe("--region", () => {
+  it("lists the shapes eu-west-1 offers, priced at eu-west-1's On-Demand rates", () => {
+    const r = cli("shapes", "--config", LLAMA_8B, "--max-model-len", "8192", "--region", "eu-west-1", "--json");
+    expect(r.code).toBe(0);
+    const s = json<ShapesJson & { region: string }>(r);
+    expect(s.region).toBe("eu-west-1");
+    for (const c of s.feasible) expect(onDemandUsdPerHour("eu-west-1", c.instanceType!)).toBeDefined();
+    const byType = s.feasible.find((c) => c.shape === "A10_X1")!;
+    expect(byType.usdPerReplicaHour).toBe(onDemandUsdPerHour("eu-west-1", "g5.xlarge"));
+    expect(s.rejected.filter((c) => c.shape.startsWith("L40S_")).map((c) => c.verdict)).toEqual(["SHAPE_NOT_OFFERED_IN_REGION", "SHAPE_NOT_OFFERED_IN_REGION", "SHAPE_NOT_OFFERED_IN_REGION", "SHAPE_NOT_OFFERED_IN_REGION"]);
+  });
+
+  it("defaults to us-east-1 and says so", () => {
+    expect(json<{ region: string }>(cli("shapes", "--config", LLAMA_8B, "--max-model-len", "8192", "--json")).region).toBe("us-east-1");
+    expect(cli("shapes", "--config", LLAMA_8B, "--max-model-len", "8192").out).toContain("us-east-1: ");
+  });
+
+  it("suggests shapes offered in the region when a model does not fit: size on a T4 in ap-northeast-1", () => {
+    const s = json<SizeJson & { region: string }>(cli("size", "--config", LLAMA_8B, "--gpu", "T4", "--max-model-len", "8192", "--region", "ap-northeast-1", "--json"));
+    expect(s.region).toBe("ap-northeast-1");
+    expect(s.fits).toBe(false);
+    for (const f of s.fitsOn!) expect(f.usdPerReplicaHour).toBeGreaterThan(0);
+    expect(s.fitsOn!.map((f) => onDemandUsdPerHour("ap-northeast-1", f.instanceType))).not.toContain(undefined);
+  });
+
+  it("refuses a region the catalog does not cover with REGION_UNKNOWN and the list it covers (exit 1)", () => {
+    const r = cli("shapes", "--config", LLAMA_8B, "--max-model-len", "8192", "--region", "us-west-3");
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^\[REGION_UNKNOWN\] --region: "us-west-3" is not a region the price catalog covers\./);
+    for (const region of REGIONS) expect(r.err).toContain(region);
+  });
+
+  it("prices a whole app in another region with `plan --region`, and refuses an unknown one", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plan-region-"));
+    try {
+      const loader = require.resolve("tsx/cjs");
+      writeFileSync(join(dir, "cdktf.json"), JSON.stringify({ app: `"${process.execPath}" --require "${loader}" "${join(REPO_ROOT, "examples", "quickstart", "main.ts")}"` }));
+      const run = (...argv: string[]) => spawnSync(process.execPath, [join(REPO_ROOT, "bin", "model-serving.cjs"), "plan", ...argv], { cwd: dir, encoding: "utf8", timeout: 120_000, env: { ...process.env, TSX_TSCONFIG_PATH: join(REPO_ROOT, "tsconfig.json") } });
+      const eu = run("--region", "eu-west-1", "--json");
+      expect(eu.status).toBe(0);
+      const plan = JSON.parse(eu.stdout).stacks.quickstart;
+      expect(plan.catalog.region).toBe("eu-west-1");
+      for (const pool of plan.nodePools) expect(pool.hourlyUsdPerNode).toBe(onDemandUsdPerHour("eu-west-1", pool.instanceType));
+      const own = JSON.parse(run("--json").stdout).stacks.quickstart;
+      expect(own.catalog.region).toBe("us-east-1");
+      const bad = run("--region", "mars-east-1");
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toContain("[REGION_UNKNOWN] --region");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
