@@ -6,6 +6,10 @@ const providerBarrels = [
     message: "Import provider classes by deep path (e.g. @cdktf/provider-aws/lib/eks-node-group): the barrel loads 2,216 modules (~4 s, ~1 GB) per process.",
   },
   {
+    name: "@cdktf/provider-helm",
+    message: "Import provider classes by deep path (e.g. @cdktf/provider-helm/lib/release).",
+  },
+  {
     name: "@cdktf/provider-kubernetes",
     message: "Import provider classes by deep path (e.g. @cdktf/provider-kubernetes/lib/deployment-v1): the barrel loads every binding per process.",
   },

@@ -7,35 +7,30 @@
  * resources) live in a `ServingWorkloads` of another stack for a new cluster — the deploy phases —
  * and beside it for an existing one.
  */
-import { Fn, Lazy, TerraformStack } from "cdktf";
+import { Fn, Lazy, TerraformResource, TerraformStack } from "cdktf";
 import { Construct, type IConstruct } from "constructs";
 import { SERVICE_PRICES } from "../catalog";
+import { findAddon } from "../catalog/addons";
 import { error, PlanningError, type Finding } from "../planner/findings";
 import { vllmRelease, type VllmRelease } from "../planner/engine";
 import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Placed, type PlanInput } from "../planner/plan";
 import { DEFAULT_REGION, regionProblem } from "../planner/region";
-import type { ServingPlan } from "../planner/plan-types";
+import type { AddonPlan, PhasePlan, ServingPlan } from "../planner/plan-types";
 import {
-  CloudwatchLogGroup, DataAwsAvailabilityZones, DataAwsEksCluster, Eip, EksAccessEntry, EksAccessPolicyAssociation, EksAddon, EksCluster, EksNodeGroup,
+  CloudwatchLogGroup, DataAwsAvailabilityZones, DataAwsEksCluster, DataAwsSubnet, Eip, EksAccessEntry, EksAccessPolicyAssociation, EksAddon, EksCluster, EksNodeGroup,
   IamRole, IamRolePolicyAttachment, InternetGateway, KmsKey, NatGateway, RouteTable, RouteTableAssociation, Subnet, Vpc,
 } from "./bindings/aws";
 import type { AwsProvider } from "./bindings/aws";
-import { DaemonSetV1, type NamespaceV1 } from "./bindings/k8s";
+import type { NamespaceV1 } from "./bindings/k8s";
+import { InstalledAddons } from "./cluster-addons";
 import { GpuNodePool } from "./gpu-node-pool";
-import { NVIDIA_DEVICE_PLUGIN_IMAGE } from "./images";
 import { evaluatePolicy, type RuleResult, type Suppression, type TerraformJson } from "./policy";
 import { registerFindings, registerPreflight } from "./preflight";
 import { bindProviders, resolveAwsProvider } from "./providers";
 import { ServingWorkloads, type WorkloadsOptions } from "./serving-workloads";
 
 /** Suppressions the library itself needs, each with its reason (listed in the serving plan). */
-const LIBRARY_SUPPRESSIONS: readonly Suppression[] = [
-  {
-    ruleId: "MS-POD-1",
-    address: "kubernetes_daemon_set_v1.",
-    reason: "The NVIDIA device plugin must run as root: it registers with the kubelet through the root-owned socket directory /var/lib/kubelet/device-plugins (hostPath). It runs in kube-system, outside the endpoints' restricted namespace.",
-  },
-];
+const LIBRARY_SUPPRESSIONS: readonly Suppression[] = [];
 
 /** Kubernetes version for new clusters: inside EKS standard support (extended support costs 6×). */
 export const DEFAULT_KUBERNETES_VERSION = "1.33";
@@ -50,22 +45,34 @@ function planOnlyRegion(): string | undefined {
   return process.env.MODEL_SERVING_PLAN_ONLY === "1" ? process.env.MODEL_SERVING_PLAN_REGION || undefined : undefined;
 }
 
-/** Operators the endpoints may rely on, declared because synth cannot see inside the cluster. */
+/**
+ * Operators the endpoints rely on. On a cluster this app creates, each declared add-on is installed
+ * by its pinned Helm chart in the cluster phase (catalog/addons.json); on an existing cluster synth
+ * cannot look inside, so a declaration says it is already there (the plan lists what must be).
+ */
 export interface ClusterAddons {
-  /** KEDA is installed and this Prometheus scrapes the vLLM pods (annotation prometheus.io/scrape). */
-  readonly keda?: { readonly prometheusUrl: string };
-  /** Something adds and removes GPU nodes between a pool's min and max. */
+  /**
+   * KEDA, for autoscaled endpoints, and the Prometheus that scrapes vLLM for it. `true` installs both
+   * (new clusters); `{ prometheusUrl }` names a Prometheus that already scrapes the vLLM pods.
+   */
+  readonly keda?: true | { readonly prometheusUrl: string };
+  /** Something adds and removes GPU nodes between a pool's min and max (new clusters: Cluster Autoscaler is installed). */
   readonly nodeAutoscaler?: "cluster-autoscaler" | "karpenter";
-  /** The LeaderWorkerSet controller (leaderworkerset.x-k8s.io) is installed, for multi-node replicas. */
+  /** The LeaderWorkerSet controller (leaderworkerset.x-k8s.io), for multi-node replicas. */
   readonly leaderWorkerSet?: boolean;
   /** A Gateway API implementation serves this Gateway: traffic groups split by exact weights (HTTPRoute). */
   readonly gateway?: { readonly name: string; readonly namespace: string };
   /**
-   * The EFA device plugin is installed: multi-node replicas request the node's EFA devices for NCCL
+   * The EFA device plugin: multi-node replicas request the node's EFA devices for NCCL
    * (the EKS AL2023 AMI runs containers with an unlimited memlock, so no IPC_LOCK is added).
    * @default false (NCCL over TCP between nodes, with a warning)
    */
   readonly efa?: boolean;
+  /**
+   * External Secrets Operator, which syncs Secrets Manager secrets into Kubernetes secrets. Installed on
+   * a new cluster whenever a secret is referenced by ARN; declare it on an existing cluster that runs it.
+   */
+  readonly externalSecrets?: boolean;
 }
 
 export interface ServingOptions {
@@ -202,7 +209,8 @@ export abstract class GpuClusterBase extends Construct {
   /** The vLLM release endpoints run unless they name their own. */
   readonly vllm: VllmRelease;
   private policyResults: RuleResult[] | undefined;
-  protected abstract readonly createsCluster: boolean;
+  /** Whether this app creates the cluster (and so everything in it), or composes into an existing one. */
+  abstract readonly createsCluster: boolean;
   protected abstract readonly systemNodeCount: number;
   /** Problems found while building the tree; reported when the app synthesizes. */
   protected readonly findings: Finding[] = [];
@@ -308,7 +316,6 @@ export abstract class GpuClusterBase extends Construct {
     if (!pool) {
       pool = new GpuNodePool(this, `pool-${name}`, { cluster: this, poolName: name, shape: fit.shape, host: fit.host!, capacityType: decl.capacityType });
       this.pools.set(name, pool);
-      this.ensureDevicePlugin();
     }
     return { placed: r.placed, pool };
   }
@@ -382,7 +389,7 @@ export abstract class GpuClusterBase extends Construct {
     const results: RuleResult[] = [];
     const findings: Finding[] = [];
     for (const stack of stacks) {
-      const policy = evaluatePolicy(render(stack) as TerraformJson, this.suppressions, this.node.path);
+      const policy = evaluatePolicy(render(stack) as TerraformJson, this.allSuppressions(), this.node.path);
       findings.push(...policy.findings);
       for (const r of policy.results) {
         const i = results.findIndex((x) => x.id === r.id);
@@ -394,9 +401,34 @@ export abstract class GpuClusterBase extends Construct {
     return findings;
   }
 
-  /** The plan as written beside the workloads: every finding of the tree, the policy results and suppressions. */
-  writtenPlan(): ServingPlan & { policy: { rules: RuleResult[]; suppressions: readonly Suppression[] } } {
-    return { ...this.plan(), findings: this.allFindings(), policy: { rules: this.policyResults ?? [], suppressions: this.suppressions } };
+  /** The user's suppressions and those the library's own resources need (each scoped to one resource). */
+  protected allSuppressions(): Suppression[] {
+    return [...this.suppressions];
+  }
+
+  /** The plan as written beside the workloads: every finding of the tree, add-ons, deploy phases, the policy results and suppressions. */
+  writtenPlan(): ServingPlan & { addons: AddonPlan[]; phases: PhasePlan[]; policy: { rules: RuleResult[]; suppressions: readonly Suppression[] } } {
+    return { ...this.plan(), findings: this.allFindings(), addons: this.addonPlan(), phases: this.phases(), policy: { rules: this.policyResults ?? [], suppressions: this.allSuppressions() } };
+  }
+
+  /** The stacks this cluster's resources live in, in deploy order, and what the library creates in each. */
+  phases(): PhasePlan[] {
+    const own = TerraformStack.of(this);
+    const roots: IConstruct[] = [this, ...(this.workloadsConstruct ? [this.workloadsConstruct] : []), ...this.attached];
+    const byStack = new Map<TerraformStack, Map<string, number>>();
+    const seen = new Set<IConstruct>();
+    for (const root of roots) {
+      for (const c of root.node.findAll()) {
+        if (seen.has(c) || !(c instanceof TerraformResource)) continue;
+        seen.add(c);
+        const stack = TerraformStack.of(c);
+        const counts = byStack.get(stack) ?? new Map<string, number>();
+        counts.set(c.terraformResourceType, (counts.get(c.terraformResourceType) ?? 0) + 1);
+        byStack.set(stack, counts);
+      }
+    }
+    const order = [...byStack.keys()].sort((a, b) => (a === own ? -1 : b === own ? 1 : a.node.id.localeCompare(b.node.id)));
+    return order.map((stack, i) => ({ order: i + 1, stack: stack.node.id, creates: [...byStack.get(stack)!].sort(([a], [b]) => a.localeCompare(b)).map(([t, n]) => `${t} ×${n}`) }));
   }
 
   /** A pool whose node count must move needs something that moves it. */
@@ -409,46 +441,29 @@ export abstract class GpuClusterBase extends Construct {
           field: "addons.nodeAutoscaler",
           problem: `pool ${p.name} must grow from ${p.nodes.min} to ${p.nodes.max} nodes for its autoscaled endpoints, and no node autoscaler is declared`,
           why: "EKS managed node groups do not add nodes by themselves: replicas past the running nodes would stay Pending forever",
-          fix: 'install Cluster Autoscaler or Karpenter and declare it: addons: { nodeAutoscaler: "cluster-autoscaler" }',
+          fix: 'declare addons: { nodeAutoscaler: "cluster-autoscaler" } (installed for you on a cluster this app creates; on an existing cluster, once it runs there)',
         }),
       );
   }
 
-  private ensureDevicePlugin(): void {
-    if (this.devicePlugin) return;
-    // The AL2023 NVIDIA AMI ships the driver and container toolkit but not the Kubernetes device plugin.
-    const workloads = this.workloadsIn(TerraformStack.of(this.workloadsConstruct ?? this));
-    const labels = { "app.kubernetes.io/name": "nvidia-device-plugin" };
-    this.devicePlugin = new DaemonSetV1(workloads, "nvidia-device-plugin", {
-      metadata: { name: "nvidia-device-plugin", namespace: "kube-system", labels },
-      spec: {
-        selector: { matchLabels: labels },
-        strategy: { type: "RollingUpdate" },
-        template: {
-          metadata: { labels },
-          spec: {
-            priorityClassName: "system-node-critical",
-            nodeSelector: { "model-serving.io/gpu": "true" },
-            toleration: [{ key: GPU_TAINT_KEY, operator: "Exists", effect: "NoSchedule" }],
-            container: [
-              {
-                name: "nvidia-device-plugin",
-                image: NVIDIA_DEVICE_PLUGIN_IMAGE,
-                env: [{ name: "FAIL_ON_INIT_ERROR", value: "false" }],
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
-                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } },
-                volumeMount: [{ name: "device-plugin", mountPath: "/var/lib/kubelet/device-plugins" }],
-              },
-            ],
-            volume: [{ name: "device-plugin", hostPath: { path: "/var/lib/kubelet/device-plugins", type: "Directory" } }],
-          },
-        },
-      },
-    });
+  /** The Prometheus KEDA's triggers query: the one installed with KEDA on a new cluster, or the declared one. */
+  prometheusUrl(): string | undefined {
+    const k = this.addons.keda;
+    if (!k) return undefined;
+    return k === true ? findAddon("prometheus")?.prometheusUrl : k.prometheusUrl;
   }
 
-  private devicePlugin: DaemonSetV1 | undefined;
+  /** The cluster add-ons as the serving plan lists them: installed by this app, or required to be there already. */
+  abstract addonPlan(): AddonPlan[];
+
+  /**
+   * Let the workloads read a Secrets Manager secret. On a new cluster, External Secrets (installed in
+   * the cluster phase) syncs it into the namespace before pods start; returns false on an existing
+   * cluster that does not declare it (the caller reports why).
+   */
+  abstract allowSecret(arn: string): boolean;
 }
+
 
 export class GpuCluster extends GpuClusterBase {
   /** Compose into a stack that already has a VPC and an EKS cluster. */
@@ -460,9 +475,11 @@ export class GpuCluster extends GpuClusterBase {
   readonly subnetIds: string[];
   readonly nodeRoleArn: string;
   readonly cluster: EksCluster;
-  protected readonly createsCluster = true;
+  readonly createsCluster = true;
   protected readonly systemNodeCount: number;
   private natGateways = 0;
+  private vpcId: string | undefined;
+  private readonly installed: InstalledAddons;
   private readonly usage: Pick<GpuClusterProps, "natGatewayGbPerMonth" | "controlPlaneLogGbPerMonth">;
 
   constructor(scope: Construct, id: string, props: GpuClusterProps = {}) {
@@ -527,9 +544,46 @@ export class GpuCluster extends GpuClusterBase {
       dependsOn: nodePolicies,
       lifecycle: { ignoreChanges: ["scaling_config[0].desired_size"] },
     });
-    for (const addon of ["vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent"]) {
-      new EksAddon(this, `addon-${addon}`, { clusterName: this.cluster.name, addonName: addon, resolveConflictsOnUpdate: "OVERWRITE", tags, ...(addon === "coredns" ? { dependsOn: [system] } : {}) });
+    const eksAddons = ["vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent"].map(
+      (addon) => new EksAddon(this, `addon-${addon}`, { clusterName: this.cluster.name, addonName: addon, resolveConflictsOnUpdate: "OVERWRITE", tags, ...(addon === "coredns" ? { dependsOn: [system] } : {}) }),
+    );
+
+    // Cluster add-ons by pinned Helm charts, in this (the cluster) phase: their CRDs must exist before
+    // the workloads phase plans the custom resources that use them.
+    this.installed = new InstalledAddons(this, "addons", {
+      clusterName: this.clusterName,
+      region: this.region,
+      kubernetesVersion: version,
+      vpcId: this.vpcId ?? new DataAwsSubnet(this, "first-subnet", { id: this.subnetIds[0] }).vpcId,
+      access: this.kubernetesAccess(),
+      installAfter: [system, ...eksAddons],
+      tags,
+    });
+    this.installed.require("aws-load-balancer-controller", "provisions the load balancers of exposed endpoints and the gateway (its webhook must run before any Service is created)");
+    this.installed.require("nvidia-device-plugin", "advertises the nodes' GPUs (nvidia.com/gpu) to the scheduler");
+    const a = this.addons;
+    if (a.keda) this.installed.require("keda", "scales autoscaled endpoints on vLLM's metrics");
+    if (a.keda === true) this.installed.require("prometheus", "scrapes the vLLM pods' /metrics for KEDA");
+    if (a.leaderWorkerSet) this.installed.require("lws", "runs multi-node replicas as leader/worker groups");
+    if (a.efa) this.installed.require("aws-efa-k8s-device-plugin", "advertises the nodes' EFA devices (vpc.amazonaws.com/efa) for NCCL");
+    if (a.nodeAutoscaler === "cluster-autoscaler") this.installed.require("cluster-autoscaler", "adds and removes GPU nodes between each pool's min and max");
+    if (a.nodeAutoscaler === "karpenter") {
+      this.findings.push(error("ADDON_NOT_INSTALLABLE", this.node.path, { field: "addons.nodeAutoscaler", problem: "Karpenter is declared on a cluster this app creates", why: "Karpenter replaces managed node groups with its own NodePools; the library sizes and creates managed node groups per shape and installs Cluster Autoscaler for them", fix: 'use nodeAutoscaler: "cluster-autoscaler" (installed for you), or compose into an existing cluster that runs Karpenter with GpuCluster.fromExisting' }));
     }
+    if (a.gateway) this.installed.require("envoy-gateway", "implements the Gateway API for traffic groups and the gateway");
+  }
+
+  protected allSuppressions(): Suppression[] {
+    return [...this.suppressions, ...this.installed.suppressions];
+  }
+
+  addonPlan(): AddonPlan[] {
+    return this.installed.installed().map((r) => ({ ...r, status: "installed" as const, stack: TerraformStack.of(this).node.id }));
+  }
+
+  allowSecret(arn: string): boolean {
+    this.installed.allowSecret(arn);
+    return true;
   }
 
   kubernetesAccess() {
@@ -553,6 +607,7 @@ export class GpuCluster extends GpuClusterBase {
 
   private createNetwork(tags: Record<string, string>): string[] {
     const vpc = new Vpc(this, "vpc", { cidrBlock: "10.0.0.0/16", enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: this.clusterName } });
+    this.vpcId = vpc.id;
     const azs = new DataAwsAvailabilityZones(this, "azs", { state: "available" });
     const igw = new InternetGateway(this, "igw", { vpcId: vpc.id, tags });
     const publicRt = new RouteTable(this, "public-routes", { vpcId: vpc.id, route: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags });
@@ -594,7 +649,7 @@ class ExistingGpuCluster extends GpuClusterBase {
   readonly clusterName: string;
   readonly subnetIds: string[];
   readonly nodeRoleArn: string;
-  protected readonly createsCluster = false;
+  readonly createsCluster = false;
   protected readonly systemNodeCount = 0;
   private readonly data: DataAwsEksCluster;
 
@@ -605,6 +660,9 @@ class ExistingGpuCluster extends GpuClusterBase {
     }
     this.clusterName = props.clusterName;
     this.subnetIds = [...props.subnetIds];
+    if (props.addons?.keda === true) {
+      this.findings.push(error("KEDA_PROMETHEUS_UNKNOWN", this.node.path, { field: "addons.keda", problem: "keda: true on an existing cluster, which this app does not install anything into", why: "the ScaledObjects query a Prometheus that scrapes the vLLM pods, and only you know where yours is", fix: 'declare addons: { keda: { prometheusUrl: "http://prometheus-server.monitoring.svc.cluster.local" } } with your Prometheus' }));
+    }
     this.data = new DataAwsEksCluster(this, "cluster", { name: props.clusterName });
     this.nodeRoleArn = createNodeRole(this, `${props.clusterName}-gpu-node`, { "model-serving:cluster": props.clusterName }).role.arn;
   }
@@ -615,5 +673,25 @@ class ExistingGpuCluster extends GpuClusterBase {
       clusterCaCertificate: Fn.base64decode(this.data.certificateAuthority.get(0).data),
       exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", this.clusterName, "--region", this.region] },
     };
+  }
+
+  /** What the workloads rely on and synth cannot see: listed in the plan as "must exist". */
+  addonPlan(): AddonPlan[] {
+    const a = this.addons;
+    const need: Array<[string, string]> = [["nvidia-device-plugin", "advertises the GPU nodes' nvidia.com/gpu (or the NVIDIA GPU Operator)"]];
+    if (a.keda) need.push(["keda", `scales autoscaled endpoints; its Prometheus at ${this.prometheusUrl()} must scrape the vLLM pods`]);
+    if (a.leaderWorkerSet) need.push(["lws", "runs multi-node replicas"]);
+    if (a.efa) need.push(["aws-efa-k8s-device-plugin", "advertises EFA devices"]);
+    if (a.nodeAutoscaler) need.push([a.nodeAutoscaler, "adds and removes GPU nodes"]);
+    if (a.externalSecrets) need.push(["external-secrets", "syncs Secrets Manager secrets into the namespace"]);
+    if (a.gateway) need.push(["gateway", `serves Gateway ${a.gateway.namespace}/${a.gateway.name}`]);
+    return need.map(([name, why]) => {
+      const c = findAddon(name);
+      return { name, chart: c ? `${c.chart.repository}/${c.chart.name}` : "(yours)", version: c?.chart.version ?? "(yours)", namespace: c?.namespace ?? "(yours)", why, status: "must exist" as const, stack: TerraformStack.of(this).node.id };
+    });
+  }
+
+  allowSecret(): boolean {
+    return !!this.addons.externalSecrets;
   }
 }

@@ -116,7 +116,7 @@ export class ImportedModel extends Construct {
     this.profile = profile;
     if (profile && props.store && props.source.kind === "huggingface") {
       const bytes = checkpointBytes ?? checkpointBytesOfProfile(profile);
-      this.stagingJob = props.store.stage(id, props.source, bytes / GiB);
+      this.stagingJob = props.store.stage(id, props.source, bytes / GiB, path);
       props.store.cluster.requireStagingDisk(bytes / GiB);
     }
     if (profile) {

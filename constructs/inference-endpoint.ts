@@ -121,6 +121,8 @@ export class InferenceEndpoint extends Construct {
   private readonly adapterModels: FineTunedModel[] = [];
   private readonly cluster: GpuClusterBase;
   private readonly workloads: ServingWorkloads;
+  private apiKeyRef: { name: string; key: string } | undefined;
+  private readonly adapterTokens = new Map<string, { name: string; key: string; sync?: Manifest }>();
   /** The vLLM release this endpoint runs. */
   readonly release: VllmRelease;
 
@@ -151,7 +153,7 @@ export class InferenceEndpoint extends Construct {
       }
       if (props.replicas !== undefined) this.findings.push(error("REPLICAS_CONFLICT", path, { field: "replicas", problem: "both replicas and autoscaling are set", why: "Terraform and the autoscaler would fight over the replica count", fix: "keep autoscaling.minReplicas/maxReplicas and drop replicas" }));
       if (!props.cluster.addons.keda) {
-        this.findings.push(error("METRIC_SOURCE_MISSING", path, { field: "autoscaling", problem: "autoscaling needs KEDA and a Prometheus that scrapes vLLM, and the cluster declares neither", why: "an autoscaler without its metric never scales: the endpoint would sit at minReplicas whatever the load", fix: 'install KEDA and Prometheus, then declare them: addons: { keda: { prometheusUrl: "http://prometheus.monitoring:9090" } }' }));
+        this.findings.push(error("METRIC_SOURCE_MISSING", path, { field: "autoscaling", problem: "autoscaling needs KEDA and a Prometheus that scrapes vLLM, and the cluster declares neither", why: "an autoscaler without its metric never scales: the endpoint would sit at minReplicas whatever the load", fix: 'declare addons: { keda: true } (a cluster this app creates gets KEDA and Prometheus installed), or on an existing cluster addons: { keda: { prometheusUrl: "http://prometheus.monitoring:9090" } } once they run there' }));
       }
     }
     if (props.exposure) {
@@ -161,7 +163,6 @@ export class InferenceEndpoint extends Construct {
         const problem = ipv4CidrProblem(c);
         if (problem) this.findings.push(error("CIDR_INVALID", path, { field: "exposure.allowedCidrs", problem: `"${c}": ${problem}`, why: "the load balancer's source ranges must be IPv4 addresses or CIDRs", fix: 'for example "192.168.0.0/24" or "203.0.113.7"' }));
       }
-      if (props.apiKey?.kind === "secretsmanager") this.findings.push(error("API_KEY_SECRET_KIND", path, { field: "apiKey", problem: "the API key is a Secrets Manager reference", why: "vLLM reads its key from the VLLM_API_KEY environment variable, which Kubernetes fills only from a Kubernetes secret", fix: "sync it into a Kubernetes secret (External Secrets) and use SecretRef.fromKubernetesSecret(name, key)" }));
       if (!props.apiKey) this.findings.push(error("EXPOSED_WITHOUT_API_KEY", path, { field: "apiKey", problem: "the endpoint is exposed outside the cluster without an API key", why: "anyone inside the allowed ranges could use the GPUs", fix: "set apiKey: SecretRef.fromKubernetesSecret(name, key)" }));
     }
     let release: VllmRelease = props.cluster.vllm;
@@ -205,10 +206,10 @@ export class InferenceEndpoint extends Construct {
     if (where.placed.fit.nodesPerReplica > 1) {
       const k = where.placed.fit.nodesPerReplica;
       if (!props.cluster.addons.leaderWorkerSet) {
-        this.findings.push(error("LWS_MISSING", path, { field: "addons.leaderWorkerSet", problem: `${model.modelId} needs ${k} nodes per replica, served as a LeaderWorkerSet, and the cluster does not declare the LeaderWorkerSet controller`, why: "a multi-node replica is one leader pod and its workers, scheduled and restarted as a group; plain Deployments cannot do that", fix: "install LeaderWorkerSet (kubernetes-sigs/lws) and declare addons: { leaderWorkerSet: true }" }));
+        this.findings.push(error("LWS_MISSING", path, { field: "addons.leaderWorkerSet", problem: `${model.modelId} needs ${k} nodes per replica, served as a LeaderWorkerSet, and the cluster does not declare the LeaderWorkerSet controller`, why: "a multi-node replica is one leader pod and its workers, scheduled and restarted as a group; plain Deployments cannot do that", fix: "declare addons: { leaderWorkerSet: true } (installed for you on a cluster this app creates; on an existing cluster, once kubernetes-sigs/lws runs there)" }));
       }
       if (!props.cluster.addons.efa && (where.placed.fit.host?.instance.efaDevices ?? 0) > 0) {
-        props.cluster.report({ ...error("MULTI_NODE_WITHOUT_EFA", path, { field: "addons.efa", problem: `the ${k} nodes of each replica will exchange pipeline activations over TCP`, why: `${where.placed.fit.host!.instance.instanceType} has ${where.placed.fit.host!.instance.efaDevices} EFA devices, but without the EFA device plugin NCCL cannot use them`, fix: "install the EFA device plugin and declare addons: { efa: true }" }), severity: "warning" });
+        props.cluster.report({ ...error("MULTI_NODE_WITHOUT_EFA", path, { field: "addons.efa", problem: `the ${k} nodes of each replica will exchange pipeline activations over TCP`, why: `${where.placed.fit.host!.instance.instanceType} has ${where.placed.fit.host!.instance.efaDevices} EFA devices, but without the EFA device plugin NCCL cannot use them`, fix: "declare addons: { efa: true } (the EFA device plugin is installed for you on a cluster this app creates)" }), severity: "warning" });
       }
       if (auto) this.findings.push(error("AUTOSCALING_MULTI_NODE_UNSUPPORTED", path, { field: "autoscaling", problem: `autoscaling a ${k}-node replica`, why: "each new replica is a whole group of GPU nodes that takes many minutes to start; the library sizes these endpoints explicitly", fix: "use replicas" }));
       if (this.findings.length) {
@@ -230,6 +231,11 @@ export class InferenceEndpoint extends Construct {
 
   private attach(adapter: FineTunedModel): void {
     this.cluster.attach(adapter);
+    // Resolved now, not at synth: a Secrets Manager token adds the resources that sync it.
+    const token = adapter.source.kind === "huggingface" && adapter.source.token ? this.workloads.secretKeyRef(adapter.source.token, adapter.node.path, "source.token") : undefined;
+    if (token) this.adapterTokens.set(adapter.name, token);
+    // An adapter added after rendering: its pods must still wait for the token's copy.
+    if (token?.sync && this.deployment) this.deployment.dependsOn = [...(this.deployment.dependsOn ?? []), token.sync.fqn];
     const spec = adapter.spec();
     this.adapterModels.push(adapter);
     if (spec) this.adapterSpecs.push(spec);
@@ -245,12 +251,12 @@ export class InferenceEndpoint extends Construct {
     if (hub.length) {
       const list = JSON.stringify(hub.map((a) => [a.source.id, a.source.revision, `${ADAPTER_DIR}/${a.name}`]));
       const script = ["from huggingface_hub import snapshot_download", `for repo, rev, dest in ${list}:`, "    snapshot_download(repo, revision=rev, local_dir=dest, allow_patterns=['*.json', '*.safetensors', 'tokenizer*', '*.model'])", "print('adapters ready')"].join("\n");
-      const token = hub.find((a) => a.source.token?.kind === "kubernetes")?.source.token;
+      const token = hub.map((a) => this.adapterTokens.get(a.name)).find((t) => t !== undefined);
       out.push({
         name: "fetch-adapters-hub",
         image: vllmImage(this.release),
         command: ["python3", "-c", script],
-        env: [{ name: "HOME", value: "/tmp" }, { name: "HF_HUB_DISABLE_TELEMETRY", value: "1" }, ...(token ? [{ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: token.ref, key: token.key } } }] : [])],
+        env: [{ name: "HOME", value: "/tmp" }, { name: "HF_HUB_DISABLE_TELEMETRY", value: "1" }, ...(token ? [{ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: token.name, key: token.key } } }] : [])],
         securityContext,
         resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "500m", memory: "1Gi" } },
         volumeMount: mounts,
@@ -339,7 +345,11 @@ export class InferenceEndpoint extends Construct {
     });
     this.identity = { serviceAccountName: serviceAccount.metadata.name, tags: model.awsTags() };
     if (source.kind === "s3") this.grantS3Read("model", source);
-    if (token?.kind === "secretsmanager") this.grant("hf-token", [{ actions: ["secretsmanager:GetSecretValue"], resources: [token.ref] }]);
+    // Secrets exist as Kubernetes secrets before the pods start (synced from Secrets Manager on a new cluster).
+    const hfToken = token ? this.workloads.secretKeyRef(token, this.node.path, "model.source.token") : undefined;
+    const apiKey = props.apiKey ? this.workloads.secretKeyRef(props.apiKey, this.node.path, "apiKey") : undefined;
+    this.apiKeyRef = apiKey;
+    const secretSyncs = [hfToken?.sync, apiKey?.sync, ...[...this.adapterTokens.values()].map((t) => t.sync)].filter((m): m is Manifest => m !== undefined);
     for (const a of this.adapterModels) if (a.source.kind === "s3") this.grantS3Read(`adapter-${a.name}`, a.source);
 
     const modelArg = source.kind === "s3" ? `${MODEL_DIR}/${this.name}` : source.id;
@@ -371,9 +381,8 @@ export class InferenceEndpoint extends Construct {
       { name: "DO_NOT_TRACK", value: "1" },
     ];
     if (source.kind === "s3") env.push({ name: "HF_HUB_OFFLINE", value: "1" });
-    if (token?.kind === "kubernetes") env.push({ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: token.ref, key: token.key } } });
-    if (token?.kind === "secretsmanager") env.push({ name: "HF_TOKEN_PATH", value: "/var/run/secrets/model-serving/hf-token" });
-    if (props.apiKey?.kind === "kubernetes") env.push({ name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: props.apiKey.ref, key: props.apiKey.key } } });
+    if (hfToken) env.push({ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: hfToken.name, key: hfToken.key } } });
+    if (apiKey) env.push({ name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: apiKey.name, key: apiKey.key } } });
 
     const restricted = RESTRICTED_CONTAINER;
     const initContainers: DeploymentV1SpecTemplateSpecInitContainer[] = [];
@@ -388,17 +397,6 @@ export class InferenceEndpoint extends Construct {
         volumeMount: [{ name: "models", mountPath: MODEL_DIR }, { name: "tmp", mountPath: "/tmp" }],
       });
     }
-    if (token?.kind === "secretsmanager") {
-      initContainers.push({
-        name: "fetch-hf-token",
-        image: AWS_CLI_IMAGE,
-        command: ["sh", "-c", `aws secretsmanager get-secret-value --secret-id "$SECRET_ARN" --query SecretString --output text > /var/run/secrets/model-serving/hf-token`],
-        env: [{ name: "SECRET_ARN", value: token.ref }, { name: "HOME", value: "/tmp" }],
-        securityContext: restricted,
-        resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "200m", memory: "256Mi" } },
-        volumeMount: [{ name: "hf-token", mountPath: "/var/run/secrets/model-serving" }, { name: "tmp", mountPath: "/tmp" }],
-      });
-    }
     const volumes: DeploymentV1SpecTemplateSpecVolume[] = [
       // Always mounted so adapters added after construction need no structural change; sized at synth.
       { name: "adapters", emptyDir: { sizeLimit: Lazy.stringValue({ produce: () => `${Math.max(1, this.adapterModels.length)}Gi` }) } },
@@ -407,12 +405,11 @@ export class InferenceEndpoint extends Construct {
       { name: "cache", emptyDir: { sizeLimit: "20Gi" } },
       { name: "tmp", emptyDir: { sizeLimit: "10Gi" } },
     ];
-    if (token?.kind === "secretsmanager") volumes.push({ name: "hf-token", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } });
 
     if (fit.nodesPerReplica > 1) {
-      const group = this.renderGroup({ placed, pool, replicas, args: argsFor, env, initContainers, volumes, labels, annotations: podAnnotations, serviceAccountName: serviceAccount.metadata.name, gpus, res, startupSeconds, model });
+      const group = this.renderGroup({ placed, pool, replicas, args: argsFor, env, initContainers, volumes, labels, annotations: podAnnotations, serviceAccountName: serviceAccount.metadata.name, gpus, res, startupSeconds, model, secretSyncs });
       const service = this.renderService(props, namespace, { ...selector, "leaderworkerset.sigs.k8s.io/worker-index": "0" }, labels);
-      if (props.smokeTest !== false && replicas > 0) this.smokeTest(namespace, placed.decl.capability, group, labels, props.apiKey);
+      if (props.smokeTest !== false && replicas > 0) this.smokeTest(namespace, placed.decl.capability, group, labels);
       return { deployment: undefined, service };
     }
     const probe = (path: string, period: number, failures: number, timeout = 5) => ({ httpGet: { path, port: String(VLLM_PORT) }, periodSeconds: period, failureThreshold: failures, timeoutSeconds: timeout });
@@ -463,7 +460,6 @@ export class InferenceEndpoint extends Construct {
                   { name: "models", mountPath: MODEL_DIR },
                   { name: "cache", mountPath: CACHE_DIR },
                   { name: "tmp", mountPath: "/tmp" },
-                  ...(token?.kind === "secretsmanager" ? [{ name: "hf-token", mountPath: "/var/run/secrets/model-serving", readOnly: true }] : []),
                 ],
               },
             ],
@@ -471,11 +467,12 @@ export class InferenceEndpoint extends Construct {
           },
         },
       },
-      ...(model.stagingJob ? { dependsOn: [model.stagingJob] } : {}),
+      dependsOn: [...(model.stagingJob ? [model.stagingJob] : []), ...secretSyncs],
       // With an autoscaler the replica count is KEDA's: Terraform must not reset it on every apply.
       ...(props.autoscaling ? { lifecycle: { ignoreChanges: ["spec[0].replicas"] } } : {}),
     });
-    if (props.autoscaling && cluster.addons.keda) this.scaledObject(props.autoscaling, cluster.addons.keda.prometheusUrl, namespace, deployment);
+    const prometheusUrl = cluster.prometheusUrl();
+    if (props.autoscaling && prometheusUrl) this.scaledObject(props.autoscaling, prometheusUrl, namespace, deployment);
 
     const service = this.renderService(props, namespace, selector, labels);
     new PodDisruptionBudgetV1(this, "pdb", {
@@ -483,7 +480,7 @@ export class InferenceEndpoint extends Construct {
       spec: { maxUnavailable: "1", selector: { matchLabels: selector } },
       dependsOn: [cluster.namespaceResource()],
     });
-    if (props.smokeTest !== false && replicas > 0) this.smokeTest(namespace, placed.decl.capability, deployment, labels, props.apiKey);
+    if (props.smokeTest !== false && replicas > 0) this.smokeTest(namespace, placed.decl.capability, deployment, labels);
     return { deployment, service };
   }
 
@@ -512,7 +509,7 @@ export class InferenceEndpoint extends Construct {
   private renderGroup(g: {
     placed: Placed; pool: GpuNodePool; replicas: number; args: () => string[]; env: DeploymentV1SpecTemplateSpecContainerEnv[]; initContainers: DeploymentV1SpecTemplateSpecInitContainer[];
     volumes: DeploymentV1SpecTemplateSpecVolume[]; labels: Record<string, string>; annotations: Record<string, string>; serviceAccountName: string; gpus: number;
-    res: { cpu: number; memoryGiB: number; shmGiB: number }; startupSeconds: number; model: ImportedModel;
+    res: { cpu: number; memoryGiB: number; shmGiB: number }; startupSeconds: number; model: ImportedModel; secretSyncs: Manifest[];
   }): Manifest {
     const k = g.placed.fit.nodesPerReplica;
     const inst = g.placed.fit.host!.instance;
@@ -582,7 +579,7 @@ export class InferenceEndpoint extends Construct {
       },
       wait: { rollout: true },
       timeouts: { create: `${Math.max(45, Math.ceil(g.startupSeconds / 60) + 30)}m`, update: `${Math.max(45, Math.ceil(g.startupSeconds / 60) + 30)}m` },
-      dependsOn: [this.cluster.namespaceResource(), ...(g.model.stagingJob ? [g.model.stagingJob] : [])],
+      dependsOn: [this.cluster.namespaceResource(), ...(g.model.stagingJob ? [g.model.stagingJob] : []), ...g.secretSyncs],
     });
   }
 
@@ -624,7 +621,8 @@ export class InferenceEndpoint extends Construct {
   }
 
   /** One real request of the endpoint's kind, checked for the shape of that API's answer. */
-  private smokeTest(namespace: string, capability: Capability, deployment: DeploymentV1 | Manifest, labels: Record<string, string>, apiKey: SecretRef | undefined): void {
+  private smokeTest(namespace: string, capability: Capability, deployment: DeploymentV1 | Manifest, labels: Record<string, string>): void {
+    const apiKey = this.apiKeyRef;
     const base = `http://${this.name}.${namespace}.svc.cluster.local`;
     const request: Record<Capability, { path: string; body: unknown; check: string }> = {
       TEXT_TO_TEXT: { path: "/v1/chat/completions", body: { model: this.name, messages: [{ role: "user", content: "Reply with the word ok." }], max_tokens: 8 }, check: "r['choices'][0]['message']['content'] is not None" },
@@ -670,7 +668,7 @@ export class InferenceEndpoint extends Construct {
                 name: "smoke-test",
                 image: vllmImage(this.release),
                 command: ["python3", "-c", script],
-                env: apiKey?.kind === "kubernetes" ? [{ name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: apiKey.ref, key: apiKey.key } } }] : [],
+                env: apiKey ? [{ name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: apiKey.name, key: apiKey.key } } }] : [],
                 securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
                 resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
               },

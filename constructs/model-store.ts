@@ -86,9 +86,10 @@ export class ModelStore extends Construct {
   }
 
   /** Copy a Hub model at its pinned revision into the store, checking the files vLLM needs. */
-  stage(id: string, source: ModelSource, weightsGiB: number): JobV1 {
+  stage(id: string, source: ModelSource, weightsGiB: number, modelPath = this.node.path): JobV1 {
     const scope = new Construct(this, `stage-${id}`);
     const cluster = this.cluster;
+    const token = source.token ? cluster.workloadsIn(TerraformStack.of(this)).secretKeyRef(source.token, modelPath, "source.token") : undefined;
     const namespace = cluster.namespace;
     const name = `stage-${id}`.slice(0, 63).replace(/-+$/, "");
     const prefix = `models/${source.id}/${source.revision}/`;
@@ -99,7 +100,6 @@ export class ModelStore extends Construct {
     const statements = [
       { effect: "Allow", actions: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"], resources: [`${this.bucket.arn}/${prefix}*`] },
       { effect: "Allow", actions: ["s3:ListBucket"], resources: [this.bucket.arn], condition: [{ test: "StringLike", variable: "s3:prefix", values: [`${prefix}*`] }] },
-      ...(source.token?.kind === "secretsmanager" ? [{ effect: "Allow", actions: ["secretsmanager:GetSecretValue"], resources: [source.token.ref] }] : []),
     ];
     const doc = new DataAwsIamPolicyDocument(scope, "policy-document", { statement: statements });
     const policy = new IamPolicy(scope, "policy", { name: `${cluster.clusterName}-${name}`.slice(0, 128), policy: doc.json });
@@ -118,7 +118,7 @@ export class ModelStore extends Construct {
       "if missing: sys.exit('staging refused: the snapshot lacks ' + ', '.join(missing))",
       "print('staged', len(names), 'files')",
     ].join("\n");
-    const tokenEnv = source.token?.kind === "kubernetes" ? [{ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: source.token.ref, key: source.token.key } } }] : [];
+    const tokenEnv = token ? [{ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: token.name, key: token.key } } }] : [];
     return new JobV1(scope, "job", {
       metadata: { name, namespace, labels: { "app.kubernetes.io/component": "model-staging", "app.kubernetes.io/managed-by": "cdktf-model-serving" } },
       waitForCompletion: true,
@@ -162,7 +162,7 @@ export class ModelStore extends Construct {
           },
         },
       },
-      dependsOn: [this.bucket],
+      dependsOn: [this.bucket, ...(token?.sync ? [token.sync] : [])],
     });
   }
 }

@@ -1,5 +1,5 @@
 /** The serving plan as a reviewer reads it: JSON with stable key order, Markdown tables, a short console table. */
-import type { ServingPlan } from "../planner/plan-types";
+import type { AddonPlan, PhasePlan, ServingPlan } from "../planner/plan-types";
 
 /** JSON with keys sorted at every level, so two synths are byte-identical. */
 export function stableJson(value: unknown): string {
@@ -19,7 +19,7 @@ function table(head: string[], rows: unknown[][]): string {
   return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
 }
 
-export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unknown }): string {
+export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unknown; addons?: readonly AddonPlan[]; phases?: readonly PhasePlan[] }): string {
   const out: string[] = [];
   out.push(`# Serving plan — ${stack}`, "");
   out.push(`Prices: ${plan.catalog.region} On-Demand list prices captured ${plan.catalog.pricesCapturedAt}, 730 h/month. Image: \`${plan.catalog.vllmImage}\`.`, "");
@@ -39,6 +39,15 @@ export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unkno
     ),
     "",
   );
+  if (plan.phases?.length) {
+    out.push("## Deploy phases", "");
+    out.push(`Apply in this order (\`npx cdktf deploy ${plan.phases.map((p) => p.stack).join(" ")}\`); \`cdktf destroy\` reverses it.`, "");
+    out.push(table(["order", "stack", "creates"], plan.phases.map((p) => [p.order, p.stack, p.creates.join(", ")])), "");
+  }
+  if (plan.addons?.length) {
+    out.push("## Cluster add-ons", "");
+    out.push(table(["add-on", "chart", "version", "namespace", "status", "stack", "why"], plan.addons.map((a) => [a.name, a.chart, a.version, a.namespace, a.status, a.stack, a.why])), "");
+  }
   out.push("## Quotas (vCPUs at maximum scale, plus one surge node per pool)", "");
   out.push(table(["code", "name", "needed", "limit", "status"], plan.quotas.map((q) => [q.code, q.name, q.neededVcpus, q.limit ?? "undeclared", q.status])), "");
   out.push("## Cost", "");

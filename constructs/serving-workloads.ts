@@ -13,10 +13,13 @@ import { join } from "node:path";
 import { Lazy, TerraformStack, type TerraformProvider } from "cdktf";
 import { addCustomSynthesis } from "cdktf/lib/synthesize/synthesizer";
 import { Construct, type IConstruct } from "constructs";
-import { error, type Finding } from "../planner/findings";
+import { createHash } from "node:crypto";
+import { error, warning, type Finding } from "../planner/findings";
 import type { AwsProvider } from "./bindings/aws";
 import { KubernetesProvider, Manifest, NamespaceV1, ServiceV1 } from "./bindings/k8s";
 import type { GpuClusterBase } from "./gpu-cluster";
+import { clusterSecretStore, externalSecret, regionOfSecretArn } from "./manifests/secrets";
+import type { SecretRef } from "./model-source";
 import { planConsoleTable, planMarkdown, stableJson } from "./plan-report";
 import { registerFindings } from "./preflight";
 import { bindProviders, providerAlias, resolveAwsProvider } from "./providers";
@@ -49,6 +52,9 @@ export class ServingWorkloads extends Construct {
   readonly region: string | undefined;
   private readonly findings: Finding[] = [];
   private readonly trafficGroups = new Map<string, TrafficMember[]>();
+  /** One ClusterSecretStore per Secrets Manager region (a store reads one region). */
+  private readonly secretStores = new Map<string, Manifest>();
+  private readonly syncedSecrets = new Map<string, { name: string; sync: Manifest }>();
 
   constructor(scope: Construct, id: string, cluster: GpuClusterBase, options: WorkloadsOptions = {}) {
     super(scope, id);
@@ -98,6 +104,50 @@ export class ServingWorkloads extends Construct {
   /** Bind a library construct's resources in this stack to the workloads' providers. */
   adopt(c: IConstruct): void {
     bindProviders(c, { ...(this.awsProvider ? { aws: this.awsProvider } : {}), kubernetes: this.kubernetesProvider });
+  }
+
+  /**
+   * Where a pod reads a secret: a Kubernetes secret key that exists when the pod starts. A Secrets
+   * Manager secret is synced into the namespace by External Secrets (its ExternalSecret waits until
+   * the copy is there; depend on `sync`). A Kubernetes secret by name is only trusted on an existing
+   * cluster: in a namespace this deploy creates on a new cluster, nothing could have created it.
+   */
+  secretKeyRef(ref: SecretRef, consumerPath: string, field: string): { name: string; key: string; sync?: Manifest } | undefined {
+    if (ref.kind === "kubernetes") {
+      if (this.cluster.createsCluster) {
+        this.findings.push(error("SECRET_NOT_CREATED", consumerPath, { field, problem: `Kubernetes secret "${ref.ref}" (key "${ref.key}") is read in namespace ${this.namespace}, which this deploy creates on a cluster it creates`, why: "nothing can have created the secret there before the pods start, so they would never start", fix: `store the value in AWS Secrets Manager and pass SecretRef.fromSecretsManager("arn:aws:secretsmanager:<region>:<account>:secret:<name>"): it is synced into the namespace before the pods start` }));
+        return undefined;
+      }
+      this.findings.push(warning("SECRET_MUST_EXIST", consumerPath, { field, problem: `Kubernetes secret "${ref.ref}" (key "${ref.key}") must exist in namespace ${this.namespace} of cluster ${this.cluster.clusterName}`, why: "this deploy creates the namespace and then the pods that read it; they wait (and the apply times out) until the secret is there", fix: `create it right after the namespace (kubectl -n ${this.namespace} create secret generic ${ref.ref} --from-literal=${ref.key}=…), or reference it in Secrets Manager` }));
+      return { name: ref.ref, key: ref.key };
+    }
+    if (!this.cluster.allowSecret(ref.ref)) {
+      this.findings.push(error("EXTERNAL_SECRETS_MISSING", consumerPath, { field, problem: `Secrets Manager secret ${ref.ref} is referenced on existing cluster ${this.cluster.clusterName}, which does not declare External Secrets`, why: "pods read secrets from Kubernetes secrets; External Secrets Operator copies them from Secrets Manager", fix: "install External Secrets Operator in the cluster and declare addons: { externalSecrets: true } (give its role secretsmanager:GetSecretValue on this ARN), or reference a Kubernetes secret by name" }));
+      return undefined;
+    }
+    const id = `${ref.ref}#${ref.key}`;
+    let synced = this.syncedSecrets.get(id);
+    if (!synced) {
+      const region = regionOfSecretArn(ref.ref) ?? this.cluster.region; // SecretRef checked the ARN
+      const storeName = `model-serving-${this.cluster.node.id}-${region}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63);
+      let store = this.secretStores.get(region);
+      if (!store) {
+        store = new Manifest(this, `secret-store-${region}`, { manifest: clusterSecretStore({ region, name: storeName }) });
+        this.secretStores.set(region, store);
+      }
+      // One Kubernetes secret per Secrets Manager secret (and JSON key): a short hash keeps names valid and distinct.
+      const name = `ms-secret-${createHash("sha256").update(id).digest("hex").slice(0, 12)}`;
+      const sync = new Manifest(this, `secret-${name}`, {
+        manifest: externalSecret({ name, namespace: this.namespace, storeName, entries: [{ key: "value", secretArn: ref.ref, ...(ref.key ? { property: ref.key } : {}) }], path: consumerPath }),
+        // The copy must be there before any pod that reads it starts.
+        wait: { condition: [{ type: "Ready", status: "True" }] },
+        timeouts: { create: "10m", update: "10m" },
+        dependsOn: [this.namespaceResource, store],
+      });
+      synced = { name, sync };
+      this.syncedSecrets.set(id, synced);
+    }
+    return { name: synced.name, key: "value", sync: synced.sync };
   }
 
   findingsForPreflight(): readonly Finding[] {

@@ -141,3 +141,23 @@ export interface ServingPlan {
   readonly totals: { readonly monthlyUsd: UsdRange; readonly budgetUsdPerMonth: number | null };
   readonly findings: readonly Finding[];
 }
+
+/** A cluster add-on as the serving plan lists it. */
+export interface AddonPlan {
+  readonly name: string;
+  readonly chart: string;
+  readonly version: string;
+  readonly namespace: string;
+  readonly why: string;
+  /** Installed by this app (in `stack`), or required to be in the existing cluster already. */
+  readonly status: "installed" | "must exist";
+  readonly stack: string;
+}
+
+/** One deploy phase: a stack, applied in `order`, and what it creates. */
+export interface PhasePlan {
+  readonly order: number;
+  readonly stack: string;
+  /** Terraform resource types the library creates in this stack, with counts ("aws_eks_node_group ×3"). */
+  readonly creates: readonly string[];
+}

@@ -16,7 +16,7 @@ const config = (r: number, base = BASE) => ({ peft_type: "LORA", base_model_name
 function tenantStack(count: number, o: { rank?: (i: number) => number; base?: string; maxLoraRank?: number } = {}) {
   const app = Testing.app();
   const stack = new ModelServingStack(app, "mt", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "mt", quotas: { "L-DB2E81BA": 1000 } } } });
-  const model = stack.importModel("base", { source: ModelSource.huggingFace(BASE, { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: SecretRef.fromKubernetesSecret("hf-token", "token") }) });
+  const model = stack.importModel("base", { source: ModelSource.huggingFace(BASE, { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:hf-token") }) });
   const ep = stack.addEndpoint("chat", { model, shape: "L40S_X1", maxModelLen: 8192, ...(o.maxLoraRank ? { maxLoraRank: o.maxLoraRank } : {}) });
   for (let i = 1; i <= count; i++) {
     ep.addAdapter(new FineTunedModel(stack, `t${i}`, { source: ModelSource.s3(`s3://acme-adapters/t${i}/`), adapterConfig: config(o.rank?.(i) ?? 16, o.base) }));

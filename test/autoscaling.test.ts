@@ -51,7 +51,7 @@ describe("autoscaling", () => {
   });
 
   test("refuses an autoscaled endpoint without a metrics source", () => {
-    expect(() => Testing.synth(scaled(1, 4, {}), true)).toThrow(/\[METRIC_SOURCE_MISSING\] s\/chat: autoscaling needs KEDA and a Prometheus .*Fix: install KEDA/);
+    expect(() => Testing.synth(scaled(1, 4, {}), true)).toThrow(/\[METRIC_SOURCE_MISSING\] s\/chat: autoscaling needs KEDA and a Prometheus .*Fix: declare addons: \{ keda: true \}/);
   });
 
   test("refuses a pool that must grow with no node autoscaler", () => {

@@ -17,7 +17,7 @@ import { synthPhases } from "./fixtures/phases";
 process.env.MODEL_SERVING_QUIET = "1";
 
 const QUOTAS = { "L-DB2E81BA": 1000, "L-417A185B": 1000, "L-3819A6DF": 1000 };
-const LLAMA = () => ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: SecretRef.fromKubernetesSecret("hf-token", "token") });
+const LLAMA = () => ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:hf-token") });
 
 function stackIn(app: App, props: ModelServingStackProps, shape = "A10_X4") {
   const stack = new ModelServingStack(app, "serving", props);
@@ -62,7 +62,7 @@ describe("a stack in another region", () => {
 
   test("composes an existing cluster in ap-northeast-1 and prices its pools there", () => {
     const app = Testing.app();
-    const stack = stackIn(app, { region: "ap-northeast-1", cluster: { existing: { clusterName: "prod", subnetIds: ["subnet-a"], quotas: QUOTAS } } });
+    const stack = stackIn(app, { region: "ap-northeast-1", cluster: { existing: { clusterName: "prod", subnetIds: ["subnet-a"], quotas: QUOTAS, addons: { externalSecrets: true } } } });
     Testing.synth(stack, true);
     expect(stack.cluster.plan().nodePools[0].hourlyUsdPerNode).toBe(onDemandUsdPerHour("ap-northeast-1", "g5.12xlarge"));
   });
@@ -99,7 +99,7 @@ describe("what the cluster creates is what the plan prices", () => {
   });
 
   test("an existing cluster prices neither network, key nor logs: they are not this stack's", () => {
-    const { plan } = synth({ cluster: { existing: { clusterName: "prod", subnetIds: ["subnet-a"], quotas: QUOTAS } } });
+    const { plan } = synth({ cluster: { existing: { clusterName: "prod", subnetIds: ["subnet-a"], quotas: QUOTAS, addons: { externalSecrets: true } } } });
     for (const prefix of ["NAT gateway", "public IPv4", "KMS key", "CloudWatch Logs"]) expect(plan.costs.some((c) => c.item.startsWith(prefix))).toBe(false);
   });
 

@@ -26,7 +26,7 @@ interface Options {
 
 function build(app: App, o: Options = {}) {
   const stack = new ModelServingStack(app, "serving", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "test", quotas: o.quotas ?? { "L-DB2E81BA": 1000, "L-417A185B": 1000 }, ...(o.budgetUsdPerMonth ? { budgetUsdPerMonth: o.budgetUsdPerMonth } : {}) } } });
-  const llama = stack.importModel("llama", { source: ModelSource.huggingFace(o.llama70b ? "meta-llama/Llama-3.1-70B-Instruct" : LLAMA.repo, { revision: o.llama70b ? "1605565b47bb9346c5515c34102e054115b4f98b" : LLAMA.revision, token: SecretRef.fromKubernetesSecret("hf-token", "token") }) });
+  const llama = stack.importModel("llama", { source: ModelSource.huggingFace(o.llama70b ? "meta-llama/Llama-3.1-70B-Instruct" : LLAMA.repo, { revision: o.llama70b ? "1605565b47bb9346c5515c34102e054115b4f98b" : LLAMA.revision, token: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:hf-token") }) });
   stack.addEndpoint("llama-chat", { model: llama, maxModelLen: 8192, ...(o.llamaShape ? { shape: o.llamaShape } : {}), replicas: 2 });
   stack.addEndpoint("embeddings", { model: stack.importModel("bge", { source: ModelSource.huggingFace(BGE.repo, { revision: BGE.revision }) }), maxModelLen: 512 });
   stack.addEndpoint("rerank", { model: stack.importModel("reranker", { source: ModelSource.huggingFace(RERANKER.repo, { revision: RERANKER.revision }) }), maxModelLen: 8192 });
@@ -38,6 +38,13 @@ function synthJson(o: Options = {}) {
   const app = Testing.app();
   const stack = build(app, o);
   return { stack, json: synthPhases(stack) };
+}
+
+/** The ExternalSecret that copies this Secrets Manager secret into the namespace, and its resource address. */
+function syncedSecret(json: any, arn: string): { address: string; manifest: any } {
+  const [address, r] = Object.entries(json.resource.kubernetes_manifest as Record<string, any>).find(([, m]) => m.manifest.kind === "ExternalSecret" && m.manifest.spec.data[0].remoteRef.key === arn)!;
+  expect(r.wait).toEqual({ condition: [{ type: "Ready", status: "True" }] });
+  return { address, manifest: r.manifest };
 }
 
 function deployment(json: any, name: string) {
@@ -104,7 +111,10 @@ describe("InferenceEndpoint", () => {
       "--dtype", "bfloat16", "--enable-prefix-caching", "--uvicorn-log-level", "warning", "--no-enable-log-requests",
     ]);
     expect(c.resources.limits["nvidia.com/gpu"]).toBe(String(e.gpusPerReplica));
-    expect(c.env).toContainEqual({ name: "HF_TOKEN", value_from: { secret_key_ref: { name: "hf-token", key: "token" } } });
+    // The token is read from the Kubernetes secret External Secrets syncs from Secrets Manager, and the pods wait for it.
+    const sync = syncedSecret(json, "arn:aws:secretsmanager:us-east-1:111122223333:secret:hf-token");
+    expect(c.env).toContainEqual({ name: "HF_TOKEN", value_from: { secret_key_ref: { name: sync.manifest.metadata.name, key: "value" } } });
+    expect(deployment(json, "llama-chat").depends_on).toContain(`kubernetes_manifest.${sync.address}`);
   });
 
   test("serves embedding and rerank models with the pooling runner and no prefix caching", () => {
@@ -226,7 +236,7 @@ describe("ModelStore", () => {
     const app = Testing.app();
     const stack = new ModelServingStack(app, "serving", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "test", quotas: { "L-DB2E81BA": 1000 } } } });
     const store = new ModelStore(stack, "store", { cluster: stack.cluster, ...(allowDestroy ? { allowDestroy } : {}) });
-    const llama = stack.importModel("llama", { source: ModelSource.huggingFace(LLAMA.repo, { revision: LLAMA.revision, token: SecretRef.fromKubernetesSecret("hf-token", "token") }), store });
+    const llama = stack.importModel("llama", { source: ModelSource.huggingFace(LLAMA.repo, { revision: LLAMA.revision, token: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:hf-token") }), store });
     stack.addEndpoint("llama-chat", { model: llama, maxModelLen: 8192 });
     return { stack, json: synthPhases(stack) };
   }
@@ -273,7 +283,7 @@ describe("exposure", () => {
     const app = Testing.app();
     const stack = new ModelServingStack(app, "serving", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "test", quotas: { "L-DB2E81BA": 1000 } } } });
     const bge = stack.importModel("bge", { source: ModelSource.huggingFace(BGE.repo, { revision: BGE.revision }) });
-    stack.addEndpoint("embeddings", { model: bge, maxModelLen: 512, exposure: { allowedCidrs }, ...(apiKey ? { apiKey: SecretRef.fromKubernetesSecret("api-key", "key") } : {}) });
+    stack.addEndpoint("embeddings", { model: bge, maxModelLen: 512, exposure: { allowedCidrs }, ...(apiKey ? { apiKey: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:api-key") } : {}) });
     return stack;
   }
 
@@ -282,7 +292,8 @@ describe("exposure", () => {
     const svc = Object.values(json.resource.kubernetes_service_v1 as Record<string, any>)[0];
     expect(svc.spec.type).toBe("LoadBalancer");
     expect(svc.spec.load_balancer_source_ranges).toEqual(["192.168.0.0/32", "203.0.113.0/24"]);
-    expect(deployment(json, "embeddings").spec.template.spec.container[0].env).toContainEqual({ name: "VLLM_API_KEY", value_from: { secret_key_ref: { name: "api-key", key: "key" } } });
+    const sync = syncedSecret(json, "arn:aws:secretsmanager:us-east-1:111122223333:secret:api-key");
+    expect(deployment(json, "embeddings").spec.template.spec.container[0].env).toContainEqual({ name: "VLLM_API_KEY", value_from: { secret_key_ref: { name: sync.manifest.metadata.name, key: "value" } } });
   });
 
   test("refuses an invalid address, more than 10 entries, or no API key", () => {

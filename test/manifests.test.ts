@@ -66,7 +66,7 @@ describe("workload builders", () => {
   test("the LeaderWorkerSet builder emits exactly the object a multi-node endpoint synthesizes, and it is valid", () => {
     const app = Testing.app();
     const stack = new ModelServingStack(app, "s", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: { "L-417A185B": 10000 }, addons: { leaderWorkerSet: true, efa: true } } } });
-    const source = ModelSource.huggingFace("meta-llama/Llama-3.1-405B-Instruct", { revision: "be673f326cab4cd22ccfef76109faf68e41aa5f1", token: SecretRef.fromKubernetesSecret("hf-token", "token") });
+    const source = ModelSource.huggingFace("meta-llama/Llama-3.1-405B-Instruct", { revision: "be673f326cab4cd22ccfef76109faf68e41aa5f1", token: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:hf-token") });
     stack.addEndpoint("big", { model: stack.importModel("l405", { source }), shape: "H100_X8", maxModelLen: 8192 });
     const tf = JSON.parse(Testing.synth(stack, true));
     const synthesized = (Object.values(tf.resource.kubernetes_manifest) as any[])[0].manifest;

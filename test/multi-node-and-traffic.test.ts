@@ -6,7 +6,7 @@ import { synthPhases } from "./fixtures/phases";
 
 process.env.MODEL_SERVING_QUIET = "1";
 
-const L405 = () => ModelSource.huggingFace("meta-llama/Llama-3.1-405B-Instruct", { revision: "be673f326cab4cd22ccfef76109faf68e41aa5f1", token: SecretRef.fromKubernetesSecret("hf-token", "token") });
+const L405 = () => ModelSource.huggingFace("meta-llama/Llama-3.1-405B-Instruct", { revision: "be673f326cab4cd22ccfef76109faf68e41aa5f1", token: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:hf-token") });
 
 function big(addons: ClusterAddons = { leaderWorkerSet: true, efa: true }, replicas = 1) {
   const app = Testing.app();
@@ -61,7 +61,7 @@ describe("two revisions side by side", () => {
     const app = Testing.app();
     const stack = new ModelServingStack(app, "s", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: { "L-DB2E81BA": 10000 }, addons } } });
     const qwen = (rev: string) => stack.importModel(`qwen-${rev.slice(0, 7)}`, { source: ModelSource.huggingFace("Qwen/Qwen2.5-7B-Instruct", { revision: rev }) });
-    const other = stack.importModel("llama", { source: ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: SecretRef.fromKubernetesSecret("t", "token") }) });
+    const other = stack.importModel("llama", { source: ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:t") }) });
     stack.addEndpoint("chat-blue", { model: qwen(QWEN_A), shape: "L40S_X1", maxModelLen: 8192, replicas: replicas[0], trafficGroup: { name: "chat", weight: weights[0] } });
     stack.addEndpoint("chat-green", { model: otherModel ? other : qwen(QWEN_B), shape: "L40S_X1", maxModelLen: 8192, replicas: replicas[1], trafficGroup: { name: "chat", weight: weights[1] } });
     return stack;

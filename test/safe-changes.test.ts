@@ -88,7 +88,7 @@ function synth(s: Setup = {}): Json {
   const app = Testing.app();
   const stack = new ModelServingStack(app, "serving", { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "prod", quotas: { "L-DB2E81BA": 1000, "L-417A185B": 1000 }, ...(s.budget ? { budgetUsdPerMonth: s.budget } : {}) } }, ...(s.tags ? { tags: s.tags } : {}) });
   const store = new ModelStore(stack, "store", { cluster: stack.cluster });
-  const llama = stack.importModel("llama", { source: ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: s.revision ?? REV_A, token: SecretRef.fromKubernetesSecret("hf-token", "token") }), store, title: s.title ?? "Llama 3.1 8B" });
+  const llama = stack.importModel("llama", { source: ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: s.revision ?? REV_A, token: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:hf-token") }), store, title: s.title ?? "Llama 3.1 8B" });
   const bge = stack.importModel("bge", { source: ModelSource.huggingFace("BAAI/bge-large-en-v1.5", { revision: "d4aa6901d3a41ba39fb536a557fa166f842b0e09" }) });
   stack.addEndpoint("chat", { model: llama, shape: "L40S_X1", maxModelLen: 8192, replicas: 1, ...(s.chat ?? {}) });
   stack.addEndpoint("embed", { model: bge, shape: "L4_X1", maxModelLen: 512 });

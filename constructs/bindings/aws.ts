@@ -31,3 +31,4 @@ export { Vpc } from "@cdktf/provider-aws/lib/vpc";
 export { DataAwsServicequotasServiceQuota } from "@cdktf/provider-aws/lib/data-aws-servicequotas-service-quota";
 export { EksAccessEntry } from "@cdktf/provider-aws/lib/eks-access-entry";
 export { EksAccessPolicyAssociation } from "@cdktf/provider-aws/lib/eks-access-policy-association";
+export { DataAwsSubnet } from "@cdktf/provider-aws/lib/data-aws-subnet";

@@ -20,7 +20,7 @@ const stack = new ModelServingStack(app, "large-model", {
 });
 const store = stack.addModelStore("model-store");
 const llama405 = stack.importModel("llama-3-1-405b-instruct", {
-  source: ModelSource.huggingFace("meta-llama/Llama-3.1-405B-Instruct", { revision: "be673f326cab4cd22ccfef76109faf68e41aa5f1", token: SecretRef.fromKubernetesSecret("hf-token", "token") }),
+  source: ModelSource.huggingFace("meta-llama/Llama-3.1-405B-Instruct", { revision: "be673f326cab4cd22ccfef76109faf68e41aa5f1", token: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:hf-token") }),
   store,
 });
 stack.addEndpoint("llama-405b", { model: llama405, shape: "H100_X8", maxModelLen: 16384, minConcurrency: 8 });

@@ -19,7 +19,7 @@ const stack = new ModelServingStack(app, "multi-tenant", {
   },
 });
 const base = stack.importModel("llama-3-1-8b-instruct", {
-  source: ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: SecretRef.fromKubernetesSecret("hf-token", "token") }),
+  source: ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:hf-token") }),
 });
 const chat = stack.addEndpoint("tenant-chat", { model: base, shape: "L40S_X1", maxModelLen: 8192, minConcurrency: 8, replicas: 2, maxLoraRank: 32 });
 

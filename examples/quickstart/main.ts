@@ -28,8 +28,9 @@ const stack = new ModelServingStack(app, "quickstart", {
 // endpoint may read only its own model's prefix. The bucket survives `terraform destroy`.
 const store = stack.addModelStore("model-store");
 
-// Gated on the Hub: the staging Job reads the token from an existing Kubernetes secret, never inlined.
-const hfToken = SecretRef.fromKubernetesSecret("hf-token", "token");
+// Gated on the Hub: the token lives in Secrets Manager (by ARN, never inlined); External Secrets, installed
+// in the cluster phase, copies it into the namespace before the staging Job starts. Replace the ARN with yours.
+const hfToken = SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:hf-token");
 
 const llama = stack.importModel("llama-3-1-8b-instruct", {
   source: ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "0e9e39f249a16976918f6564b8830bc894c89659", token: hfToken }),
