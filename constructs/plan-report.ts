@@ -31,6 +31,36 @@ export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unkno
     ),
     "",
   );
+  const perf = plan.endpoints.filter((e) => e.performance);
+  if (perf.length) {
+    out.push("## Performance and $ per 1M tokens (per replica, vLLM as `vllm bench serve` measures it)", "");
+    const n = (v: number | null | undefined, d = 1) => (v === null || v === undefined ? "—" : v.toLocaleString("en-US", { maximumFractionDigits: d }));
+    const usd = (v: number | null | undefined) => (v === null || v === undefined ? "—" : `$${v.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`);
+    out.push(
+      table(
+        ["endpoint", "workload in/out tokens", "targets p95 TTFT / TPOT ms", "at target: req/s, out tok/s", "at target: p95 TTFT / TPOT ms", "saturated: out / total tok/s", "declared load: req/s, replicas needed, headroom", "$/1M output (declared / saturated)", "$/1M total (declared / saturated)"],
+        perf.map((e) => {
+          const p = e.performance!;
+          const at = p.perReplicaAtTarget;
+          const d = p.declaredLoad;
+          return [
+            e.name,
+            `${p.workload.inputTokens}/${p.workload.outputTokens} (${p.workload.basis})`,
+            `${p.targets.p95TtftMs} / ${p.targets.p95TpotMs ?? "—"} (${p.targets.basis})`,
+            at ? `${n(at.requestsPerSecond, 2)}, ${n(at.outputTokensPerSecond, 0)}` : "targets not met",
+            at ? `${n(at.p95TtftMs, 0)} / ${n(at.p95TpotMs, 1)}` : "—",
+            `${n(p.perReplicaAtSaturation.outputTokensPerSecond, 0)} / ${n(p.perReplicaAtSaturation.totalTokensPerSecond, 0)}`,
+            d ? `${n(d.requestsPerSecond, 2)}, ${d.replicasNeeded}, ${Math.round(d.headroom * 100)}%` : "—",
+            `${usd(p.usdPer1MOutputTokens.atDeclaredLoad)} / ${usd(p.usdPer1MOutputTokens.atSaturation)}`,
+            `${usd(p.usdPer1MTotalTokens.atDeclaredLoad)} / ${usd(p.usdPer1MTotalTokens.atSaturation)}`,
+          ];
+        }),
+      ),
+      "",
+      "Predicted by the planner's performance model (step time from weights and KV bytes through HBM, tensor-core FLOPs and TP all-reduce; vLLM's scheduler simulated). Declared load: the expected replicas' cost over the tokens the declared traffic brings; saturated: each replica kept full.",
+      "",
+    );
+  }
   out.push("## Node pools", "");
   out.push(
     table(
@@ -56,8 +86,18 @@ export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unkno
 }
 
 export function planConsoleTable(stack: string, plan: ServingPlan): string {
-  const rows = plan.endpoints.map((e) => [e.name, e.model, e.shape, String(e.gpusPerReplica), e.kvCacheTokens.toLocaleString("en-US"), `${e.maxConcurrency}×`, `${money(e.monthlyUsd.min)}–${money(e.monthlyUsd.max)}`]);
-  const head = ["endpoint", "model", "shape", "GPUs", "KV tokens", "max conc.", "$/month"];
+  const tokS = (e: ServingPlan["endpoints"][number]) => {
+    const p = e.performance;
+    const v = p ? (p.perReplicaAtTarget?.outputTokensPerSecond ?? p.perReplicaAtTarget?.totalTokensPerSecond ?? null) : null;
+    return v === null ? "—" : Math.round(v).toLocaleString("en-US");
+  };
+  const perM = (e: ServingPlan["endpoints"][number]) => {
+    const p = e.performance;
+    const v = p ? (p.usdPer1MOutputTokens.atDeclaredLoad ?? p.usdPer1MOutputTokens.atSaturation ?? p.usdPer1MTotalTokens.atDeclaredLoad ?? p.usdPer1MTotalTokens.atSaturation) : null;
+    return v === null || v === undefined ? "—" : `$${v.toFixed(2)}`;
+  };
+  const rows = plan.endpoints.map((e) => [e.name, e.model, e.shape, String(e.gpusPerReplica), e.kvCacheTokens.toLocaleString("en-US"), `${e.maxConcurrency}×`, `${money(e.monthlyUsd.min)}–${money(e.monthlyUsd.max)}`, tokS(e), perM(e)]);
+  const head = ["endpoint", "model", "shape", "GPUs", "KV tokens", "max conc.", "$/month", "tok/s/replica", "$/1M tokens"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ");
   return [`Serving plan for ${stack} (total ${range(plan.totals.monthlyUsd)} per month, min / expected / max):`, line(head), ...rows.map(line)].join("\n");

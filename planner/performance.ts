@@ -283,6 +283,13 @@ export interface RunMetrics {
   /** Every gap between two tokens of a request, averaged over gaps. */
   readonly meanItlMs: number;
   readonly meanE2eMs: number;
+  /**
+   * Throughput while the run is in full swing: requests completing between the first and last quarter of
+   * all completions, over the time they took (ramp-up and drain left out).
+   */
+  readonly steadyRequestsPerSecond: number;
+  readonly steadyOutputTokensPerSecond: number;
+  readonly steadyTotalTokensPerSecond: number;
   /** Mean requests in the running batch per step, and preemptions (recomputed requests). */
   readonly meanBatch: number;
   readonly preemptions: number;
@@ -613,6 +620,17 @@ export function simulateRun(engine: ReplicaEngine, load: BenchmarkLoad, step: St
       gapCount += r.output - 1;
     }
   }
+  const byEnd = reqs.filter((r) => r.done).sort((a, b) => a.last - b.last);
+  const q1 = Math.floor(byEnd.length / 4);
+  const q3 = Math.max(q1 + 1, Math.floor((3 * byEnd.length) / 4));
+  let steadyOut = 0;
+  let steadyTotal = 0;
+  for (let i = q1 + 1; i <= q3 && i < byEnd.length; i++) {
+    steadyOut += byEnd[i].output;
+    steadyTotal += byEnd[i].output + byEnd[i].input;
+  }
+  const steadySpan = byEnd.length > q3 ? byEnd[q3].last - byEnd[q1].last : 0;
+  const steadyCount = Math.min(q3, byEnd.length - 1) - q1;
   const start = n ? reqs[0].send : 0;
   const duration = Math.max(1e-9, endTime - Math.min(start, 0));
   const sortedTtft = [...ttft].sort((a, b) => a - b);
@@ -631,6 +649,9 @@ export function simulateRun(engine: ReplicaEngine, load: BenchmarkLoad, step: St
     p95TpotMs: percentile(sortedTpot, 0.95) * 1e3,
     meanItlMs: gapCount ? (gapSum / gapCount) * 1e3 : NaN,
     meanE2eMs: ttft.length ? (e2eSum / ttft.length) * 1e3 : NaN,
+    steadyRequestsPerSecond: steadySpan > 0 ? steadyCount / steadySpan : completed / duration,
+    steadyOutputTokensPerSecond: steadySpan > 0 ? steadyOut / steadySpan : outTokens / duration,
+    steadyTotalTokensPerSecond: steadySpan > 0 ? steadyTotal / steadySpan : (outTokens + inTokens) / duration,
     meanBatch: steps ? batchSum / steps : 0,
     preemptions,
   };

@@ -5,13 +5,16 @@
 import { findQuota, HOURS_PER_MONTH, PRICES_CAPTURED_AT, REGION, SERVICE_PRICES } from "../catalog";
 import { VLLM_RELEASE } from "../catalog/vllm";
 import { chooseShape, candidateOf, fitOnShape, MULTI_NODE_SPANS, spansNodes, type FitRequest, type ServingRequirements, type ShapeFit } from "./choose";
-import { engineFor } from "./engine";
+import { engineFor, type EngineProfile } from "./engine";
 import { error, GiB, round, warning, type Finding } from "./findings";
 import type { ModelProfile } from "./model-profile";
 import type { Capability, CapacityType, CostLine, EndpointPlan, NodePoolPlan, QuotaPlan, ServingPlan, UsdRange } from "./plan-types";
 import { GpuShape, replicaResources } from "./shapes";
 import { checkpointBytes } from "./weights";
 import { checkAdapters, loraBytesPerGpu, loraSettings, type AdapterSpec } from "./lora";
+import { endpointPerformance, replicaCapacity, requestsPerSecondOf, type ReplicaCapacity } from "./capacity";
+import { checkThroughput, chooseForTraffic, replicaOf, workloadOf } from "./traffic";
+import type { EndpointPerformance, ThroughputTarget } from "./plan-types";
 
 export interface ModelDeclaration {
   readonly name: string;
@@ -44,6 +47,10 @@ export interface EndpointDeclaration extends ServingRequirements {
   readonly maxLoraRank?: number;
   /** Nodes one replica spans (with a full-node shape). @default - 1, or the fewest that fit when nothing fits in one node */
   readonly nodesPerReplica?: number;
+  /** Traffic and latency targets: the planner picks shape and replicas that serve it at the lowest cost. @default - sized by minConcurrency */
+  readonly throughput?: ThroughputTarget;
+  /** With throughput: replicas were not declared, so the planner sets them. @default false */
+  readonly replicasFromThroughput?: boolean;
 }
 
 export interface PlanInput {
@@ -60,6 +67,9 @@ export interface PlanInput {
   /** @default 40 */
   readonly systemNodeDiskGiB?: number;
 }
+
+/** Below this spare capacity at the targets a traffic-sized endpoint gets a warning. */
+export const THIN_HEADROOM = 0.1;
 
 /** Root volume: OS and kubelet, the vLLM image unpacked, and the weights of every replica a node may run. */
 export const ROOT_VOLUME_BASE_GIB = 80;
@@ -92,6 +102,8 @@ export interface Placed {
   readonly decl: EndpointDeclaration;
   readonly fit: ShapeFit;
   readonly alternatives: EndpointPlan["alternatives"];
+  /** Capacity of one replica at the declared traffic's targets, when sized by traffic. */
+  readonly capacity?: ReplicaCapacity;
 }
 
 /**
@@ -100,6 +112,71 @@ export interface Placed {
  * built; planServing calls it again for the whole plan, so both always agree.
  */
 export function placeEndpoint(e: EndpointDeclaration, engine = engineFor(VLLM_RELEASE.version)): { placed?: Placed; findings: Finding[] } {
+  const r = placeByMemory(e, engine);
+  return e.throughput && r.placed ? placeByTraffic(e, engine, r.placed, r.findings) : r;
+}
+
+/**
+ * With declared traffic: among the shapes that hold the model (or the declared one), the shape and
+ * replica count that serve it at the targets for the least money.
+ */
+function placeByTraffic(e: EndpointDeclaration, engine: EngineProfile, byMemory: Placed, findings: Finding[]): { placed?: Placed; findings: Finding[] } {
+  const t = e.throughput!;
+  const bad = checkThroughput(t, e.maxModelLen, e.path);
+  if (bad.length) return { findings: [...findings, ...bad] };
+  const req = fitRequestOf(e, engine);
+  const fits = e.shape ? [byMemory.fit] : chooseShape(req).ranked.filter((f) => f.feasible);
+  const choice = chooseForTraffic({
+    fits,
+    profile: e.model.profile,
+    engine,
+    ...(e.quantization ? { quantization: e.quantization } : {}),
+    throughput: t,
+    ...(e.replicasFromThroughput ? {} : { maxReplicas: Math.max(1, e.replicas.max) }),
+    path: e.path,
+    modelId: e.model.modelId,
+  });
+  if (!choice.chosen) return { findings: [...findings, ...choice.findings] };
+  const c = choice.chosen;
+  const n = c.replicas;
+  const rate = requestsPerSecondOf(t);
+  const headroom = (Math.max(n, e.replicasFromThroughput ? n : (e.replicas.expected ?? e.replicas.min)) * c.capacity.atTarget!.requestsPerSecond) / rate - 1;
+  if (headroom < THIN_HEADROOM) {
+    findings.push(
+      warning("THROUGHPUT_HEADROOM_THIN", e.path, {
+        field: "throughput",
+        problem: `${n} × ${c.fit.shape.name} serve ${round(n * c.capacity.atTarget!.requestsPerSecond, 2)} requests/s at the targets against ${round(rate, 2)} declared: ${Math.round(headroom * 100)} % headroom`,
+        why: "the performance model is a prediction (its errors on published runs are printed by npm run bench:throughput), and traffic bursts above the mean",
+        fix: "keep the plan and watch p95 latency after rollout, or add a replica (autoscaling.maxReplicas) for margin",
+      }),
+    );
+  }
+  const decl: EndpointDeclaration = e.replicasFromThroughput ? { ...e, replicas: { min: n, max: n, expected: n } } : e;
+  // Priced again for the replica count chosen: whole nodes, idle GPUs included.
+  const fit = fitOnShape({ ...req, replicas: Math.max(1, decl.replicas.max) }, c.fit.shape, c.fit.host, e.tensorParallel, c.fit.nodesPerReplica);
+  const alternatives = choice.options.map((o) =>
+    candidateOf(o.fit, o === c ? `chosen: serves the traffic for the least ($${round(o.usdPerHour, 2)}/h for ${o.replicas} replica(s))` : o.replicas > 0 ? `fits; ${o.replicas} replica(s) at $${round(o.usdPerHour, 2)}/h` : "misses the latency targets"),
+  );
+  return { placed: { decl, fit, alternatives, capacity: c.capacity }, findings };
+}
+
+/** What one replica of an endpoint must hold: the request the shape fits are computed for. */
+function fitRequestOf(e: EndpointDeclaration, engine: EngineProfile): FitRequest {
+  const adapters = e.adapters ?? [];
+  const lora = adapters.length ? loraSettings(adapters, e.maxLoraRank) : undefined;
+  return {
+    profile: e.model.profile,
+    engine,
+    replicas: Math.max(1, e.replicas.max),
+    ...(lora ? { extraBytesPerGpu: (tp: number) => loraBytesPerGpu(e.model.profile, lora.maxLoras, lora.maxLoraRank, tp, e.model.profile.dtype) } : {}),
+    path: e.path,
+    ...pickRequirements(e),
+    ...(e.model.checkpointBytes ? { checkpointBytes: e.model.checkpointBytes } : {}),
+  };
+}
+
+/** Size and place by memory: the declared shape, or the cheapest that holds the model at the requirements. */
+function placeByMemory(e: EndpointDeclaration, engine: EngineProfile): { placed?: Placed; findings: Finding[] } {
   const findings: Finding[] = [];
   if (e.capability !== e.model.capability) {
     findings.push(
@@ -117,16 +194,7 @@ export function placeEndpoint(e: EndpointDeclaration, engine = engineFor(VLLM_RE
     const bad = checkAdapters(adapters, e.model.modelId, e.maxLoraRank, e.path);
     if (bad.length) return { findings: [...findings, ...bad] };
   }
-  const lora = adapters.length ? loraSettings(adapters, e.maxLoraRank) : undefined;
-  const req: FitRequest = {
-    profile: e.model.profile,
-    engine,
-    replicas: Math.max(1, e.replicas.max),
-    ...(lora ? { extraBytesPerGpu: (tp: number) => loraBytesPerGpu(e.model.profile, lora.maxLoras, lora.maxLoraRank, tp, e.model.profile.dtype) } : {}),
-    path: e.path,
-    ...pickRequirements(e),
-    ...(e.model.checkpointBytes ? { checkpointBytes: e.model.checkpointBytes } : {}),
-  };
+  const req = fitRequestOf(e, engine);
   try {
     if (e.shape) {
       const shape = GpuShape.of(e.shape, e.path);
@@ -207,6 +275,18 @@ function compactAlternatives(all: EndpointPlan["alternatives"]): Pick<EndpointPl
   const rejected: Record<string, string[]> = {};
   for (const c of all) if (!fits.includes(c)) (rejected[c.verdict] ??= []).push(c.shape);
   return { alternatives: fits.slice(0, 5), rejected };
+}
+
+/** The endpoint's performance block: capacity per replica and $ per 1M tokens (none where the GPU lacks performance facts). */
+function performanceOf(p: Placed, engine: EngineProfile, usdPerReplicaHour: number, expectedReplicas: number): { performance?: EndpointPerformance } {
+  const profile = p.decl.model.profile;
+  const t = p.decl.throughput;
+  const { workload, basis } = workloadOf(profile, p.decl.maxModelLen, t);
+  const targets = t ? { ...(t.p95TtftMs !== undefined ? { p95TtftMs: t.p95TtftMs } : {}), ...(t.p95TpotMs !== undefined ? { p95TpotMs: t.p95TpotMs } : {}) } : {};
+  const replica = replicaOf(p.fit, profile, engine, p.decl.quantization);
+  if (!replica) return {};
+  const capacity = p.capacity ?? replicaCapacity(replica, workload, targets);
+  return { performance: endpointPerformance({ capacity, workload, workloadBasis: basis, targets, ...(t ? { throughput: t } : {}), usdPerReplicaHour, expectedReplicas }) };
 }
 
 export function planServing(input: PlanInput): ServingPlan {
@@ -363,6 +443,7 @@ export function planServing(input: PlanInput): ServingPlan {
           return { ...l, slotsGiB: round(loraBytesPerGpu(p.decl.model.profile, l.maxLoras, l.maxLoraRank, p.fit.tensorParallel, p.decl.model.profile.dtype) / GiB), monthlyUsdPerAdapter: usd(monthly(hourly, expected) / adapters.length) };
         })(),
         ...compactAlternatives(p.alternatives),
+        ...performanceOf(p, engine, hourly, expected),
       });
     }
   }
