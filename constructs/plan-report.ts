@@ -1,4 +1,5 @@
 /** The serving plan as a reviewer reads it: JSON with stable key order, Markdown tables, a short console table. */
+import type { PlanDiff } from "../planner/plan-diff";
 import type { ServingPlan } from "../planner/plan-types";
 
 /** JSON with keys sorted at every level, so two synths are byte-identical. */
@@ -101,4 +102,53 @@ export function planConsoleTable(stack: string, plan: ServingPlan): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ");
   return [`Serving plan for ${stack} (total ${range(plan.totals.monthlyUsd)} per month, min / expected / max):`, line(head), ...rows.map(line)].join("\n");
+}
+
+/** The plan diff as a pull-request comment: totals first, then what moved, endpoint by endpoint. */
+export function planDiffMarkdown(diff: PlanDiff): string {
+  const signed = (n: number) => `${n >= 0 ? "+" : "−"}${money(Math.abs(n))}`;
+  const deltaRange = (r: { min: number; expected: number; max: number }) => `${signed(r.min)} / ${signed(r.expected)} / ${signed(r.max)}`;
+  const pct = (a: number, b: number) => (a > 0 ? ` (${b >= a ? "+" : "−"}${Math.abs(((b - a) / a) * 100).toFixed(1)} %)` : "");
+  const out: string[] = [];
+  const t = diff.totals;
+  out.push(`## Serving cost change: ${money(t.before.expected)} → ${money(t.after.expected)} per month expected${pct(t.before.expected, t.after.expected)}`, "");
+  out.push(table(["", "min", "expected", "max"], [["before", money(t.before.min), money(t.before.expected), money(t.before.max)], ["after", money(t.after.min), money(t.after.expected), money(t.after.max)], ["change", signed(t.delta.min), signed(t.delta.expected), signed(t.delta.max)]]), "");
+  const usd = (v: number | null | undefined) => (v === null || v === undefined ? "—" : `$${v.toFixed(4)}`);
+  for (const s of diff.stacks) {
+    out.push(`### Stack ${s.stack} (${s.status})`, "");
+    const eps = s.endpoints.filter((e) => e.status !== "unchanged");
+    if (eps.length) {
+      out.push(
+        table(
+          ["endpoint", "status", "shape", "replicas (min/exp/max)", "$/month expected", "change $/month (min / exp / max)", "$/1M output tokens", "what changed"],
+          eps.map((e) => {
+            const b = e.before;
+            const a = e.after;
+            const arrow = <T,>(x: T | undefined, y: T | undefined) => (b && a ? (x === y ? String(y) : `${x} → ${y}`) : String((a ? y : x) ?? "—"));
+            const reps = (x: { min: number; expected: number; max: number } | undefined) => (x ? `${x.min}/${x.expected}/${x.max}` : undefined);
+            return [
+              e.name,
+              e.status,
+              arrow(b?.shape, a?.shape),
+              arrow(reps(b?.replicas), reps(a?.replicas)),
+              arrow(b ? money(b.monthlyUsd.expected) : undefined, a ? money(a.monthlyUsd.expected) : undefined),
+              deltaRange(e.monthlyUsdDelta),
+              arrow(b ? usd(b.usdPer1MOutputTokens) : undefined, a ? usd(a.usdPer1MOutputTokens) : undefined),
+              e.changes.join("; ") || (e.status === "added" ? "new endpoint" : e.status === "removed" ? "endpoint removed" : "—"),
+            ];
+          }),
+        ),
+        "",
+      );
+    } else out.push("No endpoint changed.", "");
+    const pools = s.nodePools.filter((p) => p.status !== "unchanged");
+    if (pools.length) {
+      const nodes = (n: { min: number; expected: number; max: number } | undefined) => (n ? `${n.min}/${n.expected}/${n.max}` : "—");
+      out.push(table(["node pool", "status", "instance", "nodes before", "nodes after", "change $/month (min / exp / max)"], pools.map((p) => [p.name, p.status, p.after?.instanceType ?? p.before?.instanceType ?? "—", nodes(p.before?.nodes), nodes(p.after?.nodes), deltaRange(p.monthlyUsdDelta)])), "");
+    }
+    const quotas = s.quotas.filter((q) => q.neededVcpusBefore !== q.neededVcpusAfter);
+    if (quotas.length) out.push(table(["quota", "name", "vCPUs needed before", "after", "limit", "status"], quotas.map((q) => [q.code, q.name, q.neededVcpusBefore ?? "—", q.neededVcpusAfter ?? "—", q.limit ?? "undeclared", q.statusAfter ?? "removed"])), "");
+    if (s.newErrors.length) out.push("New errors:", "", ...s.newErrors.map((m) => `- ${m}`), "");
+  }
+  return out.join("\n");
 }

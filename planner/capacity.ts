@@ -72,7 +72,7 @@ export function replicaCapacity(engine: ReplicaEngine, w: Workload, t: LatencyTa
   const base = { inputTokens: w.inputTokens, outputTokens: w.outputTokens };
 
   // Flat out: a closed loop that always has a few more requests waiting than the engine can run.
-  const satPrompts = Math.min(6000, Math.max(240, 6 * limit));
+  const satPrompts = Math.min(4000, Math.max(200, 4 * limit));
   const sat = simulateRun(engine, { ...base, requestRate: "inf", maxConcurrency: Math.ceil(limit * 1.2) + 2, numPrompts: satPrompts }, step);
   const saturation = point(sat, limit, generates);
 
@@ -92,7 +92,9 @@ export function replicaCapacity(engine: ReplicaEngine, w: Workload, t: LatencyTa
   };
   const ceiling = Math.max(1e-6, sat.steadyRequestsPerSecond);
   let lo = ceiling / 100;
-  let best = trial(lo);
+  // A lone request that already misses the targets settles it: no load can do better.
+  const hopeless = alone.p95TtftMs > ttftTarget || (generates && alone.p95TpotMs > tpotTarget);
+  let best = hopeless ? { ok: false, m: alone, inFlight: 1 } : trial(lo);
   let atTarget: OperatingPoint | null = null;
   if (best.ok) {
     let hi = ceiling;

@@ -351,6 +351,8 @@ interface SimRequest {
   computed: number;
   generated: number;
   blocks: number;
+  /** Tokens scheduled for it in the step being planned. */
+  chunk: number;
   first: number;
   last: number;
   done: boolean;
@@ -390,7 +392,7 @@ export function simulateRun(engine: ReplicaEngine, load: BenchmarkLoad, step: St
   const reqs: SimRequest[] = schedule.map((s, index) => {
     // A prompt of the pool has the same length every time it is sent.
     const [input, output] = lengthOf(pool ? index % pool : index);
-    return { index, input, output, cached: 0, send: s, engineArrival: Infinity, computed: 0, generated: 0, blocks: 0, first: NaN, last: NaN, done: false };
+    return { index, input, output, cached: 0, send: s, engineArrival: Infinity, computed: 0, generated: 0, blocks: 0, chunk: 0, first: NaN, last: NaN, done: false };
   });
   const limit = load.maxConcurrency ?? Infinity;
   const totalBlocks = encoderOnly ? Infinity : Math.floor(engine.kvCacheTokens / BLOCK_SIZE);
@@ -456,7 +458,7 @@ export function simulateRun(engine: ReplicaEngine, load: BenchmarkLoad, step: St
 
     // ---- schedule one step ----
     let budget = budgetTokens;
-    const planned: Array<[SimRequest, number]> = [];
+    const planned: SimRequest[] = [];
     let preemptedNow = false;
     let prefillOnly = false;
     const peekWaiting = (): SimRequest | undefined => (preemptedFront.length ? preemptedFront[preemptedFront.length - 1] : waitHead < waiting.length ? waiting[waitHead] : undefined);
@@ -485,7 +487,8 @@ export function simulateRun(engine: ReplicaEngine, load: BenchmarkLoad, step: St
         freeBlocks -= add;
         r.blocks += add;
         running.push(r);
-        planned.push([r, chunk]);
+        r.chunk = chunk;
+        planned.push(r);
         budget -= chunk;
       }
     };
@@ -507,9 +510,9 @@ export function simulateRun(engine: ReplicaEngine, load: BenchmarkLoad, step: St
         while (add > freeBlocks) {
           // Out of KV blocks: preempt the newest running request (recomputed later).
           const victim = running.pop()!;
-          const planIdx = planned.findIndex(([x]) => x === victim);
+          const planIdx = planned.indexOf(victim);
           if (planIdx >= 0) {
-            budget += planned[planIdx][1];
+            budget += victim.chunk;
             planned.splice(planIdx, 1);
           }
           freeRequest(victim);
@@ -526,7 +529,8 @@ export function simulateRun(engine: ReplicaEngine, load: BenchmarkLoad, step: St
         if (selfPreempted) break;
         freeBlocks -= add;
         r.blocks += add;
-        planned.push([r, chunk]);
+        r.chunk = chunk;
+        planned.push(r);
         budget -= chunk;
       }
       if (!preemptedNow) admit();
@@ -545,7 +549,8 @@ export function simulateRun(engine: ReplicaEngine, load: BenchmarkLoad, step: St
     let prefillTokens = 0;
     let prefillPairs = 0;
     let samples = 0;
-    for (const [r, chunk] of planned) {
+    for (const r of planned) {
+      const chunk = r.chunk;
       const total = tokensOf(r);
       if (chunk === 1 && r.computed === total - 1 && r.generated > 0) {
         decodes++;
@@ -564,8 +569,9 @@ export function simulateRun(engine: ReplicaEngine, load: BenchmarkLoad, step: St
     // ---- results of the step ----
     // With async scheduling the outputs of this step are processed while the next one runs.
     const delivered = engine.asyncScheduling ? t + dt : t;
-    for (const [r, chunk] of planned) {
-      r.computed += chunk;
+    let anyDone = false;
+    for (const r of planned) {
+      r.computed += r.chunk;
       if (r.computed < tokensOf(r)) continue;
       // The prompt (or the recomputed sequence) is complete: a token is sampled, and its blocks are cached.
       if (pool) promptCached.add(r.index % pool);
@@ -574,22 +580,28 @@ export function simulateRun(engine: ReplicaEngine, load: BenchmarkLoad, step: St
         r.first = delivered;
         r.last = delivered;
         r.done = true;
+        anyDone = true;
       } else {
         r.generated++;
         if (r.generated === 1) r.first = delivered;
         r.last = delivered;
-        if (r.generated >= r.output) r.done = true;
+        if (r.generated >= r.output) {
+          r.done = true;
+          anyDone = true;
+        }
       }
     }
-    if (planned.some(([r]) => r.done)) {
-      for (let i = running.length - 1; i >= 0; i--) {
+    if (anyDone) {
+      let keep = 0;
+      for (let i = 0; i < running.length; i++) {
         const r = running[i];
-        if (!r.done) continue;
-        running.splice(i, 1);
-        freeRequest(r);
-        finished++;
-        inFlight--;
+        if (r.done) {
+          freeRequest(r);
+          finished++;
+          inFlight--;
+        } else running[keep++] = r;
       }
+      running.length = keep;
     }
   }
 
