@@ -119,6 +119,72 @@ export function replicaCapacity(engine: ReplicaEngine, w: Workload, t: LatencyTa
   return result;
 }
 
+/**
+ * The steady state of a full replica without simulating it: the fluid form of the same step-time model.
+ * D requests decode each step and, to keep D in flight, D × input ÷ output prompt tokens are prefilled
+ * alongside (within the step's token budget); a step then takes step(batch) and yields D tokens. Used for
+ * the plan's figures at the assumed workload, where a simulation per endpoint would cost more than the
+ * rest of synth; declared traffic is sized with the full simulation.
+ */
+export function steadyCapacity(engine: ReplicaEngine, w: Workload, step: StepTime = stepTimeModel(engine)): ReplicaCapacity {
+  const generates = w.outputTokens > 0;
+  const limit = batchLimit(engine, w);
+  const I = w.inputTokens;
+  const O = Math.max(1, w.outputTokens);
+  const budget = engine.maxNumBatchedTokens;
+  const frontend = 6; // ms, as the simulation's FRONTEND_SECONDS
+  let perStep: { seconds: number; requests: number; outputTokens: number; decodes: number };
+  if (!generates) {
+    // Pooling: every step is prompts only, as many whole prompts as the budget holds.
+    const n = Math.max(1, Math.min(limit, Math.floor(budget / I)));
+    const seconds = step({ decodes: 0, decodeContext: 0, prefillTokens: n * I, prefillPairs: (n * I * I) / 2, samples: n, requests: n });
+    perStep = { seconds, requests: n, outputTokens: 0, decodes: 0 };
+  } else {
+    const d = Math.max(1, Math.min(limit, Math.floor((budget * O) / (I + O))));
+    const newPerStep = d / O;
+    const prefillPerStep = newPerStep * I;
+    const decode = { decodes: d, decodeContext: d * (I + O / 2), samples: d };
+    let seconds: number;
+    if (prefillPerStep >= I) {
+      seconds = step({ ...decode, prefillTokens: prefillPerStep, prefillPairs: (newPerStep * I * I) / 2, requests: d + newPerStep });
+    } else {
+      // Less than a prompt per step: vLLM runs a whole prompt (or budget-sized chunk) in some steps and none in
+      // the others, and a step that mixes in a prompt costs more than its share (the roofline is convex).
+      const chunk = Math.min(I, Math.max(1, budget - d));
+      const share = prefillPerStep / chunk;
+      const withPrompt = step({ ...decode, prefillTokens: chunk, prefillPairs: chunk * (I - chunk / 2), requests: d + 1 });
+      const without = step({ ...decode, prefillTokens: 0, prefillPairs: 0, requests: d });
+      seconds = share * withPrompt + (1 - share) * without;
+    }
+    perStep = { seconds, requests: newPerStep, outputTokens: d, decodes: d };
+  }
+  const rps = perStep.requests / perStep.seconds;
+  const lone = generates ? step({ decodes: 1, decodeContext: I + O / 2, prefillTokens: 0, prefillPairs: 0, samples: 1, requests: 1 }) : perStep.seconds;
+  const firstToken = step({ decodes: 0, decodeContext: 0, prefillTokens: I, prefillPairs: (I * I) / 2, samples: 1, requests: 1 }) * (engine.asyncScheduling ? 2 : 1);
+  const op = (rate: number, ttftMs: number, tpotMs: number | null, concurrency: number): OperatingPoint => ({
+    requestsPerSecond: round(rate, 3),
+    outputTokensPerSecond: generates ? round(rate * w.outputTokens, 1) : null,
+    totalTokensPerSecond: round(rate * (w.inputTokens + w.outputTokens), 1),
+    meanTtftMs: round(ttftMs, 1),
+    p95TtftMs: round(ttftMs, 1),
+    meanTpotMs: tpotMs === null ? null : round(tpotMs, 2),
+    p95TpotMs: tpotMs === null ? null : round(tpotMs, 2),
+    concurrency: round(concurrency, 1),
+  });
+  const tpot = generates ? perStep.seconds * 1e3 : null;
+  const e2e = firstToken + (generates ? (O - 1) * perStep.seconds : 0);
+  // Queueing at utilisation ρ of a batch server draining rps: W ≈ ρ ÷ (2 (1 − ρ) rps) (M/D/1); the default
+  // TTFT target then holds up to the ρ where the wait uses what the prompt itself leaves of it.
+  const slackMs = DEFAULT_P95_TTFT_MS - frontend - firstToken * 1e3;
+  const x = Math.max(0, 2 * rps * (slackMs / 1e3));
+  const rho = x / (1 + x);
+  return {
+    saturation: op(rps, frontend + firstToken * 1e3 + (0.2 * limit * 1e3) / rps, tpot, limit),
+    atTarget: rho > 0 ? op(rps * rho, DEFAULT_P95_TTFT_MS, tpot, rps * rho * e2e) : null,
+    unloaded: op(1 / Math.max(1e-9, e2e), frontend + firstToken * 1e3, generates ? lone * 1e3 : null, 1),
+  };
+}
+
 /** Requests per second a declared throughput means. */
 export function requestsPerSecondOf(t: ThroughputTarget): number {
   if (t.requestsPerSecond !== undefined) return t.requestsPerSecond;

@@ -12,7 +12,7 @@ import type { Capability, CapacityType, CostLine, EndpointPlan, NodePoolPlan, Qu
 import { GpuShape, replicaResources } from "./shapes";
 import { checkpointBytes } from "./weights";
 import { checkAdapters, loraBytesPerGpu, loraSettings, type AdapterSpec } from "./lora";
-import { endpointPerformance, replicaCapacity, requestsPerSecondOf, type ReplicaCapacity } from "./capacity";
+import { endpointPerformance, replicaCapacity, requestsPerSecondOf, steadyCapacity, type ReplicaCapacity } from "./capacity";
 import { checkThroughput, chooseForTraffic, replicaOf, workloadOf } from "./traffic";
 import type { EndpointPerformance, ThroughputTarget } from "./plan-types";
 
@@ -285,7 +285,8 @@ function performanceOf(p: Placed, engine: EngineProfile, usdPerReplicaHour: numb
   const targets = t ? { ...(t.p95TtftMs !== undefined ? { p95TtftMs: t.p95TtftMs } : {}), ...(t.p95TpotMs !== undefined ? { p95TpotMs: t.p95TpotMs } : {}) } : {};
   const replica = replicaOf(p.fit, profile, engine, p.decl.quantization);
   if (!replica) return {};
-  const capacity = p.capacity ?? replicaCapacity(replica, workload, targets);
+  // Declared traffic was sized with the full simulation; the assumed workload gets its steady state (cheap enough for every endpoint).
+  const capacity = p.capacity ?? (t ? replicaCapacity(replica, workload, targets) : steadyCapacity(replica, workload));
   return { performance: endpointPerformance({ capacity, workload, workloadBasis: basis, targets, ...(t ? { throughput: t } : {}), usdPerReplicaHour, expectedReplicas }) };
 }
 
