@@ -11,6 +11,7 @@ import { profileFromConfig, type ModelProfile } from "../planner/model-profile";
 import { HBM_EFFICIENCY, layerParameters, performanceGpu, replicaEngineOf, sendSchedule, simulateRun, stepTimeModel, type BenchmarkLoad, type ReplicaEngine } from "../planner/performance";
 import { parameterCount } from "../planner/weights";
 import { size, type KvCacheDtype } from "../planner/sizing";
+import { replicaCapacity, steadyCapacity } from "../planner/capacity";
 import { BENCH_DATA, benchConfig, catalogProfile } from "./fixtures/models";
 
 const V024 = engineFor("0.24.0");
@@ -221,4 +222,21 @@ describe("agreement with published runs (bench/data/throughput-public.json)", ()
 it("the engine profile carries the scheduler behaviour of its release: V1 rows chunk prefills and schedule asynchronously, V0 does neither", () => {
   expect(V024).toMatchObject({ chunkedPrefill: true, asyncScheduling: true });
   expect(engineFor("0.6.2")).toMatchObject({ chunkedPrefill: false, asyncScheduling: false });
+});
+
+describe("the steady-state shortcut the plan uses for undeclared traffic", () => {
+  it.each([
+    ["meta-llama/Llama-3.1-8B-Instruct", "A10G", 1],
+    ["meta-llama/Llama-3.1-8B-Instruct", "H100", 1],
+    ["meta-llama/Llama-3.1-70B-Instruct", "H100", 4],
+    ["mistralai/Mixtral-8x7B-Instruct-v0.1", "H100", 2],
+  ] as const)("agrees with the full simulation of %s on %s × %i within a quarter on saturated throughput and decode time", (id, gpu, tp) => {
+    const r = replica(catalogProfile(id), gpu, { tp, maxModelLen: 8192 });
+    const w = { inputTokens: 1024, outputTokens: 128 };
+    const sim = replicaCapacity(r, w, {});
+    const fluid = steadyCapacity(r, w);
+    expect(Math.abs(fluid.saturation.totalTokensPerSecond / sim.saturation.totalTokensPerSecond - 1)).toBeLessThan(0.25);
+    expect(Math.abs(fluid.saturation.meanTpotMs! / sim.saturation.meanTpotMs! - 1)).toBeLessThan(0.25);
+    expect(fluid.unloaded.meanTtftMs).toBeCloseTo(sim.unloaded.meanTtftMs, 0);
+  });
 });
