@@ -389,6 +389,10 @@ export function simulateRun(engine: ReplicaEngine, load: BenchmarkLoad, step: St
   const schedule = sendSchedule(load);
   const n = schedule.length;
   const lengthOf = lengths(load, meanInput, meanOutput);
+  // Sliding-window layers read at most the window of KV per decode step; the rest read the whole context.
+  const p = engine.profile;
+  const windowShare = p.slidingWindowLayers > 0 ? p.slidingWindowLayers / p.numLayers : 0;
+  const attendedContext = (c: number) => (windowShare > 0 ? (1 - windowShare) * c + windowShare * Math.min(c, p.slidingWindow) : c);
   const reqs: SimRequest[] = schedule.map((s, index) => {
     // A prompt of the pool has the same length every time it is sent.
     const [input, output] = lengthOf(pool ? index % pool : index);
@@ -554,7 +558,7 @@ export function simulateRun(engine: ReplicaEngine, load: BenchmarkLoad, step: St
       const total = tokensOf(r);
       if (chunk === 1 && r.computed === total - 1 && r.generated > 0) {
         decodes++;
-        decodeContext += r.computed;
+        decodeContext += attendedContext(r.computed);
       } else {
         prefillTokens += chunk;
         prefillPairs += chunk * (r.computed + chunk / 2);

@@ -185,6 +185,15 @@ describe("the engine and the run", () => {
     expect(simulateRun(v0, load).p95TpotMs).toBeGreaterThan(simulateRun(v1, load).p95TpotMs);
   });
 
+  it("reads only the window on sliding-window layers: gemma-2's local layers make long-context decoding cheaper than if every layer were global", () => {
+    const gemma = catalogProfile("google/gemma-2-9b-it");
+    expect(gemma.slidingWindowLayers).toBeGreaterThan(0);
+    const windowed = replica(gemma, "H100", { maxModelLen: 8192 });
+    const global: ReplicaEngine = { ...windowed, profile: { ...gemma, slidingWindowLayers: 0, slidingWindow: 0 } };
+    const load = { inputTokens: 7000, outputTokens: 500, requestRate: "inf" as const, maxConcurrency: 16, numPrompts: 32 };
+    expect(simulateRun(windowed, load).meanTpotMs).toBeLessThan(simulateRun(global, load).meanTpotMs);
+  });
+
   it("delivers tokens a step later with async scheduling: TTFT grows, the token rate does not", () => {
     const sync = { ...r, asyncScheduling: false };
     const load = { inputTokens: 500, outputTokens: 100, requestRate: 2, numPrompts: 100 };
