@@ -133,6 +133,8 @@ interface Row {
   ttftMs: { actual: number; predicted: number; errorPct: number } | null;
   batch: number;
   preemptions: number;
+  /** The server set the pace (all at once, a concurrency cap, or fewer completions than arrivals), not the client's rate. */
+  serverBound: boolean;
 }
 
 const rows: Row[] = [];
@@ -202,6 +204,7 @@ points.forEach((pt, i) => {
     ttftMs: pt.ttft_mean_ms && rate !== "inf" ? { actual: pt.ttft_mean_ms, predicted: m.meanTtftMs, errorPct: pct(m.meanTtftMs, pt.ttft_mean_ms) } : null,
     batch: m.meanBatch,
     preemptions: m.preemptions,
+    serverBound: rate === "inf" || !!pt.concurrency || (pt.req_s !== null && pt.req_s < 0.95 * rate),
   });
 });
 
@@ -225,6 +228,7 @@ const summaries = [
   summary("TPOT only", tpotErrs),
   summary("ITL only", itlErrs),
   summary("output tokens/s", outErrs, { median: 20, p90: 60 }),
+  summary("  server-bound points", rows.filter((r) => r.serverBound).map((r) => r.outputTokS.errorPct)),
   summary("TTFT (not all at once)", ttftErrs, { median: 30 }),
 ];
 

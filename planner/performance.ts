@@ -106,6 +106,10 @@ interface StepCoefficients {
   readonly headFlopsPerSample: number;
   readonly kvReadBytesPerContextToken: number;
   readonly kvWriteBytesPerToken: number;
+  /** Bytes the element-wise kernels (norms, residual adds, rotary, activation, fp8 input quantization) move per token. */
+  readonly activationBytesPerToken: number;
+  /** Bytes the sampler moves per sampled token: float32 logits over the vocabulary, a few passes. */
+  readonly samplerBytesPerSample: number;
   readonly attentionFlopsPerPair: number;
   readonly hbmBytesPerSecond: number;
   readonly gemmFlopsPerSecond: number;
@@ -136,6 +140,28 @@ function linearWeightBytes(dtype: Dtype, q: Quantization | undefined): number {
   if (!q) return DTYPE_BYTES[dtype];
   const scales = q.groupSize > 0 ? DTYPE_BYTES[dtype] / q.groupSize : 0;
   return q.weightBits / 8 + scales;
+}
+
+/** Passes over the float32 logits of a sampled token: cast, temperature/penalties, softmax, top-k/top-p, sample. */
+const SAMPLER_PASSES = 4;
+
+/**
+ * Bytes the memory-bound element-wise kernels of one decoder layer move per token on one GPU: two fused
+ * residual-add + RMSNorm (read 2h, write 2h each, on the full hidden state every rank holds), rotary on
+ * q and k (read and write), the gated activation (read 2I, write I, I split by TP), and for W8A8 formats
+ * the per-token quantization of each GEMM input (read 16-bit, write 8-bit).
+ */
+export function activationBytesPerTokenPerLayer(p: ModelProfile, tp: number, actBytes: number, q: Quantization | undefined): number {
+  const h = p.hiddenSize;
+  const qk = ((p.numHeads + Math.max(1, p.numKvHeads)) * p.headDim) / tp;
+  const inter = (p.moe ? p.moe.expertsPerToken * p.moe.expertIntermediateSize + p.moe.sharedExpertIntermediateSize : p.intermediateSize) / tp;
+  const mlp = p.gatedMlp || p.moe ? 3 * inter : 2 * inter;
+  let bytes = (8 * h + 2 * qk + mlp) * actBytes;
+  if (q && q.weightBits === 8 && (q.method === "fp8" || q.method === "w8a8-fp8" || q.method === "w8a8-int8")) {
+    // Inputs of QKV, O, gate_up and down: h, (heads·d)/tp, h, I.
+    bytes += (2 * h + (p.numHeads * p.headDim) / tp + inter) * (actBytes + 1);
+  }
+  return bytes;
 }
 
 /** Parameters per layer by kind (whole model, before tensor-parallel splitting). */
@@ -195,6 +221,8 @@ function coefficients(r: ReplicaEngine): StepCoefficients {
     headFlopsPerSample: (2 * headParams) / tp,
     kvReadBytesPerContextToken: kvPerToken,
     kvWriteBytesPerToken: kvPerToken,
+    activationBytesPerToken: layers * activationBytesPerTokenPerLayer(p, tp, actBytes, r.quantization),
+    samplerBytesPerSample: generative ? (p.vocabSize * 4 * SAMPLER_PASSES) / pp : 0,
     // QKᵀ and PV: 2 multiply-adds (4 FLOPs) per (query, key) pair per head dimension, per layer.
     attentionFlopsPerPair: (4 * (p.numHeads / tp) * headDim * layers) * (encoderOnly ? 2 : 1),
     hbmBytesPerSecond: perf.memoryBandwidthGBps * 1e9 * HBM_EFFICIENCY,
@@ -229,10 +257,12 @@ export function stepTimeModel(r: ReplicaEngine): StepTime {
     // A Linear layer streams its weights and multiplies; it takes the longer of the two.
     const gemm = Math.max(weightBytes / c.hbmBytesPerSecond, linearFlops / c.gemmFlopsPerSecond);
     const kv = ((b.decodeContext * c.kvReadBytesPerContextToken + tokens * c.kvWriteBytesPerToken) * share) / c.hbmBytesPerSecond;
+    // Element-wise kernels stream every token's activations; they run between the GEMMs, not under them.
+    const elementwise = (tokens * c.activationBytesPerToken + b.samples * share * c.samplerBytesPerSample) / c.hbmBytesPerSecond;
     const attention = (b.prefillPairs * share * c.attentionFlopsPerPair) / c.attentionFlopsPerSecond;
     // Two all-reduces per layer (after attention and after the MLP), ring over the GPU link.
     const comm = tp > 1 ? 2 * c.layersPerStage * (LINK_LATENCY_SECONDS + (2 * (tp - 1)) / tp * (tokens * c.allReduceBytesPerToken) / c.linkBytesPerSecond) : 0;
-    const stage = gemm + kv + attention + comm + c.kernelSecondsPerStage;
+    const stage = gemm + kv + elementwise + attention + comm + c.kernelSecondsPerStage;
     const handoff = (c.stages - 1) * LINK_LATENCY_SECONDS;
     return c.stages * stage + handoff + STEP_SECONDS + b.requests * REQUEST_STEP_SECONDS;
   };
