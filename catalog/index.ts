@@ -24,8 +24,25 @@ const Gpu = z.object({
   memoryBandwidthGBps: z.number().positive(),
   smCount: z.number().int().positive(),
   source: z.string().min(1),
+  /** Throughput facts the performance model needs; optional so a GPU without sourced figures can still be sized. */
+  performance: z
+    .object({
+      /** Dense tensor-core throughput (no sparsity); null where the GPU has no such tensor cores. */
+      bf16DenseTflops: z.number().positive().nullable(),
+      fp16DenseTflops: z.number().positive(),
+      fp8DenseTflops: z.number().positive().nullable(),
+      int8DenseTops: z.number().positive().nullable(),
+      /** How tensor-parallel ranks in one node talk, and its bandwidth per GPU per direction. */
+      gpuLink: z.enum(["nvlink", "pcie"]),
+      gpuLinkGBps: z.number().positive(),
+      /** Share of peak tensor throughput the card sustains under continuous GEMM load when its power cap binds. @default - not power-limited */
+      sustainedTensorFraction: z.number().positive().max(1).optional(),
+      source: z.string().min(1),
+    })
+    .optional(),
 });
 export type GpuSpec = z.infer<typeof Gpu>;
+export type GpuPerformanceSpec = NonNullable<GpuSpec["performance"]>;
 
 const Instance = z.object({
   instanceType: z.string(),

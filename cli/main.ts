@@ -6,6 +6,9 @@
  *   model-serving shapes --config <…> --max-model-len N [--min-concurrency F] [--region R] [--json]
  *   model-serving plan   [--region R] [--json]
  *   model-serving lock   <hf-repo-id>[@<revision>] | s3://<bucket>/<prefix>/ [--out models.lock.json]   (see cli/lock.ts)
+ *   model-serving perf   --config <…> --gpu G [--gpus N] [--tp N] [--pp N] --input N --output N
+ *                        (--concurrency N | --request-rate R|inf) [--num-prompts N] [--json]      (see cli/perf.ts)
+ *   model-serving plan   [--compare <base serving-plan.json>] [--json]
  *
  * Exit codes: 0 success, 1 the model does not fit or the input is invalid (coded errors), 2 usage.
  */
@@ -14,15 +17,17 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { GPUS, findGpu, findGpuByName } from "../catalog";
 import { chooseShape, layoutFor } from "../planner/choose";
-import { DEFAULT_VLLM_VERSION, servableVllmVersions, vllmRelease } from "../planner/engine";
-import { PlanningError, type Finding } from "../planner/findings";
+import { DEFAULT_VLLM_VERSION, servableVllmVersions, vllmRelease, type EngineProfile } from "../planner/engine";
+import { PlanningError, round, type Finding } from "../planner/findings";
 import { assertRegion, DEFAULT_REGION } from "../planner/region";
-import { profileFromConfig } from "../planner/model-profile";
-import { derivedMaxModelLen, size, type GpuFacts, type KvCacheDtype } from "../planner/sizing";
+import { profileFromConfig, type ModelProfile } from "../planner/model-profile";
+import { derivedMaxModelLen, size, type GpuFacts, type KvCacheDtype, type SizingResult } from "../planner/sizing";
 import { loadConfig } from "./model-source";
 import { LOCK_USAGE, lockCommand } from "./lock";
 import { planConsoleTable } from "../constructs/plan-report";
 import type { ServingPlan } from "../planner/plan-types";
+import { basePlans, comparePlans, hasLoadFlags, hasTrafficFlags, loadFlags, PerfUsageError, performanceGpuOf, predictionJson, predictRun, rankShapesByTokenCost, trafficFlags } from "./perf";
+import { planDiffMarkdown } from "../constructs/plan-report";
 
 const USAGE = `usage:
   model-serving size   --config <config.json | catalog model id> (--gpu <${GPUS.map((g) => g.id).join("|")}> | --gpu-memory-gib N)
@@ -31,7 +36,17 @@ const USAGE = `usage:
   model-serving shapes --config <…> --max-model-len N [--min-concurrency F] [--util F] [--kv-cache-dtype D]
                        [--quantization fp8] [--vllm X.Y.Z] [--region R] [--json]
   model-serving plan   [--vllm X.Y.Z] [--region R] [--json]   the serving plan of the app in ./cdktf.json, without writing Terraform
+  model-serving plan   --compare <base serving-plan.json | plan --json output> [--json]
+                       what changed against the base (cost, shapes, replicas, quotas, $/1M tokens) as markdown
+  model-serving perf   --config <…> --gpu <GPU> [--gpus N] [--tp N] [--pp N] [--quantization fp8] [--kv-cache-dtype D]
+                       --input N --output N (--concurrency N | --request-rate R|inf) [--num-prompts N]
+                       [--max-model-len N] [--util F] [--max-num-seqs N] [--max-num-batched-tokens N] [--vllm X.Y.Z] [--json]
+                       what vllm bench serve would print: output/total tokens/s, requests/s, TTFT, TPOT, ITL
 ${LOCK_USAGE}
+
+  size also takes perf's load flags (--input --output --concurrency|--request-rate) and adds the prediction.
+  shapes also takes traffic flags: --input N --output N [--request-rate R | --output-tokens-per-second T]
+  [--p95-ttft-ms X] [--p95-tpot-ms Y]; it then ranks the shapes by $ per 1M tokens (replicas for the rate).
 
   --gpu takes any catalog GPU by id or name ("RTX 4090", "RTX-PRO-6000", GB10, L40, A40, B300, …).
   --gpu-memory-gib is the CUDA-visible total per GPU of any other GPU (assumed an Ampere-or-newer GPU).
@@ -85,6 +100,17 @@ const OPTIONS = {
   quantization: { type: "string" },
   vllm: { type: "string" },
   region: { type: "string" },
+  input: { type: "string" },
+  output: { type: "string" },
+  concurrency: { type: "string" },
+  "request-rate": { type: "string" },
+  "num-prompts": { type: "string" },
+  "max-num-seqs": { type: "string" },
+  "max-num-batched-tokens": { type: "string" },
+  "output-tokens-per-second": { type: "string" },
+  "p95-ttft-ms": { type: "string" },
+  "p95-tpot-ms": { type: "string" },
+  compare: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean" },
 } as const;
@@ -175,6 +201,7 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
     errors: codes(result.errors),
     warnings: codes(result.warnings),
     ...(result.fits ? {} : { fitsOn }),
+    ...(result.fits && hasLoadFlags(values) ? { performance: sizePerformance(values, profile, gpu, result, engine, quantization, loaded.id) } : {}),
   };
   if (values.json) io.out(JSON.stringify(out, null, 2));
   else {
@@ -183,6 +210,7 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
     for (const e of result.errors) io.out(`  ${e.message}`);
     for (const w of result.warnings) io.out(`  ${w.message}`);
     if (!result.fits && fitsOn.length) io.out(`  fits on (cheapest first in ${region}): ${fitsOn.map((f) => `${f.shape} on ${f.instanceType} $${f.usdPerReplicaHour}/h`).join(", ")}`);
+    if (out.performance) io.out(`  predicted: ${out.performance.outputTokensPerSecond} output tok/s, ${out.performance.totalTokensPerSecond} total tok/s, ${out.performance.requestsPerSecond} req/s, mean TTFT ${out.performance.meanTtftMs} ms, mean TPOT ${out.performance.meanTpotMs ?? "—"} ms`);
   }
   return result.fits ? 0 : 1;
 }
@@ -199,6 +227,20 @@ function runShapes(values: Record<string, string | boolean | undefined>, io: Io)
   const minConcurrency = positiveNumber("min-concurrency", values["min-concurrency"] as string | undefined) ?? 1;
   const release = vllmRelease(values.vllm as string | undefined, "--vllm");
   const region = regionFrom(values);
+  if (hasTrafficFlags(values)) {
+    const traffic = trafficFlags(values);
+    const ranked = rankShapesByTokenCost(
+      { profile, engine: release.engine, maxModelLen, minConcurrency, path: loaded.id, ...(util !== undefined ? { gpuMemoryUtilization: util } : {}), ...(kv ? { kvCacheDtype: kv as KvCacheDtype } : {}), ...(quantization ? { quantization } : {}) },
+      traffic,
+    );
+    const { rateGiven, ...declared } = traffic;
+    if (values.json) io.out(JSON.stringify({ model: loaded.id, maxModelLen, traffic: rateGiven ? declared : { ...declared, requestsPerSecond: null }, region, vllm: release.version, ranked }, null, 2));
+    else {
+      io.out(`${loaded.id}, ${traffic.inputTokens}/${traffic.outputTokens} tokens${rateGiven ? ` at ${round(traffic.requestsPerSecond ?? (traffic.outputTokensPerSecond ?? 0) / Math.max(1, traffic.outputTokens), 3)} req/s` : ""}: shapes by $ per 1M ${traffic.outputTokens > 0 ? "output" : "total"} tokens, cheapest first`);
+      for (const r of ranked) io.out(`  ${r.shape.padEnd(12)} ${String(r.instanceType).padEnd(18)} ${r.replicas !== null ? `${r.replicas} × ` : ""}$${r.usdPerReplicaHour}/replica-hour  ${r.perReplicaOutputTokensPerSecond ?? "—"} out tok/s/replica  $/1M out ${r.usdPer1MOutputTokens ?? "—"}  $/1M total ${r.usdPer1MTotalTokens ?? "—"}  ${r.verdict}`);
+    }
+    return ranked.some((r) => r.perReplicaRequestsPerSecond !== null) ? 0 : 1;
+  }
   const choice = chooseShape({
     region,
     profile,
@@ -238,6 +280,13 @@ function runPlan(values: Record<string, string | boolean | undefined>, io: Io): 
     io.err(r.stderr || r.stdout);
     return 1;
   }
+  if (typeof values.compare === "string") {
+    const file = values.compare;
+    if (!existsSync(file)) throw new UsageError(`--compare: ${file} does not exist`);
+    const diff = comparePlans(basePlans(JSON.parse(readFileSync(file, "utf8")), parsed.stacks, file), parsed.stacks);
+    io.out(values.json ? JSON.stringify(diff, null, 2) : planDiffMarkdown(diff));
+    return r.status === 0 ? 0 : 1;
+  }
   if (values.json) io.out(JSON.stringify(parsed, null, 2));
   else {
     for (const [name, plan] of Object.entries(parsed.stacks)) {
@@ -246,6 +295,81 @@ function runPlan(values: Record<string, string | boolean | undefined>, io: Io): 
     }
   }
   return r.status === 0 ? 0 : 1;
+}
+
+/** The benchmark run predicted on a sized replica, for `size` with load flags. */
+function sizePerformance(values: Record<string, string | boolean | undefined>, profile: ModelProfile, gpu: GpuFacts, sizing: SizingResult, engine: EngineProfile, quantization: "fp8" | undefined, path: string) {
+  const load = loadFlags(values, "size");
+  const catalogGpu = findGpu(gpu.id);
+  if (!catalogGpu) throw new UsageError("a performance prediction needs --gpu (a catalog GPU), not --gpu-memory-gib");
+  return predictionJson(predictRun({ profile, gpu: catalogGpu, sizing, engine, ...(quantization ? { quantization } : {}), load, path }), load);
+}
+
+function runPerf(values: Record<string, string | boolean | undefined>, io: Io): number {
+  if (!values.config) throw new UsageError("perf needs --config");
+  const loaded = loadConfig(values.config as string);
+  const { gpu } = performanceGpuOf(values.gpu as string | undefined, loaded.id);
+  const load = loadFlags(values, "perf");
+  const profile = profileFromConfig(loaded.config, loaded.id);
+  const release = vllmRelease(values.vllm as string | undefined, "--vllm");
+  const engine = release.engine;
+  const gpus = positiveInt("gpus", values.gpus as string | undefined);
+  const tpArg = positiveInt("tp", values.tp as string | undefined);
+  const ppArg = positiveInt("pp", values.pp as string | undefined);
+  const layout = tpArg || ppArg ? { tp: tpArg ?? 1, pp: ppArg ?? 1 } : layoutFor(profile, gpus ?? 1);
+  if (gpus !== undefined && layout.tp * layout.pp !== gpus) throw new UsageError(`--tp × --pp (${layout.tp} × ${layout.pp}) must equal --gpus (${gpus})`);
+  // Long enough for the requests; vLLM's own default (the model's maximum) rarely fits one GPU.
+  const maxModelLen = positiveInt("max-model-len", values["max-model-len"] as string | undefined) ?? Math.min(derivedMaxModelLen(profile), Math.max(8192, load.inputTokens + load.outputTokens));
+  const util = positiveNumber("util", values.util as string | undefined);
+  const dtype = oneOf("dtype", values.dtype as string | undefined, DTYPES);
+  const kv = oneOf("kv-cache-dtype", values["kv-cache-dtype"] as string | undefined, KV_DTYPES);
+  const quantization = oneOf("quantization", values.quantization as string | undefined, ["fp8"] as const);
+  const maxNumSeqs = positiveInt("max-num-seqs", values["max-num-seqs"] as string | undefined);
+  const maxNumBatchedTokens = positiveInt("max-num-batched-tokens", values["max-num-batched-tokens"] as string | undefined);
+  const sizing = size({
+    profile,
+    gpu,
+    engine,
+    tensorParallel: layout.tp,
+    pipelineParallel: layout.pp,
+    maxModelLen,
+    path: loaded.id,
+    ...(loaded.safetensors ? { checkpointBytes: loaded.safetensors.bytes } : {}),
+    ...(util !== undefined ? { gpuMemoryUtilization: util } : {}),
+    ...(dtype ? { dtype } : {}),
+    ...(kv ? { kvCacheDtype: kv as KvCacheDtype } : {}),
+    ...(quantization ? { quantization } : {}),
+    ...(maxNumSeqs ? { maxNumSeqs } : {}),
+    ...(maxNumBatchedTokens ? { maxNumBatchedTokens } : {}),
+  });
+  if (!sizing.fits) throw new PlanningError(sizing.errors);
+  const m = predictRun({ profile, gpu, sizing, engine, ...(quantization ? { quantization } : {}), load, path: loaded.id });
+  const out = {
+    model: loaded.id,
+    gpu: gpu.id,
+    gpus: layout.tp * layout.pp,
+    tensorParallel: layout.tp,
+    pipelineParallel: layout.pp,
+    vllm: release.version,
+    vllmImage: release.imageTag,
+    engine: { maxModelLen, maxNumSeqs: sizing.maxNumSeqs, maxNumBatchedTokens: sizing.maxNumBatchedTokens, kvCacheTokens: sizing.kvCacheTokens, dtype: sizing.dtype, kvCacheDtype: sizing.kvCacheDtype, chunkedPrefill: engine.chunkedPrefill, asyncScheduling: engine.asyncScheduling },
+    load: { inputTokens: load.inputTokens, outputTokens: load.outputTokens, requestRate: load.requestRate, maxConcurrency: load.maxConcurrency ?? null, numPrompts: load.numPrompts },
+    ...predictionJson(m, load),
+    warnings: codes(sizing.warnings),
+  };
+  if (values.json) io.out(JSON.stringify(out, null, 2));
+  else {
+    io.out(`${loaded.id} on ${out.gpus} × ${gpu.id} (TP ${layout.tp} PP ${layout.pp}), ${release.imageTag}: ${load.numPrompts} prompts of ${load.inputTokens}/${load.outputTokens} tokens, request rate ${load.requestRate}${load.maxConcurrency ? `, max concurrency ${load.maxConcurrency}` : ""}`);
+    io.out(`  engine: max_num_seqs ${sizing.maxNumSeqs}, max_num_batched_tokens ${sizing.maxNumBatchedTokens}, ${sizing.kvCacheTokens.toLocaleString("en-US")} KV tokens`);
+    io.out(`  Benchmark duration (s):      ${out.durationSeconds}`);
+    io.out(`  Request throughput (req/s):  ${out.requestsPerSecond}`);
+    io.out(`  Output token throughput:     ${out.outputTokensPerSecond} tok/s`);
+    io.out(`  Total token throughput:      ${out.totalTokensPerSecond} tok/s`);
+    io.out(`  Mean / median / p95 TTFT:    ${out.meanTtftMs} / ${out.medianTtftMs} / ${out.p95TtftMs} ms`);
+    io.out(`  Mean / p95 TPOT:             ${out.meanTpotMs ?? "—"} / ${out.p95TpotMs ?? "—"} ms`);
+    io.out(`  Mean ITL:                    ${out.meanItlMs ?? "—"} ms`);
+  }
+  return 0;
 }
 
 /** Runs a command; `lock` reads the network and returns a Promise, every other command returns at once. */
@@ -270,6 +394,7 @@ export function main(argv: readonly string[], io: Io = { out: (l) => console.log
     if (command === "size") return runSize(values, io);
     if (command === "shapes") return runShapes(values, io);
     if (command === "plan") return runPlan(values, io);
+    if (command === "perf") return runPerf(values, io);
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {
     if (e instanceof PlanningError) {
@@ -278,7 +403,7 @@ export function main(argv: readonly string[], io: Io = { out: (l) => console.log
       return 1;
     }
     // parseArgs errors carry a code; checked by code, not class, because test sandboxes have their own TypeError.
-    if (e instanceof UsageError || String((e as { code?: unknown })?.code ?? "").startsWith("ERR_PARSE_ARGS")) {
+    if (e instanceof UsageError || e instanceof PerfUsageError || String((e as { code?: unknown })?.code ?? "").startsWith("ERR_PARSE_ARGS")) {
       io.err(`model-serving: ${(e as Error).message}`);
       io.err(USAGE);
       return 2;

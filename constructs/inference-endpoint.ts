@@ -10,7 +10,7 @@ import type { AdapterSpec } from "../planner/lora";
 import type { FineTunedModel } from "./fine-tuned-model";
 import { error, PlanningError, type Finding } from "../planner/findings";
 import { checkpointBytesOf, startupSeconds as startupSecondsFor, type EndpointDeclaration, type Placed } from "../planner/plan";
-import type { Capability, CapacityType } from "../planner/plan-types";
+import type { Capability, CapacityType, ThroughputTarget } from "../planner/plan-types";
 import { replicaResources } from "../planner/shapes";
 import type { KvCacheDtype, OnlineQuantization } from "../planner/sizing";
 import { VLLM_PORT, vllmArgs } from "../planner/vllm-args";
@@ -62,6 +62,11 @@ export interface InferenceEndpointProps {
   readonly maxModelLen?: number;
   /** Requests of maxModelLen that must fit in the KV cache at once. @default 1 */
   readonly minConcurrency?: number;
+  /**
+   * Traffic and latency to serve: the planner picks the shape and, unless replicas or autoscaling are
+   * declared, the replica count that meet it at the lowest cost. @default - sized by minConcurrency
+   */
+  readonly throughput?: ThroughputTarget;
   /** @default - the pinned vLLM release's default (0.92) */
   readonly gpuMemoryUtilization?: number;
   /** @default "auto" */
@@ -198,6 +203,7 @@ export class InferenceEndpoint extends Construct {
       ...(props.dtype ? { dtype: props.dtype } : {}),
       ...(props.maxLoraRank !== undefined ? { maxLoraRank: props.maxLoraRank } : {}),
       ...(props.spotPriceUsdPerHour !== undefined ? { spotPriceUsdPerHour: props.spotPriceUsdPerHour } : {}),
+      ...(props.throughput ? { throughput: props.throughput, replicasFromThroughput: props.replicas === undefined && !auto } : {}),
       adapters: this.adapterSpecs,
       vllm: release.version,
     };
@@ -218,7 +224,7 @@ export class InferenceEndpoint extends Construct {
     }
     this.placed = where.placed;
     this.pool = where.pool;
-    const r = this.render(props, where.placed, where.pool, auto ? auto.minReplicas : replicas);
+    const r = this.render(props, where.placed, where.pool, auto ? auto.minReplicas : where.placed.decl.replicas.min);
     this.deployment = r.deployment;
     this.service = r.service;
   }

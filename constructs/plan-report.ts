@@ -1,4 +1,5 @@
 /** The serving plan as a reviewer reads it: JSON with stable key order, Markdown tables, a short console table. */
+import type { PlanDiff } from "../planner/plan-diff";
 import type { AddonPlan, PhasePlan, ServingPlan } from "../planner/plan-types";
 
 /** JSON with keys sorted at every level, so two synths are byte-identical. */
@@ -31,6 +32,36 @@ export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unkno
     ),
     "",
   );
+  const perf = plan.endpoints.filter((e) => e.performance);
+  if (perf.length) {
+    out.push("## Performance and $ per 1M tokens (per replica, vLLM as `vllm bench serve` measures it)", "");
+    const n = (v: number | null | undefined, d = 1) => (v === null || v === undefined ? "—" : v.toLocaleString("en-US", { maximumFractionDigits: d }));
+    const usd = (v: number | null | undefined) => (v === null || v === undefined ? "—" : `$${v.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`);
+    out.push(
+      table(
+        ["endpoint", "workload in/out tokens", "targets p95 TTFT / TPOT ms", "at target: req/s, out tok/s", "at target: p95 TTFT / TPOT ms", "saturated: out / total tok/s", "declared load: req/s, replicas needed, headroom", "$/1M output (declared / saturated)", "$/1M total (declared / saturated)"],
+        perf.map((e) => {
+          const p = e.performance!;
+          const at = p.perReplicaAtTarget;
+          const d = p.declaredLoad;
+          return [
+            e.name,
+            `${p.workload.inputTokens}/${p.workload.outputTokens} (${p.workload.basis})`,
+            `${p.targets.p95TtftMs} / ${p.targets.p95TpotMs ?? "—"} (${p.targets.basis})`,
+            at ? `${n(at.requestsPerSecond, 2)}, ${n(at.outputTokensPerSecond, 0)}` : "targets not met",
+            at ? `${n(at.p95TtftMs, 0)} / ${n(at.p95TpotMs, 1)}` : "—",
+            `${n(p.perReplicaAtSaturation.outputTokensPerSecond, 0)} / ${n(p.perReplicaAtSaturation.totalTokensPerSecond, 0)}`,
+            d ? `${n(d.requestsPerSecond, 2)}, ${d.replicasNeeded}, ${Math.round(d.headroom * 100)}%` : "—",
+            `${usd(p.usdPer1MOutputTokens.atDeclaredLoad)} / ${usd(p.usdPer1MOutputTokens.atSaturation)}`,
+            `${usd(p.usdPer1MTotalTokens.atDeclaredLoad)} / ${usd(p.usdPer1MTotalTokens.atSaturation)}`,
+          ];
+        }),
+      ),
+      "",
+      "Predicted by the planner's performance model (step time from weights and KV bytes through HBM, tensor-core FLOPs and TP all-reduce; vLLM's scheduler simulated). Declared load: the expected replicas' cost over the tokens the declared traffic brings; saturated: each replica kept full.",
+      "",
+    );
+  }
   out.push("## Node pools", "");
   out.push(
     table(
@@ -65,9 +96,68 @@ export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unkno
 }
 
 export function planConsoleTable(stack: string, plan: ServingPlan): string {
-  const rows = plan.endpoints.map((e) => [e.name, e.model, e.shape, String(e.gpusPerReplica), e.kvCacheTokens.toLocaleString("en-US"), `${e.maxConcurrency}×`, `${money(e.monthlyUsd.min)}–${money(e.monthlyUsd.max)}`]);
-  const head = ["endpoint", "model", "shape", "GPUs", "KV tokens", "max conc.", "$/month"];
+  const tokS = (e: ServingPlan["endpoints"][number]) => {
+    const p = e.performance;
+    const v = p ? (p.perReplicaAtTarget?.outputTokensPerSecond ?? p.perReplicaAtTarget?.totalTokensPerSecond ?? null) : null;
+    return v === null ? "—" : Math.round(v).toLocaleString("en-US");
+  };
+  const perM = (e: ServingPlan["endpoints"][number]) => {
+    const p = e.performance;
+    const v = p ? (p.usdPer1MOutputTokens.atDeclaredLoad ?? p.usdPer1MOutputTokens.atSaturation ?? p.usdPer1MTotalTokens.atDeclaredLoad ?? p.usdPer1MTotalTokens.atSaturation) : null;
+    return v === null || v === undefined ? "—" : `$${v.toFixed(2)}`;
+  };
+  const rows = plan.endpoints.map((e) => [e.name, e.model, e.shape, String(e.gpusPerReplica), e.kvCacheTokens.toLocaleString("en-US"), `${e.maxConcurrency}×`, `${money(e.monthlyUsd.min)}–${money(e.monthlyUsd.max)}`, tokS(e), perM(e)]);
+  const head = ["endpoint", "model", "shape", "GPUs", "KV tokens", "max conc.", "$/month", "tok/s/replica", "$/1M tokens"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ");
   return [`Serving plan for ${stack} (total ${range(plan.totals.monthlyUsd)} per month, min / expected / max):`, line(head), ...rows.map(line)].join("\n");
+}
+
+/** The plan diff as a pull-request comment: totals first, then what moved, endpoint by endpoint. */
+export function planDiffMarkdown(diff: PlanDiff): string {
+  const signed = (n: number) => `${n >= 0 ? "+" : "−"}${money(Math.abs(n))}`;
+  const deltaRange = (r: { min: number; expected: number; max: number }) => `${signed(r.min)} / ${signed(r.expected)} / ${signed(r.max)}`;
+  const pct = (a: number, b: number) => (a > 0 ? ` (${b >= a ? "+" : "−"}${Math.abs(((b - a) / a) * 100).toFixed(1)} %)` : "");
+  const out: string[] = [];
+  const t = diff.totals;
+  out.push(`## Serving cost change: ${money(t.before.expected)} → ${money(t.after.expected)} per month expected${pct(t.before.expected, t.after.expected)}`, "");
+  out.push(table(["", "min", "expected", "max"], [["before", money(t.before.min), money(t.before.expected), money(t.before.max)], ["after", money(t.after.min), money(t.after.expected), money(t.after.max)], ["change", signed(t.delta.min), signed(t.delta.expected), signed(t.delta.max)]]), "");
+  const usd = (v: number | null | undefined) => (v === null || v === undefined ? "—" : `$${v.toFixed(4)}`);
+  for (const s of diff.stacks) {
+    out.push(`### Stack ${s.stack} (${s.status})`, "");
+    const eps = s.endpoints.filter((e) => e.status !== "unchanged");
+    if (eps.length) {
+      out.push(
+        table(
+          ["endpoint", "status", "shape", "replicas (min/exp/max)", "$/month expected", "change $/month (min / exp / max)", "$/1M output tokens", "what changed"],
+          eps.map((e) => {
+            const b = e.before;
+            const a = e.after;
+            const arrow = <T,>(x: T | undefined, y: T | undefined) => (b && a ? (x === y ? String(y) : `${x} → ${y}`) : String((a ? y : x) ?? "—"));
+            const reps = (x: { min: number; expected: number; max: number } | undefined) => (x ? `${x.min}/${x.expected}/${x.max}` : undefined);
+            return [
+              e.name,
+              e.status,
+              arrow(b?.shape, a?.shape),
+              arrow(reps(b?.replicas), reps(a?.replicas)),
+              arrow(b ? money(b.monthlyUsd.expected) : undefined, a ? money(a.monthlyUsd.expected) : undefined),
+              deltaRange(e.monthlyUsdDelta),
+              arrow(b ? usd(b.usdPer1MOutputTokens) : undefined, a ? usd(a.usdPer1MOutputTokens) : undefined),
+              e.changes.join("; ") || (e.status === "added" ? "new endpoint" : e.status === "removed" ? "endpoint removed" : "—"),
+            ];
+          }),
+        ),
+        "",
+      );
+    } else out.push("No endpoint changed.", "");
+    const pools = s.nodePools.filter((p) => p.status !== "unchanged");
+    if (pools.length) {
+      const nodes = (n: { min: number; expected: number; max: number } | undefined) => (n ? `${n.min}/${n.expected}/${n.max}` : "—");
+      out.push(table(["node pool", "status", "instance", "nodes before", "nodes after", "change $/month (min / exp / max)"], pools.map((p) => [p.name, p.status, p.after?.instanceType ?? p.before?.instanceType ?? "—", nodes(p.before?.nodes), nodes(p.after?.nodes), deltaRange(p.monthlyUsdDelta)])), "");
+    }
+    const quotas = s.quotas.filter((q) => q.neededVcpusBefore !== q.neededVcpusAfter);
+    if (quotas.length) out.push(table(["quota", "name", "vCPUs needed before", "after", "limit", "status"], quotas.map((q) => [q.code, q.name, q.neededVcpusBefore ?? "—", q.neededVcpusAfter ?? "—", q.limit ?? "undeclared", q.statusAfter ?? "removed"])), "");
+    if (s.newErrors.length) out.push("New errors:", "", ...s.newErrors.map((m) => `- ${m}`), "");
+  }
+  return out.join("\n");
 }

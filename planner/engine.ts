@@ -30,6 +30,10 @@ export interface EngineProfile {
   readonly gpuMemoryUtilization: number;
   readonly nonTorchBaseGiB: number;
   readonly tensorParallelCommGiB: number;
+  /** Whether the scheduler splits prompts into chunks that share steps with decodes (V1), or runs prefill-only steps (V0). */
+  readonly chunkedPrefill: boolean;
+  /** Whether the scheduler plans the next step while the GPU runs this one (outputs reach clients a step later). */
+  readonly asyncScheduling: boolean;
   /** Which model runner serves this architecture, and how it warms up. */
   runner(p: ModelProfile): RunnerBehaviour;
   batchDefaults(gpu: { id: string; cudaVisibleGiB: number }, maxModelLen: number): BatchDefaults;
@@ -43,6 +47,7 @@ interface EngineRow {
   belowVersion: string | null;
   engine: "V0" | "V1";
   chunkedPrefill: boolean;
+  asyncScheduling?: boolean;
   gpuMemoryUtilization: number;
   batchDefaults: { largeGpuMinGiB: number; large: BatchDefaults; other: BatchDefaults; a100IsOther: boolean };
   nonTorchBaseGiB: number;
@@ -73,6 +78,9 @@ function toProfile(r: EngineRow): EngineProfile {
     gpuMemoryUtilization: r.gpuMemoryUtilization,
     nonTorchBaseGiB: r.nonTorchBaseGiB,
     tensorParallelCommGiB: r.tensorParallelCommGiB,
+    chunkedPrefill: r.chunkedPrefill,
+    // Rows written before the field existed: V1 engines schedule asynchronously by default.
+    asyncScheduling: r.asyncScheduling ?? r.engine === "V1",
     runner,
     batchDefaults(gpu, maxModelLen) {
       const large = gpu.cudaVisibleGiB >= r.batchDefaults.largeGpuMinGiB && !(r.batchDefaults.a100IsOther && gpu.id.startsWith("A100"));

@@ -39,6 +39,60 @@ export interface LoraPlan {
   readonly monthlyUsdPerAdapter: number;
 }
 
+/** Traffic an endpoint must serve, and the latency it must serve it at (sizes shape and replicas). */
+export interface ThroughputTarget {
+  /** Requests per second at peak; give this or outputTokensPerSecond. */
+  readonly requestsPerSecond?: number;
+  /** Output tokens per second at peak; give this or requestsPerSecond. */
+  readonly outputTokensPerSecond?: number;
+  /** Mean prompt tokens per request. */
+  readonly inputTokens: number;
+  /** Mean output tokens per request. */
+  readonly outputTokens: number;
+  /** 95th-percentile time to first token. @default - 2000 ms */
+  readonly p95TtftMs?: number;
+  /** 95th-percentile time per output token (after the first). @default - no target */
+  readonly p95TpotMs?: number;
+}
+
+/** One replica at one load, as `vllm bench serve` would print it. */
+export interface OperatingPoint {
+  readonly requestsPerSecond: number;
+  /** Null for embedding and rerank endpoints, which generate no tokens. */
+  readonly outputTokensPerSecond: number | null;
+  readonly totalTokensPerSecond: number;
+  readonly meanTtftMs: number;
+  readonly p95TtftMs: number;
+  readonly meanTpotMs: number | null;
+  readonly p95TpotMs: number | null;
+  /** Requests in flight on the replica. */
+  readonly concurrency: number;
+}
+
+/** What a replica delivers and what a million tokens cost, from the performance model (planner/performance.ts). */
+export interface EndpointPerformance {
+  /** The request shape the figures are for: declared with `throughput`, or vLLM's benchmark default. */
+  readonly workload: { readonly inputTokens: number; readonly outputTokens: number; readonly basis: "declared" | "assumed" };
+  readonly targets: { readonly p95TtftMs: number; readonly p95TpotMs: number | null; readonly basis: "declared" | "default" };
+  /** One replica at the largest request rate that meets the targets (null when none does). */
+  readonly perReplicaAtTarget: OperatingPoint | null;
+  /** One replica kept full: the most it can serve, latency aside. */
+  readonly perReplicaAtSaturation: OperatingPoint;
+  /** The declared traffic over the expected replicas; null without a throughput declaration. */
+  readonly declaredLoad: {
+    readonly requestsPerSecond: number;
+    readonly outputTokensPerSecond: number | null;
+    readonly totalTokensPerSecond: number;
+    /** Replicas the declared traffic needs at the targets. */
+    readonly replicasNeeded: number;
+    /** Capacity of the expected replicas at the targets over the declared traffic, minus one (0.25 = 25 % spare). */
+    readonly headroom: number;
+  } | null;
+  /** Always-on cost ÷ tokens served: at the declared load (null without one) and with every replica saturated. */
+  readonly usdPer1MOutputTokens: { readonly atDeclaredLoad: number | null; readonly atSaturation: number | null };
+  readonly usdPer1MTotalTokens: { readonly atDeclaredLoad: number | null; readonly atSaturation: number };
+}
+
 export interface EndpointPlan {
   readonly name: string;
   readonly path: string;
@@ -80,6 +134,8 @@ export interface EndpointPlan {
   readonly alternatives: readonly ShapeCandidate[];
   /** The shapes that did not fit, by the code of their first error. */
   readonly rejected: Readonly<Record<string, readonly string[]>>;
+  /** Tokens/s and $ per 1M tokens per replica; absent where the GPU has no performance facts in the catalog. */
+  readonly performance?: EndpointPerformance;
 }
 
 /** How a Spot pool is priced: a price the user declared, or a range — never a guessed figure. */

@@ -12,6 +12,9 @@ import { DEFAULT_REGION, regionProblem } from "./region";
 import { GpuShape, replicaResources } from "./shapes";
 import { checkpointBytes } from "./weights";
 import { checkAdapters, loraBytesPerGpu, loraSettings, type AdapterSpec } from "./lora";
+import { endpointPerformance, replicaCapacity, requestsPerSecondOf, steadyCapacity, type ReplicaCapacity } from "./capacity";
+import { checkThroughput, chooseForTraffic, replicaOf, workloadOf } from "./traffic";
+import type { EndpointPerformance, ThroughputTarget } from "./plan-types";
 
 export interface ModelDeclaration {
   readonly name: string;
@@ -51,6 +54,10 @@ export interface EndpointDeclaration extends ServingRequirements {
    * priced as declared. @default - Spot is priced as a range: AWS's maximum discount … the On-Demand ceiling
    */
   readonly spotPriceUsdPerHour?: number;
+  /** Traffic and latency targets: the planner picks shape and replicas that serve it at the lowest cost. @default - sized by minConcurrency */
+  readonly throughput?: ThroughputTarget;
+  /** With throughput: replicas were not declared, so the planner sets them. @default false */
+  readonly replicasFromThroughput?: boolean;
 }
 
 export interface PlanInput {
@@ -83,6 +90,8 @@ export interface PlanInput {
 /** AWS's largest Spot discount: the floor of an undeclared Spot price range. */
 export const SPOT_MAX_DISCOUNT = 0.9;
 const SPOT_FLOOR_SOURCE = "Amazon EC2 Spot Instances (aws.amazon.com/ec2/spot): Spot runs 'at up to a 90% discount compared to On-Demand prices', and the default maximum Spot price is the On-Demand price";
+/** Below this spare capacity at the targets a traffic-sized endpoint gets a warning. */
+export const THIN_HEADROOM = 0.1;
 
 /** Root volume: OS and kubelet, the vLLM image unpacked, and the weights of every replica a node may run. */
 export const ROOT_VOLUME_BASE_GIB = 80;
@@ -115,6 +124,8 @@ export interface Placed {
   readonly decl: EndpointDeclaration;
   readonly fit: ShapeFit;
   readonly alternatives: EndpointPlan["alternatives"];
+  /** Capacity of one replica at the declared traffic's targets, when sized by traffic. */
+  readonly capacity?: ReplicaCapacity;
 }
 
 /**
@@ -123,6 +134,72 @@ export interface Placed {
  * built; planServing calls it again for the whole plan, so both always agree.
  */
 export function placeEndpoint(e: EndpointDeclaration, engine: EngineProfile = vllmRelease(e.vllm, e.path).engine, region = DEFAULT_REGION): { placed?: Placed; findings: Finding[] } {
+  const r = placeByMemory(e, engine, region);
+  return e.throughput && r.placed ? placeByTraffic(e, engine, r.placed, r.findings, region) : r;
+}
+
+/**
+ * With declared traffic: among the shapes that hold the model (or the declared one), the shape and
+ * replica count that serve it at the targets for the least money.
+ */
+function placeByTraffic(e: EndpointDeclaration, engine: EngineProfile, byMemory: Placed, findings: Finding[], region: string): { placed?: Placed; findings: Finding[] } {
+  const t = e.throughput!;
+  const bad = checkThroughput(t, e.maxModelLen, e.path);
+  if (bad.length) return { findings: [...findings, ...bad] };
+  const req = fitRequestOf(e, engine, region);
+  const fits = e.shape ? [byMemory.fit] : chooseShape(req).ranked.filter((f) => f.feasible);
+  const choice = chooseForTraffic({
+    fits,
+    profile: e.model.profile,
+    engine,
+    ...(e.quantization ? { quantization: e.quantization } : {}),
+    throughput: t,
+    ...(e.replicasFromThroughput ? {} : { maxReplicas: Math.max(1, e.replicas.max) }),
+    path: e.path,
+    modelId: e.model.modelId,
+  });
+  if (!choice.chosen) return { findings: [...findings, ...choice.findings] };
+  const c = choice.chosen;
+  const n = c.replicas;
+  const rate = requestsPerSecondOf(t);
+  const headroom = (Math.max(n, e.replicasFromThroughput ? n : (e.replicas.expected ?? e.replicas.min)) * c.capacity.atTarget!.requestsPerSecond) / rate - 1;
+  if (headroom < THIN_HEADROOM) {
+    findings.push(
+      warning("THROUGHPUT_HEADROOM_THIN", e.path, {
+        field: "throughput",
+        problem: `${n} × ${c.fit.shape.name} serve ${round(n * c.capacity.atTarget!.requestsPerSecond, 2)} requests/s at the targets against ${round(rate, 2)} declared: ${Math.round(headroom * 100)} % headroom`,
+        why: "the performance model is a prediction (its errors on published runs are printed by npm run bench:throughput), and traffic bursts above the mean",
+        fix: "keep the plan and watch p95 latency after rollout, or add a replica (autoscaling.maxReplicas) for margin",
+      }),
+    );
+  }
+  const decl: EndpointDeclaration = e.replicasFromThroughput ? { ...e, replicas: { min: n, max: n, expected: n } } : e;
+  // Priced again for the replica count chosen: whole nodes, idle GPUs included.
+  const fit = fitOnShape({ ...req, replicas: Math.max(1, decl.replicas.max) }, c.fit.shape, c.fit.host, e.tensorParallel, c.fit.nodesPerReplica);
+  const alternatives = choice.options.map((o) =>
+    candidateOf(o.fit, o === c ? `chosen: serves the traffic for the least ($${round(o.usdPerHour, 2)}/h for ${o.replicas} replica(s))` : o.replicas > 0 ? `fits; ${o.replicas} replica(s) at $${round(o.usdPerHour, 2)}/h` : "misses the latency targets"),
+  );
+  return { placed: { decl, fit, alternatives, capacity: c.capacity }, findings };
+}
+
+/** What one replica of an endpoint must hold: the request the shape fits are computed for. */
+function fitRequestOf(e: EndpointDeclaration, engine: EngineProfile, region: string): FitRequest {
+  const adapters = e.adapters ?? [];
+  const lora = adapters.length ? loraSettings(adapters, e.maxLoraRank) : undefined;
+  return {
+    profile: e.model.profile,
+    engine,
+    replicas: Math.max(1, e.replicas.max),
+    ...(lora ? { extraBytesPerGpu: (tp: number) => loraBytesPerGpu(e.model.profile, lora.maxLoras, lora.maxLoraRank, tp, e.model.profile.dtype) } : {}),
+    path: e.path,
+    region,
+    ...pickRequirements(e),
+    ...(e.model.checkpointBytes ? { checkpointBytes: e.model.checkpointBytes } : {}),
+  };
+}
+
+/** Size and place by memory: the declared shape, or the cheapest that holds the model at the requirements. */
+function placeByMemory(e: EndpointDeclaration, engine: EngineProfile, region: string): { placed?: Placed; findings: Finding[] } {
   const findings: Finding[] = [];
   const unknownRegion = regionProblem(region, e.path);
   if (unknownRegion) return { findings: [unknownRegion] };
@@ -142,17 +219,7 @@ export function placeEndpoint(e: EndpointDeclaration, engine: EngineProfile = vl
     const bad = checkAdapters(adapters, e.model.modelId, e.maxLoraRank, e.path);
     if (bad.length) return { findings: [...findings, ...bad] };
   }
-  const lora = adapters.length ? loraSettings(adapters, e.maxLoraRank) : undefined;
-  const req: FitRequest = {
-    profile: e.model.profile,
-    engine,
-    replicas: Math.max(1, e.replicas.max),
-    ...(lora ? { extraBytesPerGpu: (tp: number) => loraBytesPerGpu(e.model.profile, lora.maxLoras, lora.maxLoraRank, tp, e.model.profile.dtype) } : {}),
-    path: e.path,
-    region,
-    ...pickRequirements(e),
-    ...(e.model.checkpointBytes ? { checkpointBytes: e.model.checkpointBytes } : {}),
-  };
+  const req = fitRequestOf(e, engine, region);
   try {
     if (e.shape) {
       const shape = GpuShape.of(e.shape, e.path);
@@ -288,6 +355,19 @@ function spotPricing(members: readonly Placed[], onDemand: number, region: strin
     findings.push(error("SPOT_PRICE_ABOVE_ON_DEMAND", declared[0].decl.path, { field: "spotPriceUsdPerHour", problem: `the declared Spot price $${price}/h is above the On-Demand price of ${instanceType} in ${region} ($${onDemand}/h)`, why: "EC2 does not launch Spot capacity above the maximum price, which defaults to the On-Demand price", fix: `check the price and region, or run the endpoint ON_DEMAND` }));
   }
   return { basis: "declared", floorUsdPerHour: price, ceilingUsdPerHour: price, source: `declared by ${declared[0].decl.path} (spotPriceUsdPerHour) for ${instanceType} in ${region}` };
+}
+
+/** The endpoint's performance block: capacity per replica and $ per 1M tokens (none where the GPU lacks performance facts). */
+function performanceOf(p: Placed, engine: EngineProfile, usdPerReplicaHour: number, expectedReplicas: number): { performance?: EndpointPerformance } {
+  const profile = p.decl.model.profile;
+  const t = p.decl.throughput;
+  const { workload, basis } = workloadOf(profile, p.decl.maxModelLen, t);
+  const targets = t ? { ...(t.p95TtftMs !== undefined ? { p95TtftMs: t.p95TtftMs } : {}), ...(t.p95TpotMs !== undefined ? { p95TpotMs: t.p95TpotMs } : {}) } : {};
+  const replica = replicaOf(p.fit, profile, engine, p.decl.quantization);
+  if (!replica) return {};
+  // Declared traffic was sized with the full simulation; the assumed workload gets its steady state (cheap enough for every endpoint).
+  const capacity = p.capacity ?? (t ? replicaCapacity(replica, workload, targets) : steadyCapacity(replica, workload));
+  return { performance: endpointPerformance({ capacity, workload, workloadBasis: basis, targets, ...(t ? { throughput: t } : {}), usdPerReplicaHour, expectedReplicas }) };
 }
 
 export function planServing(input: PlanInput): ServingPlan {
@@ -477,6 +557,7 @@ export function planServing(input: PlanInput): ServingPlan {
           return { ...l, slotsGiB: round(loraBytesPerGpu(p.decl.model.profile, l.maxLoras, l.maxLoraRank, p.fit.tensorParallel, p.decl.model.profile.dtype) / GiB), monthlyUsdPerAdapter: usd(monthly(hourly, expected) / adapters.length) };
         })(),
         ...compactAlternatives(p.alternatives),
+        ...performanceOf(p, vllmRelease(p.decl.vllm ?? input.vllm, p.decl.path, "serve").engine, hourly, expected),
       });
     }
   }

@@ -28,7 +28,7 @@ function firstRun(example: string) {
   return firstRuns.get(example)!;
 }
 
-describe.each(["quickstart", "existing-cluster", "multi-tenant", "large-model"])("examples/%s", (example) => {
+describe.each(["quickstart", "existing-cluster", "multi-tenant", "large-model", "throughput"])("examples/%s", (example) => {
   const first = firstRun(example);
   const second = synthExample(example);
 
@@ -92,6 +92,34 @@ test("the large-model example spans nodes in whole groups and counts them in the
 test("the quickstart serves chat, embeddings, rerank and vision", () => {
   const plan = JSON.parse(firstRun("quickstart").files["quickstart/serving-plan.json"]);
   expect(plan.endpoints.map((e: { capability: string }) => e.capability).sort()).toEqual(["EMBEDDING", "IMAGE_TEXT_TO_TEXT", "RERANK", "TEXT_TO_TEXT"]);
+});
+
+test("the quickstart plan shows tokens/s and $ per 1M tokens for every endpoint, in JSON and in the reviewer's tables", () => {
+  const run = firstRun("quickstart");
+  const plan = JSON.parse(run.files["quickstart/serving-plan.json"]);
+  for (const e of plan.endpoints) {
+    expect(e.performance.perReplicaAtSaturation.totalTokensPerSecond).toBeGreaterThan(0);
+    expect(e.performance.usdPer1MTotalTokens.atSaturation).toBeGreaterThan(0);
+    if (e.capability === "TEXT_TO_TEXT" || e.capability === "IMAGE_TEXT_TO_TEXT") expect(e.performance.usdPer1MOutputTokens.atSaturation).toBeGreaterThan(0);
+  }
+  expect(run.files["quickstart/serving-plan.md"]).toContain("## Performance and $ per 1M tokens");
+  expect(run.stdout).toMatch(/tok\/s\/replica\s+\$\/1M tokens/);
+});
+
+test("the throughput example sizes its endpoints by traffic: the replicas it chose serve the declared rate within the latency targets", () => {
+  const plan = JSON.parse(firstRun("throughput").files["throughput/serving-plan.json"]);
+  const chat = plan.endpoints.find((e: { name: string }) => e.name === "support-chat");
+  const p = chat.performance;
+  expect(p.workload).toEqual({ inputTokens: 1500, outputTokens: 300, basis: "declared" });
+  expect(p.targets).toEqual({ p95TtftMs: 1500, p95TpotMs: 50, basis: "declared" });
+  expect(p.perReplicaAtTarget.p95TtftMs).toBeLessThanOrEqual(1500);
+  expect(p.perReplicaAtTarget.p95TpotMs).toBeLessThanOrEqual(50);
+  expect(chat.replicas.expected * p.perReplicaAtTarget.requestsPerSecond).toBeGreaterThanOrEqual(6);
+  expect(p.declaredLoad).toMatchObject({ requestsPerSecond: 6, replicasNeeded: chat.replicas.expected });
+  expect(p.declaredLoad.headroom).toBeGreaterThanOrEqual(0);
+  // One replica fewer would not carry the traffic: the planner did not over-provision.
+  expect((chat.replicas.expected - 1) * p.perReplicaAtTarget.requestsPerSecond).toBeLessThan(6);
+  expect(p.usdPer1MOutputTokens.atDeclaredLoad).toBeCloseTo((chat.hourlyUsd * chat.replicas.expected * 1e6) / (6 * 300 * 3600), 3);
 });
 
 test("`model-serving plan` prints the default app's plan as JSON without writing Terraform", () => {
