@@ -110,8 +110,13 @@ function validateCidrs(cidrs: readonly string[], path: string): Finding[] {
 
 /** Why a string is not an IPv4 address or CIDR ("192.168.0.0" is valid, "192.168.300.1" is not). */
 export function ipv4CidrProblem(value: string): string | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(value.trim());
-  if (!m || value.trim() !== value) return "not an IPv4 address or CIDR";
+  if (typeof value === "string" && value.trim() !== value && value.trim() !== "") {
+    const edge = value.trimStart() !== value ? "start" : "end";
+    const c = edge === "start" ? value[0] : value[value.length - 1];
+    return `it has ${c === " " ? "a space" : "whitespace"} at the ${edge}; write "${value.trim()}"`;
+  }
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(value);
+  if (!m) return "not an IPv4 address or CIDR";
   const octets = m.slice(1, 5).map(Number);
   const bad = octets.find((o) => o > 255);
   if (bad !== undefined) return `octet ${bad} > 255`;

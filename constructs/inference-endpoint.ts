@@ -121,7 +121,10 @@ export class InferenceEndpoint extends Construct {
     }
     const replicas = props.replicas ?? 1;
     if (!Number.isInteger(replicas) || replicas < 0) {
-      this.findings.push(error("REPLICAS_INVALID", path, { field: "replicas", problem: `replicas must be an integer ≥ 0 (got ${replicas})`, why: "it is a pod count", fix: "for example 1 or 2" }));
+      this.findings.push(error("REPLICAS_INVALID", path, { field: "replicas", problem: `replicas must be an integer ≥ 1 (got ${replicas})`, why: "it is a pod count", fix: "for example 1 or 2" }));
+    } else if (replicas === 0 && !props.autoscaling) {
+      // Zero only means something with an autoscaler that can bring replicas back.
+      this.findings.push(error("REPLICAS_ZERO", path, { field: "replicas", problem: "replicas 0 would create a GPU node pool and a Deployment that never runs a pod", why: "the endpoint would exist but answer nothing, and nothing would ever start a replica", fix: "set replicas ≥ 1, remove the endpoint, or scale to zero on demand with autoscaling: { minReplicas: 0, maxReplicas: 2 }" }));
     }
     const auto = props.autoscaling;
     if (auto) {

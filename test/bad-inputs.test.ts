@@ -116,6 +116,12 @@ const rows: Row[] = [
   ["x8", "a model-store bucket name with capitals", () => attempt((stack) => { new ModelStore(stack, "store", { cluster: stack.cluster, bucketName: "Acme_Models" }); }), "S3_BUCKET_NAME_INVALID", "s/store", "Acme_Models"],
   ["x9", "minConcurrency the declared shape cannot hold", () => attempt(endpoint({ shape: "A10_X1", minConcurrency: 50 })), "CONCURRENCY_TOO_LOW", "s/chat", "fewer than the 50 asked for"],
   ["x10", "no shape fits at all", () => attempt(endpoint({ source: LLAMA70, maxModelLen: 131072, minConcurrency: 1000 })), "MODEL_DOES_NOT_FIT", "s/chat", "no shape in the catalog"],
+  ["x15", "tensorParallel 7 without a shape (28 heads, 4 KV heads)", () => attempt(endpoint({ source: QWEN, tensorParallel: 7 })), "TP_NOT_DIVISOR", "s/chat", "4 KV heads"],
+  ["x16", "tensorParallel 3 without a shape", () => attempt(endpoint({ source: QWEN, tensorParallel: 3 })), "TP_NOT_DIVISOR", "s/chat", "28 attention heads"],
+  ["x17", "replicas 0 without autoscaling", () => attempt(endpoint({ replicas: 0 })), "REPLICAS_ZERO", "s/chat", "autoscaling"],
+  ["x18", 'shape "A10X_1" (a typo)', () => attempt(endpoint({ shape: "A10X_1" })), "SHAPE_UNKNOWN", "s/chat", "did you mean A10_X1?"],
+  ["x19", 'cluster allowlist " 10.0.0.0/8" (a leading space)', () => attempt(() => undefined, { cluster: { create: { clusterName: "c", quotas: QUOTAS, publicAccessCidrs: [" 203.0.113.0/24"] } } }), "CIDR_INVALID", "s/cluster", 'a space at the start; write "203.0.113.0/24"'],
+  ["x20", 'endpoint allowlist "203.0.113.7 " (a trailing space)', () => attempt(endpoint({ source: BGE, maxModelLen: 512, exposure: { allowedCidrs: ["203.0.113.7 "] }, apiKey: SecretRef.fromKubernetesSecret("k", "key") })), "CIDR_INVALID", "s/chat", "a space at the end"],
   ["x11", "a policy suppression without a reason", () => attempt(endpoint(), { cluster: { create: { clusterName: "c", quotas: QUOTAS, policySuppressions: [{ ruleId: "MS-POD-3", reason: "" }] } } }), "POLICY_SUPPRESSION_WITHOUT_REASON", "s/cluster", "MS-POD-3"],
 ];
 
