@@ -6,8 +6,9 @@
 import { Construct } from "constructs";
 import { error, type Finding } from "../planner/findings";
 import type { AdapterSpec } from "../planner/lora";
+import { freeId, idFindings, reportFindings } from "./coded-errors";
 import { findLockedModel } from "./lock-file";
-import type { ModelSource } from "./model-source";
+import { rePath, type ModelSource } from "./model-source";
 
 export interface FineTunedModelProps {
   readonly source: ModelSource;
@@ -26,11 +27,11 @@ export class FineTunedModel extends Construct {
   private readonly config: Record<string, unknown> | undefined;
 
   constructor(scope: Construct, id: string, props: FineTunedModelProps) {
-    super(scope, id);
+    super(scope, freeId(scope, id));
     const path = this.node.path;
     this.source = props.source;
     this.name = props.name ?? id;
-    this.findings.push(...props.source.warnings.map((w) => ({ ...w, path, message: w.message.replace(w.path, path) })));
+    this.findings.push(...idFindings(this, id, "FineTunedModel"), ...rePath(props.source.findings, path));
     if (!DNS_1123.test(this.name)) {
       this.findings.push(error("NAME_INVALID", path, { field: "name", problem: `adapter name "${this.name}" is not lowercase letters, digits, "-" and "."`, why: "it is the model name clients send and a directory name in the pod", fix: `use "${this.name.toLowerCase().replace(/[^a-z0-9.-]+/g, "-").replace(/^-+|-+$/g, "") || "adapter"}"` }));
     }
@@ -40,7 +41,7 @@ export class FineTunedModel extends Construct {
     } else if (String(this.config["peft_type"] ?? "LORA").toUpperCase() !== "LORA") {
       this.findings.push(error("ADAPTER_UNSUPPORTED", path, { field: "adapter_config.json peft_type", problem: `peft_type ${JSON.stringify(this.config["peft_type"])} is not LoRA`, why: "vLLM serves LoRA adapters only", fix: "merge the adapter into the base weights and import it as a model" }));
     }
-    this.node.addValidation({ validate: () => this.findings.filter((f) => f.severity === "error").map((f) => f.message) });
+    reportFindings(this, () => this.findings);
   }
 
   /** What the planner checks, or undefined when the adapter's config is missing. */

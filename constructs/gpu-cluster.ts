@@ -10,7 +10,7 @@ import { Annotations, Fn, Lazy, TerraformStack } from "cdktf";
 import { addCustomSynthesis } from "cdktf/lib/synthesize/synthesizer";
 import { Construct } from "constructs";
 import { SERVICE_PRICES } from "../catalog";
-import { error, PlanningError, type Finding } from "../planner/findings";
+import { error, type Finding } from "../planner/findings";
 import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Placed } from "../planner/plan";
 import type { ServingPlan } from "../planner/plan-types";
 import {
@@ -22,6 +22,7 @@ import { GpuNodePool } from "./gpu-node-pool";
 import { ImportedModel } from "./imported-model";
 import { NVIDIA_DEVICE_PLUGIN_IMAGE } from "./images";
 import { planConsoleTable, planMarkdown, stableJson } from "./plan-report";
+import { freeId, idFindings, reportFindings } from "./coded-errors";
 import { evaluatePolicy, type RuleResult, type Suppression, type TerraformJson } from "./policy";
 
 /** Suppressions the library itself needs, each with its reason (listed in the serving plan). */
@@ -166,7 +167,8 @@ export abstract class GpuClusterBase extends Construct {
   protected k8sNamespace: NamespaceV1 | undefined;
 
   protected constructor(scope: Construct, id: string, options: ServingOptions) {
-    super(scope, id);
+    super(scope, freeId(scope, id));
+    this.findings.push(...idFindings(this, id, "GpuCluster"));
     this.namespace = options.namespace ?? "model-serving";
     this.quotas = options.quotas ?? {};
     this.budgetUsdPerMonth = options.budgetUsdPerMonth;
@@ -176,7 +178,7 @@ export abstract class GpuClusterBase extends Construct {
     if (["default", "kube-system", "kube-public", "kube-node-lease"].includes(this.namespace)) {
       this.findings.push(error("NAMESPACE_DISALLOWED", this.node.path, { field: "namespace", problem: `namespace "${this.namespace}" is reserved`, why: "CKV_K8S_21: workloads must not run in default or system namespaces", fix: 'use a namespace of their own, e.g. "model-serving"' }));
     }
-    this.node.addValidation({ validate: () => this.validate() });
+    reportFindings(this, () => this.validate());
     addCustomSynthesis(this, {
       onSynthesize: (session) => {
         const stack = TerraformStack.of(this);
@@ -315,14 +317,14 @@ export abstract class GpuClusterBase extends Construct {
     return all.filter((f) => (seen.has(f.message) ? false : (seen.add(f.message), true)));
   }
 
-  private validate(): string[] {
+  private validate(): Finding[] {
     const stack = TerraformStack.of(this) as TerraformStack & { renderForPolicy?: () => unknown; discardRendered?: () => void };
     const tf = (stack.renderForPolicy ? stack.renderForPolicy() : stack.toTerraform()) as TerraformJson;
     const policy = evaluatePolicy(tf, this.suppressions, this.node.path);
     this.policyResults = policy.results;
     const all = [...this.allFindings(), ...policy.findings, ...this.nodeScalingFindings()];
     for (const w of all.filter((f) => f.severity === "warning")) Annotations.of(this).addWarning(w.message);
-    const errors = all.filter((f) => f.severity === "error").map((f) => f.message);
+    const errors = all.filter((f) => f.severity === "error");
     if (errors.length) stack.discardRendered?.();
     return errors;
   }
@@ -502,10 +504,10 @@ class ExistingGpuCluster extends GpuClusterBase {
   constructor(scope: Construct, id: string, props: ExistingClusterProps) {
     super(scope, id, props);
     if (!props.clusterName || !props.subnetIds?.length) {
-      throw new PlanningError([error("EXISTING_CLUSTER_INCOMPLETE", this.node.path, { field: "clusterName", problem: "fromExisting needs clusterName and subnetIds", why: "GPU node groups join that cluster in those subnets", fix: "pass both" })]);
+      this.findings.push(error("EXISTING_CLUSTER_INCOMPLETE", this.node.path, { field: "clusterName", problem: "fromExisting needs clusterName and subnetIds", why: "GPU node groups join that cluster in those subnets", fix: "pass both" }));
     }
-    this.clusterName = props.clusterName;
-    this.subnetIds = [...props.subnetIds];
+    this.clusterName = props.clusterName ?? "";
+    this.subnetIds = [...(props.subnetIds ?? [])];
     const cluster = new DataAwsEksCluster(this, "cluster", { name: props.clusterName });
     const auth = new DataAwsEksClusterAuth(this, "auth", { name: props.clusterName });
     this.nodeRoleArn = createNodeRole(this, `${props.clusterName}-gpu-node`, { "model-serving:cluster": props.clusterName }).role.arn;

@@ -10,8 +10,9 @@ import { validateImport } from "../planner/import-validation";
 import { profileFromConfig, type ModelProfile } from "../planner/model-profile";
 import type { ModelDeclaration } from "../planner/plan";
 import type { Capability } from "../planner/plan-types";
+import { freeId, idFindings } from "./coded-errors";
 import { findLockedModel } from "./lock-file";
-import { ModelSource } from "./model-source";
+import { ModelSource, rePath } from "./model-source";
 import type { ModelStore } from "./model-store";
 import type { JobV1 } from "./bindings/k8s";
 import { checkpointBytes as checkpointBytesOfProfile, parameterCount } from "../planner/weights";
@@ -67,11 +68,12 @@ export class ImportedModel extends Construct {
   readonly stagingJob: JobV1 | undefined;
 
   constructor(scope: Construct, id: string, props: ImportedModelProps) {
-    super(scope, id);
+    super(scope, freeId(scope, id));
     this.props = props;
     this.source = props.source;
     const path = this.node.path;
-    this.findings.push(...props.source.warnings.map((w) => ({ ...w, path, message: w.message.replace(w.path, path) })));
+    this.findings.push(...idFindings(this, id, "ImportedModel"), ...rePath(props.source.findings, path));
+    const tokenRefused = props.source.findings.some((f) => f.field === "token" && f.severity === "error");
     let config = props.config;
     let files: readonly string[] | undefined;
     let checkpointBytes = props.checkpointBytes;
@@ -83,7 +85,7 @@ export class ImportedModel extends Construct {
     }
     const catalogEntry = props.source.kind === "huggingface" ? findCatalogModel(props.source.id) : undefined;
     if (!config && catalogEntry) config = catalogEntry.configJson;
-    if (catalogEntry?.gated && !props.source.token) {
+    if (catalogEntry?.gated && !props.source.token && !tokenRefused) {
       this.findings.push(
         error("HF_TOKEN_REQUIRED", path, {
           field: "source.token",
@@ -95,7 +97,11 @@ export class ImportedModel extends Construct {
     }
     this.checkpointBytes = checkpointBytes;
     let profile: ModelProfile | undefined;
-    if (!config) {
+    // A source that is itself wrong (its id, revision, URI) is the whole story: no follow-on errors.
+    const sourceBroken = props.source.findings.some((f) => f.severity === "error" && f.field !== "token");
+    if (sourceBroken) {
+      // reported above
+    } else if (!config) {
       this.findings.push(
         error("MODEL_NOT_LOCKED", path, {
           field: "source",
@@ -115,7 +121,7 @@ export class ImportedModel extends Construct {
     this.profile = profile;
     if (profile && props.store && props.source.kind === "huggingface") {
       const bytes = checkpointBytes ?? checkpointBytesOfProfile(profile);
-      this.stagingJob = props.store.stage(id, props.source, bytes / GiB);
+      this.stagingJob = props.store.stage(this.node.id, props.source, bytes / GiB);
       props.store.cluster.requireStagingDisk(bytes / GiB);
     }
     if (profile) {

@@ -24,7 +24,8 @@ import type { ImportedModel } from "./imported-model";
 import { ipv4CidrProblem } from "./gpu-cluster";
 import { AWS_CLI_IMAGE } from "./images";
 import { RAW_RESTRICTED_CONTAINER, RAW_RESTRICTED_POD, RESTRICTED_CONTAINER, RESTRICTED_POD } from "./pod-security";
-import type { ModelSource, SecretRef } from "./model-source";
+import { rePath, SecretRef, type ModelSource } from "./model-source";
+import { freeId, idFindings, reportFindings } from "./coded-errors";
 
 export interface ExposureOptions {
   /** Source IPv4 addresses or CIDRs allowed to reach the endpoint (1–10). */
@@ -110,10 +111,11 @@ export class InferenceEndpoint extends Construct {
   private readonly cluster: GpuClusterBase;
 
   constructor(scope: Construct, id: string, props: InferenceEndpointProps) {
-    super(scope, id);
+    super(scope, freeId(scope, id));
     const path = this.node.path;
     this.name = props.name ?? id;
     this.cluster = props.cluster;
+    this.findings.push(...idFindings(this, id, "InferenceEndpoint"), ...rePath(SecretRef.check(props.apiKey, "apiKey", path).problems, path));
     for (const a of props.adapters ?? []) this.attach(a);
     if (!DNS_1035.test(this.name)) {
       const suggestion = this.name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+|-+$/g, "").slice(0, 63);
@@ -277,7 +279,7 @@ export class InferenceEndpoint extends Construct {
 
   private recordFindings(): void {
     // Endpoint-level problems are reported with the rest of the plan when the stack synthesizes.
-    this.node.addValidation({ validate: () => this.findings.filter((f) => f.severity === "error").map((f) => f.message) });
+    reportFindings(this, () => this.findings);
   }
 
   private render(props: InferenceEndpointProps, placed: Placed, pool: GpuNodePool, replicas: number) {

@@ -14,6 +14,7 @@ import {
 import { JobV1, ServiceAccountV1 } from "./bindings/k8s";
 import type { GpuClusterBase } from "./gpu-cluster";
 import { AWS_CLI_IMAGE } from "./images";
+import { freeId, idFindings, reportFindings } from "./coded-errors";
 import { RESTRICTED_CONTAINER, RESTRICTED_POD } from "./pod-security";
 import type { ModelSource } from "./model-source";
 
@@ -37,13 +38,14 @@ export class ModelStore extends Construct {
   readonly cluster: GpuClusterBase;
 
   constructor(scope: Construct, id: string, props: ModelStoreProps) {
-    super(scope, id);
+    super(scope, freeId(scope, id));
+    this.findings.push(...idFindings(this, id, "ModelStore"));
     this.cluster = props.cluster;
     this.bucketName = props.bucketName ?? `${props.cluster.clusterName}-models`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63);
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(this.bucketName) || this.bucketName.includes("..")) {
       this.findings.push(error("S3_BUCKET_NAME_INVALID", this.node.path, { field: "bucketName", problem: `"${this.bucketName}" is not a valid bucket name`, why: 'bucket names are 3–63 lowercase letters, digits, "." and "-", starting and ending alphanumeric', fix: 'for example "acme-prod-models"' }));
     }
-    this.node.addValidation({ validate: () => this.findings.filter((f) => f.severity === "error").map((f) => f.message) });
+    reportFindings(this, () => this.findings);
     const tags = { "model-serving:cluster": props.cluster.clusterName, "model-serving:purpose": "model-weights" };
     this.bucket = new S3Bucket(this, "Resource", {
       bucket: this.bucketName,

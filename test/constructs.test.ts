@@ -201,14 +201,16 @@ describe("synth contract", () => {
 });
 
 describe("inputs", () => {
-  test("refuses a literal Hugging Face token before it can reach cdk.tf.json", () => {
-    expect(() => SecretRef.fromKubernetesSecret("hf_" + "abcdefghijklmnopqrstuvwxyz", "token")).toThrow(/\[SECRET_INLINED\]/);
+  test("refuses a literal Hugging Face token before it can reach cdk.tf.json (kept for the consuming construct, never thrown)", () => {
+    const ref = SecretRef.fromKubernetesSecret("hf_" + "abcdefghijklmnopqrstuvwxyz", "token");
+    expect(ref.problems.map((f) => f.code)).toEqual(["SECRET_INLINED"]);
+    expect(ref.ref).not.toContain("hf_");
   });
 
-  test("warns on a branch revision and refuses a short sha", () => {
+  test("warns on a branch revision and refuses a short sha and a bad repo id, as findings of the source", () => {
     expect(ModelSource.huggingFace(LLAMA.repo, { revision: "main" }).warnings.map((w) => w.code)).toEqual(["MODEL_REVISION_UNPINNED"]);
-    expect(() => ModelSource.huggingFace(LLAMA.repo, { revision: "0e9e39f" })).toThrow(/\[MODEL_REVISION_INVALID\]/);
-    expect(() => ModelSource.huggingFace("meta-llama/Llama 3 8B", { revision: LLAMA.revision })).toThrow(/\[MODEL_ID_INVALID\].*" "/);
+    expect(ModelSource.huggingFace(LLAMA.repo, { revision: "0e9e39f" }).findings.map((f) => f.code)).toEqual(["MODEL_REVISION_INVALID"]);
+    expect(ModelSource.huggingFace("meta-llama/Llama 3 8B", { revision: LLAMA.revision }).findings[0].message).toMatch(/\[MODEL_ID_INVALID\].*" "/);
   });
 
   test("validates allowlist entries as the model-hub seed describes", () => {
