@@ -23,6 +23,8 @@ import { ImportedModel } from "./imported-model";
 import { NVIDIA_DEVICE_PLUGIN_IMAGE } from "./images";
 import { planConsoleTable, planMarkdown, stableJson } from "./plan-report";
 import { freeId, idFindings, reportFindings } from "./coded-errors";
+import { AWS_ACCOUNT, claimName, namespaceScope, regionScope, registryOf, userNameFindings } from "./name-claims";
+import { deriveName } from "../planner/names";
 import { evaluatePolicy, type RuleResult, type Suppression, type TerraformJson } from "./policy";
 
 /** Suppressions the library itself needs, each with its reason (listed in the serving plan). */
@@ -132,6 +134,7 @@ export function ipv4CidrProblem(value: string): string | undefined {
 
 /** The IAM role EKS managed nodes run as, with the three AWS managed policies nodes need. */
 function createNodeRole(scope: Construct, name: string, tags: Record<string, string>) {
+  claimName(scope, "IAM role", AWS_ACCOUNT, name, "iamRoleName");
   const role = new IamRole(scope, "node-role", {
     name,
     assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
@@ -175,6 +178,7 @@ export abstract class GpuClusterBase extends Construct {
     this.suppressions = [...LIBRARY_SUPPRESSIONS, ...(options.policySuppressions ?? [])];
     this.planTimeQuotaCheck = options.planTimeQuotaCheck ?? false;
     this.addons = options.addons ?? {};
+    this.findings.push(...userNameFindings("NAMESPACE_INVALID", this.node.path, "namespace", "dns1123Label", this.namespace));
     if (["default", "kube-system", "kube-public", "kube-node-lease"].includes(this.namespace)) {
       this.findings.push(error("NAMESPACE_DISALLOWED", this.node.path, { field: "namespace", problem: `namespace "${this.namespace}" is reserved`, why: "CKV_K8S_21: workloads must not run in default or system namespaces", fix: 'use a namespace of their own, e.g. "model-serving"' }));
     }
@@ -224,7 +228,15 @@ export abstract class GpuClusterBase extends Construct {
   joinTrafficGroup(group: string, member: { endpoint: string; path: string; weight: number; modelId: string; capability: string; replicas: number; selector: Record<string, string> }): void {
     if (!this.trafficGroups.has(group)) {
       this.trafficGroups.set(group, []);
+      const invalid = userNameFindings("TRAFFIC_GROUP_NAME_INVALID", member.path, "trafficGroup.name", "dns1035Label", group, this.serviceNames());
+      this.findings.push(...invalid);
+      if (invalid.length) {
+        this.trafficGroups.get(group)!.push(member);
+        return;
+      }
       const scope = new Construct(this, `traffic-${group}`);
+      // The group's Service shares the namespace with the endpoints' own Services.
+      claimName(scope, "Kubernetes Service", namespaceScope(this.clusterName, this.namespace), group, "dns1035Label");
       new ServiceV1(scope, "service", {
         metadata: { name: group, namespace: this.namespace, labels: { "app.kubernetes.io/managed-by": "cdktf-model-serving", "model-serving.io/traffic-group": group } },
         spec: { type: "ClusterIP", selector: { "model-serving.io/traffic-group": group }, port: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
@@ -253,7 +265,10 @@ export abstract class GpuClusterBase extends Construct {
     const out: Finding[] = [];
     for (const [group, members] of this.trafficGroups) {
       const total = members.reduce((a, m) => a + m.weight, 0);
-      if (Math.abs(total - 100) > 1e-9 || members.some((m) => !(m.weight >= 0))) {
+      const fractional = members.filter((m) => !Number.isInteger(m.weight));
+      if (fractional.length) {
+        out.push(error("TRAFFIC_WEIGHTS_INVALID", fractional[0].path, { field: "trafficGroup.weight", problem: `traffic group "${group}" has a fractional weight (${fractional.map((m) => `${m.endpoint} ${m.weight}`).join(", ")})`, why: "Gateway API HTTPRoute backend weights are integers", fix: "use whole percentages that sum to 100, e.g. 95 and 5" }));
+      } else if (Math.abs(total - 100) > 1e-9 || members.some((m) => !(m.weight >= 0))) {
         out.push(error("TRAFFIC_WEIGHTS_INVALID", members[0].path, { field: "trafficGroup.weight", problem: `the weights of traffic group "${group}" add up to ${total}, not 100 (${members.map((m) => `${m.endpoint} ${m.weight}`).join(", ")})`, why: "each weight is the share of requests one version receives", fix: "make them sum to 100, e.g. 90 and 10" }));
       }
       const models = new Set(members.map((m) => m.modelId));
@@ -270,6 +285,11 @@ export abstract class GpuClusterBase extends Construct {
       }
     }
     return out;
+  }
+
+  /** Names of the Services in this cluster's namespace: endpoints and traffic groups. */
+  serviceNames(): Set<string> {
+    return registryOf(this).taken("Kubernetes Service", namespaceScope(this.clusterName, this.namespace));
   }
 
   /** Record a finding about this cluster's tree; it is reported (and written to the plan) at synth. */
@@ -405,7 +425,10 @@ export class GpuCluster extends GpuClusterBase {
 
   constructor(scope: Construct, id: string, props: GpuClusterProps = {}) {
     super(scope, id, props);
-    this.clusterName = props.clusterName ?? id;
+    // A default name from the stack and the construct: two stacks, or two clusters in one stack, never share one.
+    this.clusterName = props.clusterName ?? deriveName("eksClusterName", [TerraformStack.of(this).node.id, id]);
+    if (props.clusterName !== undefined) this.findings.push(...userNameFindings("CLUSTER_NAME_INVALID", this.node.path, "clusterName", "eksClusterName", props.clusterName));
+    claimName(this, "EKS cluster", regionScope(this), this.clusterName, "eksClusterName");
     this.systemNodeCount = props.systemNodes ?? 2;
     const cidrs = props.publicAccessCidrs ?? [];
     this.findings.push(...validateCidrs(cidrs, this.node.path));
@@ -418,8 +441,11 @@ export class GpuCluster extends GpuClusterBase {
 
     const key = new KmsKey(this, "secrets-key", { description: `EKS secrets encryption for ${this.clusterName}`, enableKeyRotation: true, deletionWindowInDays: 30, tags });
     const logs = new CloudwatchLogGroup(this, "control-plane-logs", { name: `/aws/eks/${this.clusterName}/cluster`, retentionInDays: 90, tags });
+    claimName(logs, "CloudWatch log group", regionScope(this), `/aws/eks/${this.clusterName}/cluster`, "logGroupName");
+    const clusterRoleName = deriveName("iamRoleName", [this.clusterName, "cluster"]);
+    claimName(this, "IAM role", AWS_ACCOUNT, clusterRoleName, "iamRoleName");
     const clusterRole = new IamRole(this, "cluster-role", {
-      name: `${this.clusterName}-cluster`,
+      name: clusterRoleName,
       assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }] }),
       tags,
     });
@@ -437,12 +463,12 @@ export class GpuCluster extends GpuClusterBase {
       dependsOn: [logs, clusterPolicy],
     });
 
-    const { role: nodeRole, attachments: nodePolicies } = createNodeRole(this, `${this.clusterName}-node`, tags);
+    const { role: nodeRole, attachments: nodePolicies } = createNodeRole(this, deriveName("iamRoleName", [this.clusterName, "node"]), tags);
     this.nodeRoleArn = nodeRole.arn;
 
     const system = new EksNodeGroup(this, "system-nodes", {
       clusterName: this.cluster.name,
-      nodeGroupName: "system",
+      nodeGroupName: (claimName(this, "EKS node group", `cluster ${this.clusterName}`, "system", "eksNodeGroupName"), "system"),
       nodeRoleArn: nodeRole.arn,
       subnetIds: this.subnetIds,
       amiType: "AL2023_x86_64_STANDARD",
@@ -510,7 +536,7 @@ class ExistingGpuCluster extends GpuClusterBase {
     this.subnetIds = [...(props.subnetIds ?? [])];
     const cluster = new DataAwsEksCluster(this, "cluster", { name: props.clusterName });
     const auth = new DataAwsEksClusterAuth(this, "auth", { name: props.clusterName });
-    this.nodeRoleArn = createNodeRole(this, `${props.clusterName}-gpu-node`, { "model-serving:cluster": props.clusterName }).role.arn;
+    this.nodeRoleArn = createNodeRole(this, deriveName("iamRoleName", [this.clusterName, "gpu-node"]), { "model-serving:cluster": this.clusterName }).role.arn;
     new KubernetesProvider(this, "kubernetes", {
       host: cluster.endpoint,
       clusterCaCertificate: Fn.base64decode(cluster.certificateAuthority.get(0).data),

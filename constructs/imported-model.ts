@@ -17,6 +17,7 @@ import type { ModelStore } from "./model-store";
 import type { JobV1 } from "./bindings/k8s";
 import { checkpointBytes as checkpointBytesOfProfile, parameterCount } from "../planner/weights";
 import { GiB } from "../planner/findings";
+import { labelValueOf } from "../planner/names";
 
 export interface ModelTags {
   readonly framework?: readonly string[];
@@ -50,11 +51,8 @@ export interface ImportedModelProps {
   readonly store?: ModelStore;
 }
 
-/** Label values allow [A-Za-z0-9._-], ≤ 63 characters, alphanumeric at both ends. */
-export function labelValue(raw: string): string {
-  const v = raw.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "").slice(0, 63);
-  return v.replace(/[^A-Za-z0-9]+$/, "") || "unknown";
-}
+/** Label values allow [A-Za-z0-9._-], ≤ 63 characters, alphanumeric at both ends (planner/names.ts). */
+export const labelValue = labelValueOf;
 
 export class ImportedModel extends Construct {
   readonly source: ModelSource;
@@ -148,7 +146,7 @@ export class ImportedModel extends Construct {
 
   /** Where endpoints load the weights from: the store's copy when staged, else the source itself. */
   loadSource(): ModelSource {
-    return this.props.store && this.source.kind === "huggingface" ? ModelSource.s3(this.props.store.uriFor(this.source)) : this.source;
+    return this.props.store && this.source.kind === "huggingface" ? this.props.store.sourceFor(this.source) : this.source;
   }
 
   /** Kubernetes labels (sanitised values) describing the model. */

@@ -26,6 +26,8 @@ import { AWS_CLI_IMAGE } from "./images";
 import { RAW_RESTRICTED_CONTAINER, RAW_RESTRICTED_POD, RESTRICTED_CONTAINER, RESTRICTED_POD } from "./pod-security";
 import { rePath, SecretRef, type ModelSource } from "./model-source";
 import { freeId, idFindings, reportFindings } from "./coded-errors";
+import { deriveName, maxLeaderWorkerSetNameLength, nameProblem, suggestName } from "../planner/names";
+import { AWS_ACCOUNT, claimName, namespaceScope, userNameFindings } from "./name-claims";
 
 export interface ExposureOptions {
   /** Source IPv4 addresses or CIDRs allowed to reach the endpoint (1–10). */
@@ -94,7 +96,6 @@ export interface InferenceEndpointProps {
   readonly trafficGroup?: { readonly name: string; readonly weight: number };
 }
 
-const DNS_1035 = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const CACHE_DIR = "/cache";
 const MODEL_DIR = "/models";
 const ADAPTER_DIR = "/adapters";
@@ -109,6 +110,7 @@ export class InferenceEndpoint extends Construct {
   private readonly adapterSpecs: AdapterSpec[] = [];
   private readonly adapterModels: FineTunedModel[] = [];
   private readonly cluster: GpuClusterBase;
+  private readonly nameInvalid: boolean;
 
   constructor(scope: Construct, id: string, props: InferenceEndpointProps) {
     super(scope, freeId(scope, id));
@@ -117,10 +119,10 @@ export class InferenceEndpoint extends Construct {
     this.cluster = props.cluster;
     this.findings.push(...idFindings(this, id, "InferenceEndpoint"), ...rePath(SecretRef.check(props.apiKey, "apiKey", path).problems, path));
     for (const a of props.adapters ?? []) this.attach(a);
-    if (!DNS_1035.test(this.name)) {
-      const suggestion = this.name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+|-+$/g, "").slice(0, 63);
-      this.findings.push(error("NAME_INVALID", path, { field: "name", problem: `"${this.name}" is not a DNS-1035 label`, why: "it names the Deployment, the Service and the served model: lowercase letters, digits and '-', starting with a letter, ≤ 63 characters", fix: `use "${suggestion || "llm-endpoint"}"` }));
-    }
+    // The name names the Deployment, the Service and the served model: a DNS-1035 label. The
+    // suggestion is computed at synth, against every Service name the namespace then holds.
+    this.nameInvalid = nameProblem("dns1035Label", this.name) !== undefined;
+    if (!this.nameInvalid) claimName(this, "Kubernetes Service", namespaceScope(props.cluster.clusterName, props.cluster.namespace), this.name, "dns1035Label");
     const replicas = props.replicas ?? 1;
     if (!Number.isInteger(replicas) || replicas < 0) {
       this.findings.push(error("REPLICAS_INVALID", path, { field: "replicas", problem: `replicas must be an integer ≥ 1 (got ${replicas})`, why: "it is a pod count", fix: "for example 1 or 2" }));
@@ -150,7 +152,7 @@ export class InferenceEndpoint extends Construct {
     }
     const model = props.model.declaration();
     const maxModelLen = props.maxModelLen ?? Math.min(8192, props.model.profile?.maxPositionEmbeddings ?? 8192);
-    if (!model || this.findings.length) {
+    if (!model || this.findings.length || this.nameInvalid) {
       this.recordFindings();
       return;
     }
@@ -182,6 +184,11 @@ export class InferenceEndpoint extends Construct {
       }
       if (!props.cluster.addons.efa && (where.placed.fit.host?.instance.efaDevices ?? 0) > 0) {
         props.cluster.report({ ...error("MULTI_NODE_WITHOUT_EFA", path, { field: "addons.efa", problem: `the ${k} nodes of each replica will exchange pipeline activations over TCP`, why: `${where.placed.fit.host!.instance.instanceType} has ${where.placed.fit.host!.instance.efaDevices} EFA devices, but without the EFA device plugin NCCL cannot use them`, fix: "install the EFA device plugin and declare addons: { efa: true }" }), severity: "warning" });
+      }
+      const longest = maxLeaderWorkerSetNameLength(replicas);
+      if (this.name.length > longest) {
+        const free = suggestName("dns1035Label", this.name, props.cluster.serviceNames(), { maxLength: longest });
+        this.findings.push(error("NAME_TOO_LONG_FOR_LWS", path, { field: "name", problem: `name "${this.name}" has ${this.name.length} characters; a LeaderWorkerSet of ${replicas} group(s) may have ${longest}`, why: "its worker StatefulSets are named <name>-<group index>, and their pods carry controller-revision-hash: <statefulset>-<hash of up to 10 characters>, a label value of at most 63 characters", fix: `use "${free}"` }));
       }
       if (auto) this.findings.push(error("AUTOSCALING_MULTI_NODE_UNSUPPORTED", path, { field: "autoscaling", problem: `autoscaling a ${k}-node replica`, why: "each new replica is a whole group of GPU nodes that takes many minutes to start; the library sizes these endpoints explicitly", fix: "use replicas" }));
       if (this.findings.length) {
@@ -258,8 +265,10 @@ export class InferenceEndpoint extends Construct {
     if (!this.identity) return; // not rendered: the endpoint failed planning
     const cluster = this.cluster;
     if (!this.role) {
+      const roleName = deriveName("iamRoleName", [cluster.clusterName, this.name]);
+      claimName(this, "IAM role", AWS_ACCOUNT, roleName, "iamRoleName");
       this.role = new IamRole(this, "role", {
-        name: `${cluster.clusterName}-${this.name}`.slice(0, 64),
+        name: roleName,
         assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }] }),
         tags: this.identity.tags,
       });
@@ -268,7 +277,9 @@ export class InferenceEndpoint extends Construct {
     const scope = id === "model" ? this : new Construct(this, `grant-${id}`);
     const doc = new DataAwsIamPolicyDocument(scope, "policy-document", { statement: statements.map((st) => ({ effect: "Allow", ...st })) });
     const suffix = id === "model" ? "model-read" : id;
-    const policy = new IamPolicy(scope, "policy", { name: `${cluster.clusterName}-${this.name}-${suffix}`.slice(0, 128), policy: doc.json, tags: this.identity.tags });
+    const policyName = deriveName("iamPolicyName", [cluster.clusterName, this.name, suffix]);
+    claimName(scope, "IAM policy", AWS_ACCOUNT, policyName, "iamPolicyName");
+    const policy = new IamPolicy(scope, "policy", { name: policyName, policy: doc.json, tags: this.identity.tags });
     new IamRolePolicyAttachment(scope, "policy-attachment", { role: this.role.name, policyArn: policy.arn });
   }
 
@@ -279,7 +290,10 @@ export class InferenceEndpoint extends Construct {
 
   private recordFindings(): void {
     // Endpoint-level problems are reported with the rest of the plan when the stack synthesizes.
-    reportFindings(this, () => this.findings);
+    reportFindings(this, () => [
+      ...(this.nameInvalid ? userNameFindings("NAME_INVALID", this.node.path, "name", "dns1035Label", this.name, this.cluster.serviceNames()) : []),
+      ...this.findings,
+    ]);
   }
 
   private render(props: InferenceEndpointProps, placed: Placed, pool: GpuNodePool, replicas: number) {
@@ -305,6 +319,7 @@ export class InferenceEndpoint extends Construct {
 
     // Identity: an IAM role (EKS Pod Identity) that can read only this model's S3 prefix, its adapters'
     // prefixes and its token secret — granted piece by piece, so adapters added later get theirs.
+    claimName(this, "Kubernetes ServiceAccount", namespaceScope(cluster.clusterName, namespace), this.name);
     const serviceAccount = new ServiceAccountV1(this, "service-account", {
       metadata: { name: this.name, namespace, labels },
       automountServiceAccountToken: false,
@@ -623,8 +638,11 @@ export class InferenceEndpoint extends Construct {
       "print('smoke test', 'passed' if ok else 'FAILED', json.dumps(r)[:500])",
       "sys.exit(0 if ok else 1)",
     ].join("\n");
+    // The Job's name becomes its pods' job-name label (≤ 63): shortened with a hash for long endpoint names.
+    const jobName = deriveName("jobName", [this.name, "smoke-test"]);
+    claimName(this, "Kubernetes Job", namespaceScope(this.cluster.clusterName, namespace), jobName, "jobName");
     new JobV1(this, "smoke-test", {
-      metadata: { name: `${this.name}-smoke-test`, namespace, labels: { ...labels, "app.kubernetes.io/component": "smoke-test" } },
+      metadata: { name: jobName, namespace, labels: { ...labels, "app.kubernetes.io/component": "smoke-test" } },
       waitForCompletion: true,
       timeouts: { create: "20m", update: "20m" },
       spec: {

@@ -6,7 +6,7 @@
  */
 import { Construct } from "constructs";
 import { VLLM_RELEASE } from "../catalog/vllm";
-import { error, type Finding } from "../planner/findings";
+import type { Finding } from "../planner/findings";
 import {
   DataAwsIamPolicyDocument, EksPodIdentityAssociation, IamPolicy, IamRole, IamRolePolicyAttachment, S3Bucket, S3BucketOwnershipControls,
   S3BucketPolicy, S3BucketPublicAccessBlock, S3BucketServerSideEncryptionConfigurationA, S3BucketVersioningA,
@@ -16,11 +16,16 @@ import type { GpuClusterBase } from "./gpu-cluster";
 import { AWS_CLI_IMAGE } from "./images";
 import { freeId, idFindings, reportFindings } from "./coded-errors";
 import { RESTRICTED_CONTAINER, RESTRICTED_POD } from "./pod-security";
-import type { ModelSource } from "./model-source";
+import { ModelSource } from "./model-source";
+import { deriveName } from "../planner/names";
+import { ALL_OF_S3, AWS_ACCOUNT, claimName, namespaceScope, userNameFindings } from "./name-claims";
 
 export interface ModelStoreProps {
   readonly cluster: GpuClusterBase;
-  /** @default - generated from the construct path */
+  /**
+   * The bucket's name (S3 names are global across all accounts). @default - a unique name Terraform
+   * makes from bucket_prefix "<cluster>-models-" (shortened with a hash when long) and a suffix
+   */
   readonly bucketName?: string;
   /**
    * Allow `terraform destroy` to delete the bucket and the weights in it: the code form of the
@@ -41,18 +46,21 @@ export class ModelStore extends Construct {
     super(scope, freeId(scope, id));
     this.findings.push(...idFindings(this, id, "ModelStore"));
     this.cluster = props.cluster;
-    this.bucketName = props.bucketName ?? `${props.cluster.clusterName}-models`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63);
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(this.bucketName) || this.bucketName.includes("..")) {
-      this.findings.push(error("S3_BUCKET_NAME_INVALID", this.node.path, { field: "bucketName", problem: `"${this.bucketName}" is not a valid bucket name`, why: 'bucket names are 3–63 lowercase letters, digits, "." and "-", starting and ending alphanumeric', fix: 'for example "acme-prod-models"' }));
+    if (props.bucketName !== undefined) {
+      this.findings.push(...userNameFindings("S3_BUCKET_NAME_INVALID", this.node.path, "bucketName", "s3BucketName", props.bucketName));
+      claimName(this, "S3 bucket", ALL_OF_S3, props.bucketName, "s3BucketName");
     }
     reportFindings(this, () => this.findings);
     const tags = { "model-serving:cluster": props.cluster.clusterName, "model-serving:purpose": "model-weights" };
+    // S3 names are global: without a given name, Terraform makes a unique one from the prefix (37 characters at most).
+    const bucketPrefix = `${deriveName("s3BucketPrefix", [props.cluster.clusterName.toLowerCase(), "models"], { maxLength: 36 })}-`;
     this.bucket = new S3Bucket(this, "Resource", {
-      bucket: this.bucketName,
+      ...(props.bucketName !== undefined ? { bucket: props.bucketName } : { bucketPrefix }),
       forceDestroy: false,
       tags,
       lifecycle: { preventDestroy: props.allowDestroy !== true },
     });
+    this.bucketName = props.bucketName ?? this.bucket.bucket;
     new S3BucketOwnershipControls(this, "ownership", { bucket: this.bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
     new S3BucketPublicAccessBlock(this, "public-access-block", { bucket: this.bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
     new S3BucketVersioningA(this, "versioning", { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } });
@@ -74,7 +82,16 @@ export class ModelStore extends Construct {
 
   /** Where a Hub model at a revision lives in the store. */
   uriFor(source: ModelSource): string {
-    return `s3://${this.bucketName}/models/${source.id}/${source.revision}/`;
+    return `s3://${this.bucketName}/${this.prefixFor(source)}`;
+  }
+
+  /** The store's copy of a Hub model, as a source endpoints load from. */
+  sourceFor(source: ModelSource): ModelSource {
+    return ModelSource.fromStore(this.bucketName, this.prefixFor(source));
+  }
+
+  private prefixFor(source: ModelSource): string {
+    return `models/${source.id}/${source.revision}/`;
   }
 
   /** Copy a Hub model at its pinned revision into the store, checking the files vLLM needs. */
@@ -82,10 +99,18 @@ export class ModelStore extends Construct {
     const scope = new Construct(this, `stage-${id}`);
     const cluster = this.cluster;
     const namespace = cluster.namespace;
-    const name = `stage-${id}`.slice(0, 63).replace(/-+$/, "");
-    const prefix = `models/${source.id}/${source.revision}/`;
+    // The Job's name becomes its pods' job-name label: a DNS-1123 label of at most 63 characters.
+    const name = deriveName("jobName", ["stage", id]);
+    const prefix = this.prefixFor(source);
+    const k8sScope = namespaceScope(cluster.clusterName, namespace);
+    claimName(scope, "Kubernetes Job", k8sScope, name, "jobName");
+    claimName(scope, "Kubernetes ServiceAccount", k8sScope, name);
+    const roleName = deriveName("iamRoleName", [cluster.clusterName, "stage", id]);
+    const policyName = deriveName("iamPolicyName", [cluster.clusterName, "stage", id]);
+    claimName(scope, "IAM role", AWS_ACCOUNT, roleName, "iamRoleName");
+    claimName(scope, "IAM policy", AWS_ACCOUNT, policyName, "iamPolicyName");
     const role = new IamRole(scope, "role", {
-      name: `${cluster.clusterName}-${name}`.slice(0, 64),
+      name: roleName,
       assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }] }),
     });
     const statements = [
@@ -94,7 +119,7 @@ export class ModelStore extends Construct {
       ...(source.token?.kind === "secretsmanager" ? [{ effect: "Allow", actions: ["secretsmanager:GetSecretValue"], resources: [source.token.ref] }] : []),
     ];
     const doc = new DataAwsIamPolicyDocument(scope, "policy-document", { statement: statements });
-    const policy = new IamPolicy(scope, "policy", { name: `${cluster.clusterName}-${name}`.slice(0, 128), policy: doc.json });
+    const policy = new IamPolicy(scope, "policy", { name: policyName, policy: doc.json });
     new IamRolePolicyAttachment(scope, "policy-attachment", { role: role.name, policyArn: policy.arn });
     const sa = new ServiceAccountV1(scope, "service-account", { metadata: { name, namespace }, automountServiceAccountToken: false, dependsOn: [cluster.namespaceResource()] });
     new EksPodIdentityAssociation(scope, "pod-identity", { clusterName: cluster.clusterName, namespace, serviceAccount: sa.metadata.name, roleArn: role.arn });

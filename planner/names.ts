@@ -17,6 +17,7 @@
  *   EC2 launch template names `[a-zA-Z0-9\(\)\.\-/_]+` ≤ 128 (Terraform's name_prefix adds 26).
  */
 import { createHash } from "node:crypto";
+import { error, type Finding } from "./findings";
 
 export type NameKind =
   | "dns1123Label"
@@ -206,9 +207,14 @@ export function suggestName(kind: NameKind, raw: string, taken: Iterable<string>
   }
 }
 
-/** Kubernetes label value for free text (a model id): valid, and hashed when it had to change. */
+/**
+ * A descriptive Kubernetes label value for free text (a model id: "meta-llama/Llama-3.1-8B" becomes
+ * "meta-llama-Llama-3.1-8B"): readable, hashed only when it must be shortened. Not a selector and not
+ * unique by design — the exact id is in an annotation beside it.
+ */
 export function labelValueOf(raw: string): string {
-  return deriveName("labelValue", [raw], { fallback: "unknown" });
+  const clean = sanitize("labelValue", String(raw)) || "unknown";
+  return clean.length <= 63 ? clean : deriveName("labelValue", [raw]);
 }
 
 /** Characters of the hash the StatefulSet controller appends to controller-revision-hash (kubernetes#64023). */
@@ -221,4 +227,61 @@ export const REVISION_HASH_SUFFIX = 11;
 export function maxLeaderWorkerSetNameLength(replicas: number): number {
   const indexDigits = String(Math.max(0, Math.max(1, replicas) - 1)).length;
   return 63 - REVISION_HASH_SUFFIX - 1 - indexDigits;
+}
+
+/** One physical name a construct emits, in the namespace where it must be unique. */
+export interface NameClaim {
+  /** What the name names, as a reader says it ("IAM role", "Kubernetes Job"). */
+  readonly kind: string;
+  /** Where the name must be unique: "aws-account", "global" (S3), "cluster c / namespace n", … */
+  readonly scope: string;
+  readonly name: string;
+  /** Construct path of the claimant. */
+  readonly path: string;
+  /** The stack the claimant belongs to (findings are reported per stack). */
+  readonly stack: string;
+  /** The rule the name must also satisfy, for the suggestion. @default "dns1123Label" */
+  readonly rule?: NameKind;
+}
+
+/**
+ * Every name the constructs of one app emit, so synth can refuse a collision it can see: two claims
+ * of one name in one scope by different constructs. The first claimant keeps it; each later one gets
+ * a NAME_COLLISION with a free, valid suggestion.
+ */
+export class NameRegistry {
+  private readonly claims = new Map<string, NameClaim[]>();
+
+  claim(c: NameClaim): void {
+    const key = `${c.kind}\u0000${c.scope}\u0000${c.name}`;
+    const list = this.claims.get(key) ?? [];
+    if (!list.some((x) => x.path === c.path)) list.push(c);
+    this.claims.set(key, list);
+  }
+
+  /** Names of `kind` already claimed in `scope`. */
+  taken(kind: string, scope: string): Set<string> {
+    return new Set([...this.claims.values()].flat().filter((c) => c.kind === kind && c.scope === scope).map((c) => c.name));
+  }
+
+  /** NAME_COLLISION for every claim after the first of its name, optionally only those of one stack. */
+  collisions(stack?: string): Finding[] {
+    const out: Finding[] = [];
+    for (const list of this.claims.values()) {
+      const [first, ...later] = list;
+      for (const c of later) {
+        if (stack !== undefined && c.stack !== stack) continue;
+        const free = suggestName(c.rule ?? "dns1123Label", `${c.name}-2`, this.taken(c.kind, c.scope));
+        out.push(
+          error("NAME_COLLISION", c.path, {
+            field: "name",
+            problem: `${c.kind} "${c.name}" (${c.scope}) is also the name of ${first.path}`,
+            why: "one name means one object there: the second would fail to create, or take over the first",
+            fix: `give one of them another name, e.g. "${free}"`,
+          }),
+        );
+      }
+    }
+    return out;
+  }
 }

@@ -262,10 +262,19 @@ describe("ModelStore", () => {
     expect(args.slice(0, 2)).toEqual(["--model", "/models/llama-chat"]);
     expect(args).not.toContain("--revision");
     const fetch = dep.spec.template.spec.init_container[0];
-    expect(fetch.command).toContain(`s3://test-models/models/${LLAMA.repo}/${LLAMA.revision}/`);
+    // The bucket's name is Terraform's (bucket_prefix): the endpoint refers to it.
+    const bucket = `\${aws_s3_bucket.${Object.keys(json.resource.aws_s3_bucket)[0]}.bucket}`;
+    expect(fetch.command).toContain(`s3://${bucket}/models/${LLAMA.repo}/${LLAMA.revision}/`);
     expect(dep.spec.template.spec.container[0].env.map((e: any) => e.name)).not.toContain("HF_TOKEN");
     const read = Object.values(json.data.aws_iam_policy_document as Record<string, any>).find((d) => d.statement?.some((s: any) => s.actions?.includes("s3:GetObject") && !s.actions.includes("s3:PutObject")));
-    expect(read.statement[0].resources).toEqual([`arn:aws:s3:::test-models/models/${LLAMA.repo}/${LLAMA.revision}/*`]);
+    expect(read.statement[0].resources).toEqual([`arn:aws:s3:::${bucket}/models/${LLAMA.repo}/${LLAMA.revision}/*`]);
+  });
+
+  test("names the bucket uniquely by default (S3 names are global): a bucket_prefix from the cluster, no fixed name", () => {
+    const { json } = storeStack();
+    const b = Object.values(json.resource.aws_s3_bucket as Record<string, any>)[0];
+    expect(b.bucket).toBeUndefined();
+    expect(b.bucket_prefix).toBe("test-models-");
   });
 });
 

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { invalidNames } from "./fixtures/emitted-names";
 
 const root = join(__dirname, "..");
 // One node process with tsx's loader (the tsx CLI would start a second one).
@@ -64,6 +65,10 @@ describe.each(["quickstart", "existing-cluster", "multi-tenant", "large-model"])
     expect(tf).not.toMatch(/"HF_TOKEN"\s*,\s*"value"/);
     expect(tf).not.toContain("aws_secretsmanager_secret_version");
     expect(tf).not.toContain("kubernetes_secret_v1");
+  });
+
+  test("emits only names their APIs accept (Kubernetes names and labels, IAM, EKS, S3, CloudWatch, launch templates)", () => {
+    expect(invalidNames(JSON.parse(first.files[`${example}/cdk.tf.json`]))).toEqual([]);
   });
 
   test("lists every policy rule with its result, none failing, and every suppression with its reason", () => {

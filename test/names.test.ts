@@ -128,10 +128,12 @@ describe("suggestName", () => {
   });
 });
 
-test("a model id becomes a valid label value, hashed when it had to change", () => {
+test("a model id becomes a readable, valid label value, hashed only when it must be shortened", () => {
   expect(labelValueOf("Qwen2.5-7B-Instruct")).toBe("Qwen2.5-7B-Instruct");
-  expect(labelValueOf("meta-llama/Llama-3.1-8B-Instruct")).toMatch(/^meta-llama-Llama-3.1-8B-Instruct-[a-z0-9]{6}$/);
-  expect(isValidName("labelValue", labelValueOf("x".repeat(200)))).toBe(true);
+  expect(labelValueOf("meta-llama/Llama-3.1-8B-Instruct")).toBe("meta-llama-Llama-3.1-8B-Instruct");
+  const long = labelValueOf(`org/${"x".repeat(200)}`);
+  expect(isValidName("labelValue", long)).toBe(true);
+  expect(long).not.toBe(labelValueOf(`org/${"x".repeat(199)}y`));
 });
 
 test("shortHash is stable and distinguishes its inputs", () => {
