@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { App } from "cdktf";
 import { ModelSource, SecretRef } from "../constructs/model-source";
 import { ModelStore } from "../constructs/model-store";
+import { FineTunedModel } from "../constructs/fine-tuned-model";
 import { profileFromConfig } from "../planner/model-profile";
 import { validateImport } from "../planner/import-validation";
 import { findCatalogModel } from "../catalog/models";
@@ -122,6 +123,7 @@ const rows: Row[] = [
   ["x18", 'shape "A10X_1" (a typo)', () => attempt(endpoint({ shape: "A10X_1" })), "SHAPE_UNKNOWN", "s/chat", "did you mean A10_X1?"],
   ["x19", 'cluster allowlist " 10.0.0.0/8" (a leading space)', () => attempt(() => undefined, { cluster: { create: { clusterName: "c", quotas: QUOTAS, publicAccessCidrs: [" 203.0.113.0/24"] } } }), "CIDR_INVALID", "s/cluster", 'a space at the start; write "203.0.113.0/24"'],
   ["x20", 'endpoint allowlist "203.0.113.7 " (a trailing space)', () => attempt(endpoint({ source: BGE, maxModelLen: 512, exposure: { allowedCidrs: ["203.0.113.7 "] }, apiKey: SecretRef.fromKubernetesSecret("k", "key") })), "CIDR_INVALID", "s/chat", "a space at the end"],
+  ["x21", 'adapter name "Tenant_01"', () => attempt((stack) => { new FineTunedModel(stack, "t", { name: "Tenant_01", source: ModelSource.s3("s3://acme-adapters/t/"), adapterConfig: { peft_type: "LORA", base_model_name_or_path: "meta-llama/Llama-3.1-8B-Instruct", r: 8 } }); }), "NAME_INVALID", "s/t", 'use "tenant-01"'],
   ["x11", "a policy suppression without a reason", () => attempt(endpoint(), { cluster: { create: { clusterName: "c", quotas: QUOTAS, policySuppressions: [{ ruleId: "MS-POD-3", reason: "" }] } } }), "POLICY_SUPPRESSION_WITHOUT_REASON", "s/cluster", "MS-POD-3"],
 ];
 
