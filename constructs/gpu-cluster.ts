@@ -13,28 +13,19 @@ import { SERVICE_PRICES } from "../catalog";
 import { error, type Finding } from "../planner/findings";
 import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Placed } from "../planner/plan";
 import type { ServingPlan } from "../planner/plan-types";
-import {
-  CloudwatchLogGroup, DataAwsAvailabilityZones, DataAwsEksCluster, DataAwsEksClusterAuth, Eip, EksAddon, EksCluster, EksNodeGroup,
-  IamRole, IamRolePolicyAttachment, InternetGateway, KmsKey, NatGateway, RouteTable, RouteTableAssociation, Subnet, Vpc,
-} from "./bindings/aws";
+import { CloudwatchLogGroup, DataAwsEksCluster, DataAwsEksClusterAuth, EksAddon, EksCluster, EksNodeGroup, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
 import { DaemonSetV1, KubernetesProvider, Manifest, NamespaceV1, ServiceV1 } from "./bindings/k8s";
 import { GpuNodePool } from "./gpu-node-pool";
 import { ImportedModel } from "./imported-model";
 import { NVIDIA_DEVICE_PLUGIN_IMAGE } from "./images";
 import { planConsoleTable, planMarkdown, stableJson } from "./plan-report";
 import { freeId, idFindings, reportFindings } from "./coded-errors";
+import { ClusterKey } from "./cluster-key";
+import { ClusterNetwork, LOG_RETENTION_DAYS } from "./cluster-network";
 import { AWS_ACCOUNT, claimName, namespaceScope, regionScope, registryOf, userNameFindings } from "./name-claims";
 import { deriveName } from "../planner/names";
 import { evaluatePolicy, type RuleResult, type Suppression, type TerraformJson } from "./policy";
-
-/** Suppressions the library itself needs, each with its reason (listed in the serving plan). */
-const LIBRARY_SUPPRESSIONS: readonly Suppression[] = [
-  {
-    ruleId: "MS-POD-1",
-    address: "kubernetes_daemon_set_v1.",
-    reason: "The NVIDIA device plugin must run as root: it registers with the kubelet through the root-owned socket directory /var/lib/kubelet/device-plugins (hostPath). It runs in kube-system, outside the endpoints' restricted namespace.",
-  },
-];
+import { librarySuppressions, markOwned, stackPolicyView, type PolicyScopeOption } from "./policy-scope";
 
 /** Kubernetes version for new clusters: inside EKS standard support (extended support costs 6×). */
 export const DEFAULT_KUBERNETES_VERSION = "1.33";
@@ -71,6 +62,11 @@ export interface ServingOptions {
   readonly namespace?: string;
   /** Policy rules that do not apply here, each with a written reason. @default - none */
   readonly policySuppressions?: readonly Suppression[];
+  /**
+   * What the policy rules judge: the resources this library creates, or the whole stack (the user's
+   * own resources too). @default { scope: "library" }
+   */
+  readonly policy?: { readonly scope?: PolicyScopeOption };
   /**
    * Also check the live account quota at `terraform plan`: a precondition on each GPU node group fails
    * the plan when the applied Service Quotas value is below what the pools need. @default false
@@ -153,7 +149,11 @@ export abstract class GpuClusterBase extends Construct {
   readonly namespace: string;
   readonly quotas: Readonly<Record<string, number>>;
   readonly budgetUsdPerMonth: number | undefined;
+  /** The user's policy suppressions (the library's own are added at synth, see `appliedSuppressions`). */
   readonly suppressions: readonly Suppression[];
+  readonly policyScope: PolicyScopeOption;
+  /** Every suppression the last policy check applied, the library's and the user's. */
+  appliedSuppressions: readonly Suppression[] = [];
   readonly planTimeQuotaCheck: boolean;
   readonly addons: ClusterAddons;
   private policyResults: RuleResult[] | undefined;
@@ -175,7 +175,9 @@ export abstract class GpuClusterBase extends Construct {
     this.namespace = options.namespace ?? "model-serving";
     this.quotas = options.quotas ?? {};
     this.budgetUsdPerMonth = options.budgetUsdPerMonth;
-    this.suppressions = [...LIBRARY_SUPPRESSIONS, ...(options.policySuppressions ?? [])];
+    this.suppressions = [...(options.policySuppressions ?? [])];
+    this.policyScope = options.policy?.scope ?? "library";
+    markOwned(this, () => this);
     this.planTimeQuotaCheck = options.planTimeQuotaCheck ?? false;
     this.addons = options.addons ?? {};
     this.findings.push(...userNameFindings("NAMESPACE_INVALID", this.node.path, "namespace", "dns1123Label", this.namespace));
@@ -189,7 +191,7 @@ export abstract class GpuClusterBase extends Construct {
         const dir = join(session.outdir, session.manifest.forStack(stack).workingDirectory);
         mkdirSync(dir, { recursive: true });
         // The written plan carries every finding of the tree (model and cluster warnings too), not only the planner's.
-        const plan = { ...this.plan(), findings: this.allFindings(), policy: { rules: this.policyResults ?? [], suppressions: this.suppressions } };
+        const plan = { ...this.plan(), findings: this.allFindings(), policy: { scope: this.policyScope, rules: this.policyResults ?? [], suppressions: this.appliedSuppressions } };
         writeFileSync(join(dir, "serving-plan.json"), stableJson(plan));
         writeFileSync(join(dir, "serving-plan.md"), planMarkdown(stack.node.id, plan));
         if (process.env.MODEL_SERVING_QUIET !== "1") console.log(planConsoleTable(stack.node.id, plan));
@@ -340,7 +342,9 @@ export abstract class GpuClusterBase extends Construct {
   private validate(): Finding[] {
     const stack = TerraformStack.of(this) as TerraformStack & { renderForPolicy?: () => unknown; discardRendered?: () => void };
     const tf = (stack.renderForPolicy ? stack.renderForPolicy() : stack.toTerraform()) as TerraformJson;
-    const policy = evaluatePolicy(tf, this.suppressions, this.node.path);
+    const view = stackPolicyView(this, this.policyScope);
+    this.appliedSuppressions = [...librarySuppressions(view, this.deviceplugin), ...this.suppressions];
+    const policy = evaluatePolicy(tf, this.appliedSuppressions, this.node.path, { judged: view.judged, constructPaths: view.constructPaths });
     this.policyResults = policy.results;
     const all = [...this.allFindings(), ...policy.findings, ...this.nodeScalingFindings()];
     for (const w of all.filter((f) => f.severity === "warning")) Annotations.of(this).addWarning(w.message);
@@ -437,10 +441,11 @@ export class GpuCluster extends GpuClusterBase {
       this.findings.push(error("EKS_VERSION_UNSUPPORTED", this.node.path, { field: "kubernetesVersion", problem: `Kubernetes ${version} is not in EKS standard support (${STANDARD_SUPPORT_VERSIONS.join(", ")})`, why: "CKV_AWS_339; extended support costs $0.60 instead of $0.10 per cluster-hour, and unsupported versions stop getting fixes", fix: `use ${DEFAULT_KUBERNETES_VERSION} or newer` }));
     }
     const tags = { "model-serving:cluster": this.clusterName };
-    this.subnetIds = props.subnetIds ? [...props.subnetIds] : this.createNetwork(tags);
+    const key = new ClusterKey(this, "secrets-key", { description: `EKS secrets and log encryption for ${this.clusterName}`, tags });
+    this.subnetIds = props.subnetIds ? [...props.subnetIds] : new ClusterNetwork(this, "network", { clusterName: this.clusterName, key, tags }).privateSubnetIds;
 
-    const key = new KmsKey(this, "secrets-key", { description: `EKS secrets encryption for ${this.clusterName}`, enableKeyRotation: true, deletionWindowInDays: 30, tags });
-    const logs = new CloudwatchLogGroup(this, "control-plane-logs", { name: `/aws/eks/${this.clusterName}/cluster`, retentionInDays: 90, tags });
+    key.allowLogGroup(`/aws/eks/${this.clusterName}/cluster`);
+    const logs = new CloudwatchLogGroup(this, "control-plane-logs", { name: `/aws/eks/${this.clusterName}/cluster`, retentionInDays: LOG_RETENTION_DAYS, kmsKeyId: key.arn, tags });
     claimName(logs, "CloudWatch log group", regionScope(this), `/aws/eks/${this.clusterName}/cluster`, "logGroupName");
     const clusterRoleName = deriveName("iamRoleName", [this.clusterName, "cluster"]);
     claimName(this, "IAM role", AWS_ACCOUNT, clusterRoleName, "iamRoleName");
@@ -450,6 +455,7 @@ export class GpuCluster extends GpuClusterBase {
       tags,
     });
     const clusterPolicy = new IamRolePolicyAttachment(this, "cluster-policy", { role: clusterRole.name, policyArn: "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy" });
+    key.allowUse(clusterRole.arn);
     this.cluster = new EksCluster(this, "Resource", {
       name: this.clusterName,
       version,
@@ -499,25 +505,6 @@ export class GpuCluster extends GpuClusterBase {
     return this.k8sNamespace!;
   }
 
-  private createNetwork(tags: Record<string, string>): string[] {
-    const vpc = new Vpc(this, "vpc", { cidrBlock: "10.0.0.0/16", enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: this.clusterName } });
-    const azs = new DataAwsAvailabilityZones(this, "azs", { state: "available" });
-    const igw = new InternetGateway(this, "igw", { vpcId: vpc.id, tags });
-    const publicRt = new RouteTable(this, "public-routes", { vpcId: vpc.id, route: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags });
-    const privateIds: string[] = [];
-    let nat: NatGateway | undefined;
-    for (const i of [0, 1]) {
-      const az = Fn.element(azs.names, i);
-      const pub = new Subnet(this, `public-${i}`, { vpcId: vpc.id, availabilityZone: az, cidrBlock: `10.0.${i}.0/24`, mapPublicIpOnLaunch: false, tags: { ...tags, "kubernetes.io/role/elb": "1" } });
-      new RouteTableAssociation(this, `public-${i}-routes`, { subnetId: pub.id, routeTableId: publicRt.id });
-      if (!nat) nat = new NatGateway(this, "nat", { allocationId: new Eip(this, "nat-ip", { domain: "vpc", tags }).id, subnetId: pub.id, tags, dependsOn: [igw] });
-      const priv = new Subnet(this, `private-${i}`, { vpcId: vpc.id, availabilityZone: az, cidrBlock: `10.0.${16 * (i + 1)}.0/20`, tags: { ...tags, "kubernetes.io/role/internal-elb": "1" } });
-      const rt = new RouteTable(this, `private-${i}-routes`, { vpcId: vpc.id, route: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags });
-      new RouteTableAssociation(this, `private-${i}-assoc`, { subnetId: priv.id, routeTableId: rt.id });
-      privateIds.push(priv.id);
-    }
-    return privateIds;
-  }
 }
 
 class ExistingGpuCluster extends GpuClusterBase {

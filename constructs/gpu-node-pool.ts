@@ -13,6 +13,7 @@ import type { GpuClusterBase } from "./gpu-cluster";
 import { GPU_TAINT_KEY } from "./gpu-cluster";
 import { deriveName } from "../planner/names";
 import { claimName } from "./name-claims";
+import { markOwned } from "./policy-scope";
 
 export interface GpuNodePoolProps {
   readonly cluster: GpuClusterBase;
@@ -34,6 +35,7 @@ export class GpuNodePool extends Construct {
   constructor(scope: Construct, id: string, props: GpuNodePoolProps) {
     super(scope, id);
     this.cluster = props.cluster;
+    markOwned(this, () => props.cluster);
     this.poolName = props.poolName;
     this.shape = props.shape;
     this.instanceType = props.host.instance.instanceType;

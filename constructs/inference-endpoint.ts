@@ -14,7 +14,6 @@ import type { Capability, CapacityType } from "../planner/plan-types";
 import { replicaResources } from "../planner/shapes";
 import type { KvCacheDtype, OnlineQuantization } from "../planner/sizing";
 import { VLLM_PORT, vllmArgs } from "../planner/vllm-args";
-import { VLLM_RELEASE } from "../catalog/vllm";
 import { DataAwsIamPolicyDocument, EksPodIdentityAssociation, IamPolicy, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
 import { DeploymentV1, JobV1, Manifest, PodDisruptionBudgetV1, ServiceAccountV1, ServiceV1 } from "./bindings/k8s";
 import { deploymentV1SpecTemplateSpecInitContainerToTerraform, type DeploymentV1SpecTemplateSpecContainerEnv, type DeploymentV1SpecTemplateSpecInitContainer, type DeploymentV1SpecTemplateSpecVolume } from "./bindings/k8s";
@@ -22,12 +21,13 @@ import type { GpuClusterBase } from "./gpu-cluster";
 import type { GpuNodePool } from "./gpu-node-pool";
 import type { ImportedModel } from "./imported-model";
 import { ipv4CidrProblem } from "./gpu-cluster";
-import { AWS_CLI_IMAGE } from "./images";
+import { AWS_CLI_IMAGE, VLLM_IMAGE } from "./images";
 import { RAW_RESTRICTED_CONTAINER, RAW_RESTRICTED_POD, RESTRICTED_CONTAINER, RESTRICTED_POD } from "./pod-security";
 import { rePath, SecretRef, type ModelSource } from "./model-source";
 import { freeId, idFindings, reportFindings } from "./coded-errors";
 import { deriveName, maxLeaderWorkerSetNameLength, nameProblem, suggestName } from "../planner/names";
 import { AWS_ACCOUNT, claimName, namespaceScope, userNameFindings } from "./name-claims";
+import { markOwned } from "./policy-scope";
 
 export interface ExposureOptions {
   /** Source IPv4 addresses or CIDRs allowed to reach the endpoint (1–10). */
@@ -117,6 +117,7 @@ export class InferenceEndpoint extends Construct {
     const path = this.node.path;
     this.name = props.name ?? id;
     this.cluster = props.cluster;
+    markOwned(this, () => props.cluster);
     this.findings.push(...idFindings(this, id, "InferenceEndpoint"), ...rePath(SecretRef.check(props.apiKey, "apiKey", path).problems, path));
     for (const a of props.adapters ?? []) this.attach(a);
     // The name names the Deployment, the Service and the served model: a DNS-1035 label. The
@@ -228,7 +229,7 @@ export class InferenceEndpoint extends Construct {
       const token = hub.find((a) => a.source.token?.kind === "kubernetes")?.source.token;
       out.push({
         name: "fetch-adapters-hub",
-        image: VLLM_RELEASE.image,
+        image: VLLM_IMAGE,
         command: ["python3", "-c", script],
         env: [{ name: "HOME", value: "/tmp" }, { name: "HF_HUB_DISABLE_TELEMETRY", value: "1" }, ...(token ? [{ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: token.ref, key: token.key } } }] : [])],
         securityContext,
@@ -428,7 +429,7 @@ export class InferenceEndpoint extends Construct {
             container: [
               {
                 name: "vllm",
-                image: VLLM_RELEASE.image,
+                image: VLLM_IMAGE,
                 imagePullPolicy: "IfNotPresent",
                 command: ["vllm", "serve"],
                 args,
@@ -540,7 +541,7 @@ export class InferenceEndpoint extends Construct {
         containers: [
           {
             name: role === "leader" ? "vllm" : "ray-worker",
-            image: VLLM_RELEASE.image,
+            image: VLLM_IMAGE,
             command: ["sh", "-c", role === "leader" ? leaderCommand : `ray start --address=$LWS_LEADER_ADDRESS:6379 --num-gpus=${g.gpus} --disable-usage-stats --block`],
             env,
             resources,
@@ -658,7 +659,7 @@ export class InferenceEndpoint extends Construct {
             container: [
               {
                 name: "smoke-test",
-                image: VLLM_RELEASE.image,
+                image: VLLM_IMAGE,
                 command: ["python3", "-c", script],
                 env: apiKey?.kind === "kubernetes" ? [{ name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: apiKey.ref, key: apiKey.key } } }] : [],
                 securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },

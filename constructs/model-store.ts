@@ -5,16 +5,16 @@
  * report success unless config.json, safetensors weights and a tokenizer arrived.
  */
 import { Construct } from "constructs";
-import { VLLM_RELEASE } from "../catalog/vllm";
 import type { Finding } from "../planner/findings";
 import {
   DataAwsIamPolicyDocument, EksPodIdentityAssociation, IamPolicy, IamRole, IamRolePolicyAttachment, S3Bucket, S3BucketOwnershipControls,
-  S3BucketPolicy, S3BucketPublicAccessBlock, S3BucketServerSideEncryptionConfigurationA, S3BucketVersioningA,
+  S3BucketLifecycleConfiguration, S3BucketPolicy, S3BucketPublicAccessBlock, S3BucketServerSideEncryptionConfigurationA, S3BucketVersioningA,
 } from "./bindings/aws";
 import { JobV1, ServiceAccountV1 } from "./bindings/k8s";
 import type { GpuClusterBase } from "./gpu-cluster";
-import { AWS_CLI_IMAGE } from "./images";
+import { AWS_CLI_IMAGE, VLLM_IMAGE } from "./images";
 import { freeId, idFindings, reportFindings } from "./coded-errors";
+import { markOwned } from "./policy-scope";
 import { RESTRICTED_CONTAINER, RESTRICTED_POD } from "./pod-security";
 import { ModelSource } from "./model-source";
 import { deriveName } from "../planner/names";
@@ -35,6 +35,10 @@ export interface ModelStoreProps {
 }
 
 const STAGE_DIR = "/stage";
+/** Days an overwritten (noncurrent) object version is kept before it expires. */
+export const NONCURRENT_VERSION_DAYS = 30;
+/** Days before the parts of an unfinished multipart upload are deleted. */
+export const ABORTED_UPLOAD_DAYS = 7;
 
 export class ModelStore extends Construct {
   readonly bucket: S3Bucket;
@@ -46,6 +50,7 @@ export class ModelStore extends Construct {
     super(scope, freeId(scope, id));
     this.findings.push(...idFindings(this, id, "ModelStore"));
     this.cluster = props.cluster;
+    markOwned(this, () => props.cluster);
     if (props.bucketName !== undefined) {
       this.findings.push(...userNameFindings("S3_BUCKET_NAME_INVALID", this.node.path, "bucketName", "s3BucketName", props.bucketName));
       claimName(this, "S3 bucket", ALL_OF_S3, props.bucketName, "s3BucketName");
@@ -63,7 +68,22 @@ export class ModelStore extends Construct {
     this.bucketName = props.bucketName ?? this.bucket.bucket;
     new S3BucketOwnershipControls(this, "ownership", { bucket: this.bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
     new S3BucketPublicAccessBlock(this, "public-access-block", { bucket: this.bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-    new S3BucketVersioningA(this, "versioning", { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } });
+    const versioning = new S3BucketVersioningA(this, "versioning", { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } });
+    // Versioning keeps every overwritten copy of multi-GB weights: expire old versions, and drop the parts
+    // of uploads a staging Job abandoned (CKV2_AWS_61, CKV_AWS_300).
+    new S3BucketLifecycleConfiguration(this, "lifecycle", {
+      bucket: this.bucket.id,
+      rule: [
+        {
+          id: "expire-old-versions-and-abandoned-uploads",
+          status: "Enabled",
+          filter: [{}],
+          noncurrentVersionExpiration: [{ noncurrentDays: NONCURRENT_VERSION_DAYS }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: ABORTED_UPLOAD_DAYS }],
+        },
+      ],
+      dependsOn: [versioning],
+    });
     new S3BucketServerSideEncryptionConfigurationA(this, "encryption", { bucket: this.bucket.id, rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }] });
     const tlsOnly = new DataAwsIamPolicyDocument(this, "tls-only", {
       statement: [
@@ -153,7 +173,7 @@ export class ModelStore extends Construct {
             initContainer: [
               {
                 name: "download",
-                image: VLLM_RELEASE.image,
+                image: VLLM_IMAGE,
                 command: ["python3", "-c", download],
                 env: [{ name: "HOME", value: "/tmp" }, { name: "HF_HUB_DISABLE_TELEMETRY", value: "1" }, ...tokenEnv],
                 securityContext: restricted,
