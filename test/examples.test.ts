@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { invalidNames } from "./fixtures/emitted-names";
+import { checkovScan, type ScanRow } from "./fixtures/checkov-scan";
 
 const root = join(__dirname, "..");
 // One node process with tsx's loader (the tsx CLI would start a second one).
@@ -69,6 +70,15 @@ describe.each(["quickstart", "existing-cluster", "multi-tenant", "large-model"])
 
   test("emits only names their APIs accept (Kubernetes names and labels, IAM, EKS, S3, CloudWatch, launch templates)", () => {
     expect(invalidNames(JSON.parse(first.files[`${example}/cdk.tf.json`]))).toEqual([]);
+  });
+
+  test("a Checkov-style scan of its Terraform has no unexplained failure: each one is a rule the plan suppresses there, with a reason", () => {
+    const tf = JSON.parse(first.files[`${example}/cdk.tf.json`]);
+    const plan = JSON.parse(first.files[`${example}/serving-plan.json`]);
+    const explained = (f: ScanRow) => plan.policy.rules.some((r: any) => r.references.checkovTerraform.includes(f.id) && r.suppressed.some((s: any) => s.address === f.address && s.reason.length > 20));
+    const rows = checkovScan(tf);
+    expect(rows.length).toBeGreaterThan(100);
+    expect(rows.filter((r) => r.result === "FAILED" && !explained(r)).map((r) => `${r.id} ${r.address}`)).toEqual([]);
   });
 
   test("lists every policy rule with its result, none failing, and every suppression with its reason", () => {
