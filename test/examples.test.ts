@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -113,4 +113,34 @@ test("`model-serving plan` prints the default app's plan as JSON without writing
   const out = JSON.parse(r.stdout);
   expect(Object.keys(out.stacks)).toEqual(["quickstart"]);
   expect(out.stacks.quickstart.endpoints.length).toBe(4);
+});
+
+describe("each example's own cdktf.json", () => {
+  const examples = ["quickstart", "existing-cluster", "multi-tenant", "large-model"];
+  const cdktf = require.resolve("cdktf-cli/bundle/bin/cdktf");
+
+  test("names the example's main.ts, and the root cdktf.json stays the quickstart", () => {
+    for (const ex of examples) expect(JSON.parse(readFileSync(join(root, "examples", ex, "cdktf.json"), "utf8")).app).toBe("npx tsx main.ts");
+    expect(JSON.parse(readFileSync(join(root, "cdktf.json"), "utf8")).app).toBe("npx tsx examples/quickstart/main.ts");
+  });
+
+  test("`cd examples/<name> && npx cdktf synth` works for every example, as a user runs it", async () => {
+    const out = mkdtempSync(join(tmpdir(), "cdktf-cli-"));
+    try {
+      const runs = examples.map(
+        (ex) =>
+          new Promise<{ ex: string; code: number; output: string }>((resolve) => {
+            execFile(process.execPath, [cdktf, "synth", "--output", join(out, ex)], { cwd: join(root, "examples", ex), env: { ...process.env, CHECKPOINT_DISABLE: "1", MODEL_SERVING_QUIET: "1", CI: "1" }, timeout: 180_000 }, (err, stdout, stderr) =>
+              resolve({ ex, code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+            );
+          }),
+      );
+      for (const r of await Promise.all(runs)) {
+        expect([r.ex, r.code, r.output]).toEqual([r.ex, 0, expect.stringContaining(`Generated Terraform code for the stacks: ${r.ex}`)]);
+        expect(readdirSync(join(out, r.ex, "stacks", r.ex)).sort()).toEqual(["cdk.tf.json", "serving-plan.json", "serving-plan.md"]);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 240_000);
 });
