@@ -10,6 +10,7 @@ import type { Construct } from "constructs";
 import { REGION } from "../catalog";
 import { error } from "../planner/findings";
 import { AwsProvider } from "../constructs/bindings/aws";
+import { reportFindings } from "../constructs/coded-errors";
 import { GpuCluster, type ExistingClusterProps, type GpuClusterProps } from "../constructs/gpu-cluster";
 import { ImportedModel, type ImportedModelProps } from "../constructs/imported-model";
 import { InferenceEndpoint, type InferenceEndpointProps } from "../constructs/inference-endpoint";
@@ -35,8 +36,8 @@ export class ModelServingStack extends TerraformStack {
     new LocalBackend(this, { path: props.stateFile ?? `terraform.${id}.tfstate` });
     const region = props.region ?? REGION;
     if (region !== REGION) {
-      const message = error("REGION_NOT_PRICED", this.node.path, { field: "region", problem: `region ${region} has no prices in the catalog (it covers ${REGION})`, why: "the plan never prices capacity at $0, and instance offerings differ by region", fix: `deploy in ${REGION}, or add ${region} prices with their source to catalog/instances.json` }).message;
-      this.node.addValidation({ validate: () => [message] });
+      const finding = error("REGION_NOT_PRICED", this.node.path, { field: "region", problem: `region ${region} has no prices in the catalog (it covers ${REGION})`, why: "the plan never prices capacity at $0, and instance offerings differ by region", fix: `deploy in ${REGION}, or add ${region} prices with their source to catalog/instances.json` });
+      reportFindings(this, () => [finding]);
     }
     new AwsProvider(this, "aws", { region, defaultTags: [{ tags: { "managed-by": "cdktf-model-serving", ...(props.tags ?? {}) } }] });
     const c = props.cluster;
