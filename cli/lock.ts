@@ -36,7 +36,7 @@ import { TOKENIZER_FILES, validateImport } from "../planner/import-validation";
 import { profileFromConfig } from "../planner/model-profile";
 import { headerLength, parseHeader, shardsFromIndex, summarize, type SafetensorsHeader } from "../planner/safetensors";
 import { LOCK_FILE, type LockedModel } from "../constructs/lock-file";
-import { assertRepoId, checkRevision, isCommitSha, parseS3Uri } from "../constructs/model-source";
+import { assertRepoId, checkRevision, isCommitSha, normaliseRevision, parseS3Uri } from "../constructs/model-source";
 
 export const LOCK_USAGE = `  model-serving lock   <hf-repo-id>[@<revision>] | s3://<bucket>/<prefix>/ [--out ${LOCK_FILE}] [--allow-pickle-weights]
                        reads config.json, the file list, tokenizer presence and the safetensors headers (Range
@@ -463,7 +463,7 @@ export async function lockModel(ref: string, opts: LockOptions = {}): Promise<Lo
   if (ref.startsWith("s3://")) return lockS3(ref, opts);
   const at = ref.indexOf("@");
   const repoId = at < 0 ? ref : ref.slice(0, at);
-  const revision = at < 0 ? undefined : ref.slice(at + 1);
+  const revision = at < 0 ? undefined : normaliseRevision(ref.slice(at + 1));
   assertRepoId(repoId, ref);
   if (revision !== undefined) checkRevision(revision, ref); // throws on empty, whitespace or short sha; a branch is resolved
   return lockHub(ref, repoId, revision, opts);

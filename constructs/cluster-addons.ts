@@ -135,6 +135,9 @@ export class InstalledAddons extends Construct {
       this.suppressions.push({ ruleId: "MS-IAM-1", address: `data.aws_iam_policy_document.${document.friendlyUniqueId}`, reason: `${addon.name}'s documented policy (${iam.source.repo} ${iam.source.path} at ${iam.source.tag}) grants read-only Describe actions on "*": those EC2/Auto Scaling/EKS actions support no resource-level permissions. Its write actions are limited by a tag condition.` });
     }
     const policy = new IamPolicy(scope, "policy", { name: `${this.target.clusterName}-${addon.name}`.slice(0, 128), policy: policyJson, tags: this.target.tags });
+    if (iam.policyDocument) {
+      this.suppressions.push({ ruleId: "MS-IAM-1", address: `aws_iam_policy.${policy.friendlyUniqueId}`, reason: `${addon.name}'s policy is the one its project publishes (${iam.source.repo} ${iam.source.path} at ${iam.source.tag}), copied unchanged: its Describe actions support no resource-level permissions, and the actions that create or change load balancers, target groups and security groups are limited by the elbv2.k8s.aws/cluster tag condition.` });
+    }
     new IamRolePolicyAttachment(scope, "policy-attachment", { role: role.name, policyArn: policy.arn });
     return new EksPodIdentityAssociation(scope, "pod-identity", { clusterName: this.target.clusterName, namespace: iam.namespace, serviceAccount: iam.serviceAccount, roleArn: role.arn, tags: this.target.tags });
   }

@@ -6,8 +6,10 @@
 import { Construct } from "constructs";
 import { error, type Finding } from "../planner/findings";
 import type { AdapterSpec } from "../planner/lora";
+import { freeId, idFindings } from "./coded-errors";
+import { userNameFindings } from "./name-claims";
 import { findLockedModel } from "./lock-file";
-import type { ModelSource } from "./model-source";
+import { rePath, type ModelSource } from "./model-source";
 import { registerFindings } from "./preflight";
 
 export interface FineTunedModelProps {
@@ -18,8 +20,6 @@ export interface FineTunedModelProps {
   readonly adapterConfig?: Record<string, unknown>;
 }
 
-const DNS_1123 = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
-
 export class FineTunedModel extends Construct {
   readonly source: ModelSource;
   readonly name: string;
@@ -27,14 +27,13 @@ export class FineTunedModel extends Construct {
   private readonly config: Record<string, unknown> | undefined;
 
   constructor(scope: Construct, id: string, props: FineTunedModelProps) {
-    super(scope, id);
+    super(scope, freeId(scope, id));
     const path = this.node.path;
     this.source = props.source;
     this.name = props.name ?? id;
-    this.findings.push(...props.source.warnings.map((w) => ({ ...w, path, message: w.message.replace(w.path, path) })));
-    if (!DNS_1123.test(this.name)) {
-      this.findings.push(error("NAME_INVALID", path, { field: "name", problem: `adapter name "${this.name}" is not lowercase letters, digits, "-" and "."`, why: "it is the model name clients send and a directory name in the pod", fix: `use "${this.name.toLowerCase().replace(/[^a-z0-9.-]+/g, "-").replace(/^-+|-+$/g, "") || "adapter"}"` }));
-    }
+    this.findings.push(...idFindings(this, id, "FineTunedModel"), ...rePath(props.source.findings, path));
+    // The served model name clients send and a directory in the pod: a DNS-1123 name of at most 63.
+    this.findings.push(...userNameFindings("NAME_INVALID", path, "name", "dns1123Subdomain", this.name, [], 63));
     this.config = props.adapterConfig ?? (findLockedModel(props.source.id, props.source.revision)?.adapterConfig as Record<string, unknown> | undefined);
     if (!this.config) {
       this.findings.push(error("ADAPTER_NOT_LOCKED", path, { field: "adapterConfig", problem: `no adapter_config.json for ${props.source.id} inline or in models.lock.json`, why: "the planner needs the adapter's base model and rank, and synth is offline", fix: `run: npx model-serving lock ${props.source.kind === "s3" ? props.source.id : `${props.source.id}@${props.source.revision}`}` }));

@@ -16,21 +16,22 @@ import { vllmRelease, type VllmRelease } from "../planner/engine";
 import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Placed, type PlanInput } from "../planner/plan";
 import { DEFAULT_REGION, regionProblem } from "../planner/region";
 import type { AddonPlan, PhasePlan, ServingPlan } from "../planner/plan-types";
-import {
-  CloudwatchLogGroup, DataAwsAvailabilityZones, DataAwsEksCluster, DataAwsSubnet, Eip, EksAccessEntry, EksAccessPolicyAssociation, EksAddon, EksCluster, EksNodeGroup,
-  IamRole, IamRolePolicyAttachment, InternetGateway, KmsKey, NatGateway, RouteTable, RouteTableAssociation, Subnet, Vpc,
-} from "./bindings/aws";
+import { CloudwatchLogGroup, DataAwsEksCluster, DataAwsSubnet, EksAccessEntry, EksAccessPolicyAssociation, EksAddon, EksCluster, EksNodeGroup, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
 import type { AwsProvider } from "./bindings/aws";
 import type { NamespaceV1 } from "./bindings/k8s";
 import { InstalledAddons } from "./cluster-addons";
 import { GpuNodePool } from "./gpu-node-pool";
 import { evaluatePolicy, type RuleResult, type Suppression, type TerraformJson } from "./policy";
+import { freeId, idFindings } from "./coded-errors";
+import { ClusterKey } from "./cluster-key";
+import { ClusterNetwork, LOG_RETENTION_DAYS } from "./cluster-network";
+import { AWS_ACCOUNT, claimName, namespaceScope, regionScope, registryOf, userNameFindings } from "./name-claims";
+import { deriveName } from "../planner/names";
+import { librarySuppressions, markOwned, stackPolicyView, type PolicyScopeOption } from "./policy-scope";
 import { registerFindings, registerPreflight } from "./preflight";
 import { bindProviders, resolveAwsProvider } from "./providers";
 import { ServingWorkloads, type WorkloadsOptions } from "./serving-workloads";
 
-/** Suppressions the library itself needs, each with its reason (listed in the serving plan). */
-const LIBRARY_SUPPRESSIONS: readonly Suppression[] = [];
 
 /** Kubernetes version for new clusters: inside EKS standard support (extended support costs 6×). */
 export const DEFAULT_KUBERNETES_VERSION = "1.33";
@@ -38,7 +39,7 @@ export const GPU_TAINT_KEY = "nvidia.com/gpu";
 /** Kubernetes versions in EKS standard support (AWS EKS version calendar, as of the catalog date). */
 export const STANDARD_SUPPORT_VERSIONS = ["1.32", "1.33", "1.34"];
 /** Days the control-plane log group keeps its logs (also the storage window the plan prices). */
-export const CONTROL_PLANE_LOG_RETENTION_DAYS = 90;
+export const CONTROL_PLANE_LOG_RETENTION_DAYS = LOG_RETENTION_DAYS;
 
 /** `npx model-serving plan --region R` prices the app as if deployed in R; only plan-only runs, which write no Terraform, honour it. */
 function planOnlyRegion(): string | undefined {
@@ -92,6 +93,11 @@ export interface ServingOptions {
   readonly namespace?: string;
   /** Policy rules that do not apply here, each with a written reason. @default - none */
   readonly policySuppressions?: readonly Suppression[];
+  /**
+   * What the policy rules judge: the resources this library creates, or the whole stack (the user's
+   * own resources too). @default { scope: "library" }
+   */
+  readonly policy?: { readonly scope?: PolicyScopeOption };
   /**
    * Also check the live account quota at `terraform plan`: a precondition on each GPU node group fails
    * the plan when the applied Service Quotas value is below what the pools need. @default false
@@ -163,8 +169,13 @@ function validateCidrs(cidrs: readonly string[], path: string): Finding[] {
 
 /** Why a string is not an IPv4 address or CIDR ("192.168.0.0" is valid, "192.168.300.1" is not). */
 export function ipv4CidrProblem(value: string): string | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(value.trim());
-  if (!m || value.trim() !== value) return "not an IPv4 address or CIDR";
+  if (typeof value === "string" && value.trim() !== value && value.trim() !== "") {
+    const edge = value.trimStart() !== value ? "start" : "end";
+    const c = edge === "start" ? value[0] : value[value.length - 1];
+    return `it has ${c === " " ? "a space" : "whitespace"} at the ${edge}; write "${value.trim()}"`;
+  }
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(value);
+  if (!m) return "not an IPv4 address or CIDR";
   const octets = m.slice(1, 5).map(Number);
   const bad = octets.find((o) => o > 255);
   if (bad !== undefined) return `octet ${bad} > 255`;
@@ -179,6 +190,7 @@ export function ipv4CidrProblem(value: string): string | undefined {
 
 /** The IAM role EKS managed nodes run as, with the three AWS managed policies nodes need. */
 function createNodeRole(scope: Construct, name: string, tags: Record<string, string>) {
+  claimName(scope, "IAM role", AWS_ACCOUNT, name, "iamRoleName");
   const role = new IamRole(scope, "node-role", {
     name,
     assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
@@ -197,7 +209,11 @@ export abstract class GpuClusterBase extends Construct {
   readonly namespace: string;
   readonly quotas: Readonly<Record<string, number>>;
   readonly budgetUsdPerMonth: number | undefined;
+  /** The user's policy suppressions (the library's own are added at synth, see `appliedSuppressions`). */
   readonly suppressions: readonly Suppression[];
+  readonly policyScope: PolicyScopeOption;
+  /** Every suppression the last policy check applied, the library's and the user's. */
+  appliedSuppressions: readonly Suppression[] = [];
   readonly planTimeQuotaCheck: boolean;
   readonly addons: ClusterAddons;
   /** The AWS region the plan is placed and priced in: the cluster's (`plan --region` prices a what-if elsewhere). */
@@ -223,11 +239,14 @@ export abstract class GpuClusterBase extends Construct {
   protected stagingDiskGiB = 0;
 
   protected constructor(scope: Construct, id: string, options: ServingOptions) {
-    super(scope, id);
+    super(scope, freeId(scope, id));
+    this.findings.push(...idFindings(this, id, "GpuCluster"));
     this.namespace = options.namespace ?? "model-serving";
     this.quotas = options.quotas ?? {};
     this.budgetUsdPerMonth = options.budgetUsdPerMonth;
-    this.suppressions = [...LIBRARY_SUPPRESSIONS, ...(options.policySuppressions ?? [])];
+    this.suppressions = [...(options.policySuppressions ?? [])];
+    this.policyScope = options.policy?.scope ?? "library";
+    markOwned(this, () => this);
     this.planTimeQuotaCheck = options.planTimeQuotaCheck ?? false;
     this.addons = options.addons ?? {};
     const aws = resolveAwsProvider(this, options.awsProvider, this.node.path);
@@ -252,6 +271,7 @@ export abstract class GpuClusterBase extends Construct {
       release = vllmRelease(undefined, this.node.path, "serve");
     }
     this.vllm = release;
+    this.findings.push(...userNameFindings("NAMESPACE_INVALID", this.node.path, "namespace", "dns1123Label", this.namespace));
     if (["default", "kube-system", "kube-public", "kube-node-lease"].includes(this.namespace)) {
       this.findings.push(error("NAMESPACE_DISALLOWED", this.node.path, { field: "namespace", problem: `namespace "${this.namespace}" is reserved`, why: "CKV_K8S_21: workloads must not run in default or system namespaces", fix: 'use a namespace of their own, e.g. "model-serving"' }));
     }
@@ -326,6 +346,11 @@ export abstract class GpuClusterBase extends Construct {
     this.workloadsConstruct!.joinTrafficGroup(group, member);
   }
 
+  /** Names of the Services in this cluster's namespace: endpoints and traffic groups. */
+  serviceNames(): Set<string> {
+    return registryOf(this).taken("Kubernetes Service", namespaceScope(this.clusterName, this.namespace));
+  }
+
   /** Record a finding about this cluster's tree; it is reported (and written to the plan) at synth. */
   report(f: Finding): void {
     this.findings.push(f);
@@ -383,22 +408,28 @@ export abstract class GpuClusterBase extends Construct {
     return this.allFindings();
   }
 
-  /** @internal policy rules on the stacks this cluster's resources live in */
+  /** @internal policy rules on the library's resources of this cluster, in every stack they live in */
   preflight(render: (stack: TerraformStack) => unknown): readonly Finding[] {
     const stacks = [...new Set([TerraformStack.of(this), ...(this.workloadsConstruct ? [TerraformStack.of(this.workloadsConstruct)] : [])])];
-    const results: RuleResult[] = [];
-    const findings: Finding[] = [];
+    // One view of both phases, so a suppression is judged (and reported unused) once.
+    const tf: { resource: Record<string, Record<string, unknown>>; data: Record<string, Record<string, unknown>> } = { resource: {}, data: {} };
+    const judged = new Set<string>();
+    const constructPaths = new Map<string, string>();
+    const library: Suppression[] = [];
     for (const stack of stacks) {
-      const policy = evaluatePolicy(render(stack) as TerraformJson, this.allSuppressions(), this.node.path);
-      findings.push(...policy.findings);
-      for (const r of policy.results) {
-        const i = results.findIndex((x) => x.id === r.id);
-        if (i < 0) results.push(r);
-        else results[i] = { ...r, result: results[i].result === "fail" || r.result === "fail" ? "fail" : results[i].result === "suppressed" || r.result === "suppressed" ? "suppressed" : "pass", violations: [...results[i].violations, ...r.violations], suppressed: [...results[i].suppressed, ...r.suppressed] };
-      }
+      const rendered = render(stack) as TerraformJson;
+      for (const section of ["resource", "data"] as const) for (const [type, byName] of Object.entries(rendered[section] ?? {})) tf[section][type] = { ...(tf[section][type] ?? {}), ...byName };
+      const view = stackPolicyView(this, this.policyScope, stack);
+      view.judged.forEach((a) => judged.add(a));
+      view.constructPaths.forEach((p, a) => constructPaths.set(a, p));
+      // vLLM releases rendered without a recorded digest (pinned by tag): one suppression each, with the reason.
+      const undigested = [...new Set([...JSON.stringify(rendered).matchAll(/"(vllm\/vllm-openai:v[0-9][0-9A-Za-z.+-]*)"/g)].map((m) => m[1]))].sort();
+      library.push(...librarySuppressions(view, undefined, undigested));
     }
-    this.policyResults = results;
-    return findings;
+    this.appliedSuppressions = [...library, ...this.allSuppressions()];
+    const policy = evaluatePolicy(tf as TerraformJson, this.appliedSuppressions, this.node.path, { judged, constructPaths });
+    this.policyResults = policy.results;
+    return policy.findings;
   }
 
   /** The user's suppressions and those the library's own resources need (each scoped to one resource). */
@@ -407,8 +438,8 @@ export abstract class GpuClusterBase extends Construct {
   }
 
   /** The plan as written beside the workloads: every finding of the tree, add-ons, deploy phases, the policy results and suppressions. */
-  writtenPlan(): ServingPlan & { addons: AddonPlan[]; phases: PhasePlan[]; policy: { rules: RuleResult[]; suppressions: readonly Suppression[] } } {
-    return { ...this.plan(), findings: this.allFindings(), addons: this.addonPlan(), phases: this.phases(), policy: { rules: this.policyResults ?? [], suppressions: this.allSuppressions() } };
+  writtenPlan(): ServingPlan & { addons: AddonPlan[]; phases: PhasePlan[]; policy: { scope: PolicyScopeOption; rules: RuleResult[]; suppressions: readonly Suppression[] } } {
+    return { ...this.plan(), findings: this.allFindings(), addons: this.addonPlan(), phases: this.phases(), policy: { scope: this.policyScope, rules: this.policyResults ?? [], suppressions: this.appliedSuppressions } };
   }
 
   /** The stacks this cluster's resources live in, in deploy order, and what the library creates in each. */
@@ -480,12 +511,16 @@ export class GpuCluster extends GpuClusterBase {
   private natGateways = 0;
   private vpcId: string | undefined;
   private readonly installed: InstalledAddons;
+  private readonly endpointSuppressions: Suppression[] = [];
   private readonly usage: Pick<GpuClusterProps, "natGatewayGbPerMonth" | "controlPlaneLogGbPerMonth">;
 
   constructor(scope: Construct, id: string, props: GpuClusterProps = {}) {
     super(scope, id, props);
     this.usage = props;
-    this.clusterName = props.clusterName ?? id;
+    // A default name from the stack and the construct: two stacks, or two clusters in one stack, never share one.
+    this.clusterName = props.clusterName ?? deriveName("eksClusterName", [TerraformStack.of(this).node.id, id]);
+    if (props.clusterName !== undefined) this.findings.push(...userNameFindings("CLUSTER_NAME_INVALID", this.node.path, "clusterName", "eksClusterName", props.clusterName));
+    claimName(this, "EKS cluster", regionScope(this), this.clusterName, "eksClusterName");
     this.systemNodeCount = props.systemNodes ?? 2;
     const cidrs = props.publicAccessCidrs ?? [];
     this.findings.push(...validateCidrs(cidrs, this.node.path), ...apiAccessFindings(props, this.node.path));
@@ -494,19 +529,27 @@ export class GpuCluster extends GpuClusterBase {
       this.findings.push(error("EKS_VERSION_UNSUPPORTED", this.node.path, { field: "kubernetesVersion", problem: `Kubernetes ${version} is not in EKS standard support (${STANDARD_SUPPORT_VERSIONS.join(", ")})`, why: "CKV_AWS_339; extended support costs $0.60 instead of $0.10 per cluster-hour, and unsupported versions stop getting fixes", fix: `use ${DEFAULT_KUBERNETES_VERSION} or newer` }));
     }
     const tags = { "model-serving:cluster": this.clusterName };
-    this.subnetIds = props.subnetIds ? [...props.subnetIds] : this.createNetwork(tags);
+    const key = new ClusterKey(this, "secrets-key", { description: `EKS secrets and log encryption for ${this.clusterName}`, tags });
+    const network = props.subnetIds ? undefined : new ClusterNetwork(this, "network", { clusterName: this.clusterName, key, tags });
+    this.subnetIds = network ? network.privateSubnetIds : [...props.subnetIds!];
+    this.vpcId = network?.vpc.id;
+    this.natGateways = network ? 1 : 0;
     if (props.subnetIds && props.natGatewayGbPerMonth !== undefined) {
       this.findings.push(error("USAGE_WITHOUT_RESOURCE", this.node.path, { field: "natGatewayGbPerMonth", problem: "natGatewayGbPerMonth is set, but with subnetIds the cluster creates no NAT gateway", why: "it would price a NAT gateway this stack does not create", fix: "drop natGatewayGbPerMonth (the VPC's owner pays for its NAT)" }));
     }
 
-    const key = new KmsKey(this, "secrets-key", { description: `EKS secrets encryption for ${this.clusterName}`, enableKeyRotation: true, deletionWindowInDays: 30, tags });
-    const logs = new CloudwatchLogGroup(this, "control-plane-logs", { name: `/aws/eks/${this.clusterName}/cluster`, retentionInDays: CONTROL_PLANE_LOG_RETENTION_DAYS, tags });
+    key.allowLogGroup(`/aws/eks/${this.clusterName}/cluster`);
+    const logs = new CloudwatchLogGroup(this, "control-plane-logs", { name: `/aws/eks/${this.clusterName}/cluster`, retentionInDays: CONTROL_PLANE_LOG_RETENTION_DAYS, kmsKeyId: key.arn, tags });
+    claimName(logs, "CloudWatch log group", regionScope(this), `/aws/eks/${this.clusterName}/cluster`, "logGroupName");
+    const clusterRoleName = deriveName("iamRoleName", [this.clusterName, "cluster"]);
+    claimName(this, "IAM role", AWS_ACCOUNT, clusterRoleName, "iamRoleName");
     const clusterRole = new IamRole(this, "cluster-role", {
-      name: `${this.clusterName}-cluster`,
+      name: clusterRoleName,
       assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }] }),
       tags,
     });
     const clusterPolicy = new IamRolePolicyAttachment(this, "cluster-policy", { role: clusterRole.name, policyArn: "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy" });
+    key.allowUse(clusterRole.arn);
     this.cluster = new EksCluster(this, "Resource", {
       name: this.clusterName,
       version,
@@ -519,18 +562,21 @@ export class GpuCluster extends GpuClusterBase {
       tags,
       dependsOn: [logs, clusterPolicy],
     });
+    if (cidrs.length) {
+      this.endpointSuppressions.push({ ruleId: "MS-EKS-5", address: `aws_eks_cluster.${this.cluster.friendlyUniqueId}`, reason: `The deploy (a laptop or a CI runner) talks to the Kubernetes API in the workloads phase, so the public endpoint is on, limited to the ${cidrs.length} declared CIDR(s) (${cidrs.join(", ")}); nodes and pods use the private endpoint. Set privateApiOnly with subnetIds of a VPC your runners are in to turn it off.` });
+    }
     // The pipeline that deploys the workloads is often not the identity that created the cluster.
     for (const [i, principalArn] of (props.adminPrincipalArns ?? []).entries()) {
       const entry = new EksAccessEntry(this, `admin-${i}`, { clusterName: this.cluster.name, principalArn, type: "STANDARD", tags });
       new EksAccessPolicyAssociation(this, `admin-${i}-policy`, { clusterName: this.cluster.name, principalArn: entry.principalArn, policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", accessScope: { type: "cluster" } });
     }
 
-    const { role: nodeRole, attachments: nodePolicies } = createNodeRole(this, `${this.clusterName}-node`, tags);
+    const { role: nodeRole, attachments: nodePolicies } = createNodeRole(this, deriveName("iamRoleName", [this.clusterName, "node"]), tags);
     this.nodeRoleArn = nodeRole.arn;
 
     const system = new EksNodeGroup(this, "system-nodes", {
       clusterName: this.cluster.name,
-      nodeGroupName: "system",
+      nodeGroupName: (claimName(this, "EKS node group", `cluster ${this.clusterName}`, "system", "eksNodeGroupName"), "system"),
       nodeRoleArn: nodeRole.arn,
       subnetIds: this.subnetIds,
       amiType: "AL2023_x86_64_STANDARD",
@@ -574,7 +620,7 @@ export class GpuCluster extends GpuClusterBase {
   }
 
   protected allSuppressions(): Suppression[] {
-    return [...this.suppressions, ...this.installed.suppressions];
+    return [...this.suppressions, ...this.installed.suppressions, ...this.endpointSuppressions];
   }
 
   addonPlan(): AddonPlan[] {
@@ -605,29 +651,7 @@ export class GpuCluster extends GpuClusterBase {
     };
   }
 
-  private createNetwork(tags: Record<string, string>): string[] {
-    const vpc = new Vpc(this, "vpc", { cidrBlock: "10.0.0.0/16", enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: this.clusterName } });
-    this.vpcId = vpc.id;
-    const azs = new DataAwsAvailabilityZones(this, "azs", { state: "available" });
-    const igw = new InternetGateway(this, "igw", { vpcId: vpc.id, tags });
-    const publicRt = new RouteTable(this, "public-routes", { vpcId: vpc.id, route: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags });
-    const privateIds: string[] = [];
-    let nat: NatGateway | undefined;
-    for (const i of [0, 1]) {
-      const az = Fn.element(azs.names, i);
-      const pub = new Subnet(this, `public-${i}`, { vpcId: vpc.id, availabilityZone: az, cidrBlock: `10.0.${i}.0/24`, mapPublicIpOnLaunch: false, tags: { ...tags, "kubernetes.io/role/elb": "1" } });
-      new RouteTableAssociation(this, `public-${i}-routes`, { subnetId: pub.id, routeTableId: publicRt.id });
-      if (!nat) {
-        nat = new NatGateway(this, "nat", { allocationId: new Eip(this, "nat-ip", { domain: "vpc", tags }).id, subnetId: pub.id, tags, dependsOn: [igw] });
-        this.natGateways++;
-      }
-      const priv = new Subnet(this, `private-${i}`, { vpcId: vpc.id, availabilityZone: az, cidrBlock: `10.0.${16 * (i + 1)}.0/20`, tags: { ...tags, "kubernetes.io/role/internal-elb": "1" } });
-      const rt = new RouteTable(this, `private-${i}-routes`, { vpcId: vpc.id, route: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags });
-      new RouteTableAssociation(this, `private-${i}-assoc`, { subnetId: priv.id, routeTableId: rt.id });
-      privateIds.push(priv.id);
-    }
-    return privateIds;
-  }
+
 }
 
 /** Whoever runs `cdktf deploy` must reach the new cluster's API: through the allowlist, or from inside its VPC. */
@@ -656,15 +680,15 @@ class ExistingGpuCluster extends GpuClusterBase {
   constructor(scope: Construct, id: string, props: ExistingClusterProps) {
     super(scope, id, props);
     if (!props.clusterName || !props.subnetIds?.length) {
-      throw new PlanningError([error("EXISTING_CLUSTER_INCOMPLETE", this.node.path, { field: "clusterName", problem: "fromExisting needs clusterName and subnetIds", why: "GPU node groups join that cluster in those subnets", fix: "pass both" })]);
+      this.findings.push(error("EXISTING_CLUSTER_INCOMPLETE", this.node.path, { field: "clusterName", problem: "fromExisting needs clusterName and subnetIds", why: "GPU node groups join that cluster in those subnets", fix: "pass both" }));
     }
-    this.clusterName = props.clusterName;
-    this.subnetIds = [...props.subnetIds];
+    this.clusterName = props.clusterName ?? "";
+    this.subnetIds = [...(props.subnetIds ?? [])];
     if (props.addons?.keda === true) {
       this.findings.push(error("KEDA_PROMETHEUS_UNKNOWN", this.node.path, { field: "addons.keda", problem: "keda: true on an existing cluster, which this app does not install anything into", why: "the ScaledObjects query a Prometheus that scrapes the vLLM pods, and only you know where yours is", fix: 'declare addons: { keda: { prometheusUrl: "http://prometheus-server.monitoring.svc.cluster.local" } } with your Prometheus' }));
     }
     this.data = new DataAwsEksCluster(this, "cluster", { name: props.clusterName });
-    this.nodeRoleArn = createNodeRole(this, `${props.clusterName}-gpu-node`, { "model-serving:cluster": props.clusterName }).role.arn;
+    this.nodeRoleArn = createNodeRole(this, deriveName("iamRoleName", [this.clusterName, "gpu-node"]), { "model-serving:cluster": this.clusterName }).role.arn;
   }
 
   kubernetesAccess() {

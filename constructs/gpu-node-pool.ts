@@ -11,6 +11,9 @@ import type { GpuShape, Host } from "../planner/shapes";
 import { DataAwsServicequotasServiceQuota, EksNodeGroup, LaunchTemplate } from "./bindings/aws";
 import type { GpuClusterBase } from "./gpu-cluster";
 import { GPU_TAINT_KEY } from "./gpu-cluster";
+import { deriveName } from "../planner/names";
+import { claimName } from "./name-claims";
+import { markOwned } from "./policy-scope";
 
 export interface GpuNodePoolProps {
   readonly cluster: GpuClusterBase;
@@ -32,6 +35,7 @@ export class GpuNodePool extends Construct {
   constructor(scope: Construct, id: string, props: GpuNodePoolProps) {
     super(scope, id);
     this.cluster = props.cluster;
+    markOwned(this, () => props.cluster);
     this.poolName = props.poolName;
     this.shape = props.shape;
     this.instanceType = props.host.instance.instanceType;
@@ -47,7 +51,7 @@ export class GpuNodePool extends Construct {
       });
     }
     this.launchTemplate = new LaunchTemplate(this, "launch-template", {
-      namePrefix: `${props.cluster.clusterName}-${props.poolName}-`,
+      namePrefix: `${deriveName("launchTemplatePrefix", [props.cluster.clusterName, props.poolName], { maxLength: 101 })}-`,
       updateDefaultVersion: true,
       metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
       blockDeviceMappings: [
@@ -68,7 +72,7 @@ export class GpuNodePool extends Construct {
     const needed = Lazy.numberValue({ produce: () => props.cluster.plan().quotas.find((q) => q.code === quotaCode)?.neededVcpus ?? 0 });
     this.nodeGroup = new EksNodeGroup(this, "Resource", {
       clusterName: props.cluster.clusterName,
-      nodeGroupName: props.poolName,
+      nodeGroupName: (claimName(this, "EKS node group", `cluster ${props.cluster.clusterName}`, props.poolName, "eksNodeGroupName"), props.poolName),
       nodeRoleArn: props.cluster.nodeRoleArn,
       subnetIds: props.cluster.subnetIds,
       amiType: "AL2023_x86_64_NVIDIA",

@@ -11,12 +11,14 @@ import { profileFromConfig, type ModelProfile } from "../planner/model-profile";
 import type { ModelDeclaration } from "../planner/plan";
 import type { Capability } from "../planner/plan-types";
 import { registerFindings } from "./preflight";
+import { freeId, idFindings } from "./coded-errors";
 import { findLockedModel } from "./lock-file";
-import { ModelSource } from "./model-source";
+import { ModelSource, rePath } from "./model-source";
 import type { ModelStore } from "./model-store";
 import type { JobV1 } from "./bindings/k8s";
 import { checkpointBytes as checkpointBytesOfProfile, parameterCount } from "../planner/weights";
 import { GiB } from "../planner/findings";
+import { labelValueOf } from "../planner/names";
 
 export interface ModelTags {
   readonly framework?: readonly string[];
@@ -50,11 +52,8 @@ export interface ImportedModelProps {
   readonly store?: ModelStore;
 }
 
-/** Label values allow [A-Za-z0-9._-], ≤ 63 characters, alphanumeric at both ends. */
-export function labelValue(raw: string): string {
-  const v = raw.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "").slice(0, 63);
-  return v.replace(/[^A-Za-z0-9]+$/, "") || "unknown";
-}
+/** Label values allow [A-Za-z0-9._-], ≤ 63 characters, alphanumeric at both ends (planner/names.ts). */
+export const labelValue = labelValueOf;
 
 export class ImportedModel extends Construct {
   readonly source: ModelSource;
@@ -68,11 +67,12 @@ export class ImportedModel extends Construct {
   readonly stagingJob: JobV1 | undefined;
 
   constructor(scope: Construct, id: string, props: ImportedModelProps) {
-    super(scope, id);
+    super(scope, freeId(scope, id));
     this.props = props;
     this.source = props.source;
     const path = this.node.path;
-    this.findings.push(...props.source.warnings.map((w) => ({ ...w, path, message: w.message.replace(w.path, path) })));
+    this.findings.push(...idFindings(this, id, "ImportedModel"), ...rePath(props.source.findings, path));
+    const tokenRefused = props.source.findings.some((f) => f.field === "token" && f.severity === "error");
     let config = props.config;
     let files: readonly string[] | undefined;
     let checkpointBytes = props.checkpointBytes;
@@ -84,7 +84,7 @@ export class ImportedModel extends Construct {
     }
     const catalogEntry = props.source.kind === "huggingface" ? findCatalogModel(props.source.id) : undefined;
     if (!config && catalogEntry) config = catalogEntry.configJson;
-    if (catalogEntry?.gated && !props.source.token) {
+    if (catalogEntry?.gated && !props.source.token && !tokenRefused) {
       this.findings.push(
         error("HF_TOKEN_REQUIRED", path, {
           field: "source.token",
@@ -96,7 +96,11 @@ export class ImportedModel extends Construct {
     }
     this.checkpointBytes = checkpointBytes;
     let profile: ModelProfile | undefined;
-    if (!config) {
+    // A source that is itself wrong (its id, revision, URI) is the whole story: no follow-on errors.
+    const sourceBroken = props.source.findings.some((f) => f.severity === "error" && f.field !== "token");
+    if (sourceBroken) {
+      // reported above
+    } else if (!config) {
       this.findings.push(
         error("MODEL_NOT_LOCKED", path, {
           field: "source",
@@ -116,7 +120,7 @@ export class ImportedModel extends Construct {
     this.profile = profile;
     if (profile && props.store && props.source.kind === "huggingface") {
       const bytes = checkpointBytes ?? checkpointBytesOfProfile(profile);
-      this.stagingJob = props.store.stage(id, props.source, bytes / GiB, path);
+      this.stagingJob = props.store.stage(this.node.id, props.source, bytes / GiB, path);
       props.store.cluster.requireStagingDisk(bytes / GiB);
     }
     if (profile) {
@@ -149,7 +153,7 @@ export class ImportedModel extends Construct {
 
   /** Where endpoints load the weights from: the store's copy when staged, else the source itself. */
   loadSource(): ModelSource {
-    return this.props.store && this.source.kind === "huggingface" ? ModelSource.s3(this.props.store.uriFor(this.source)) : this.source;
+    return this.props.store && this.source.kind === "huggingface" ? this.props.store.sourceFor(this.source) : this.source;
   }
 
   /** Kubernetes labels (sanitised values) describing the model. */

@@ -26,7 +26,11 @@ import { registerFindings } from "./preflight";
 import type { ServingWorkloads } from "./serving-workloads";
 import { AWS_CLI_IMAGE, vllmImage } from "./images";
 import { RAW_RESTRICTED_CONTAINER, RAW_RESTRICTED_POD, RESTRICTED_CONTAINER, RESTRICTED_POD } from "./pod-security";
-import type { ModelSource, SecretRef } from "./model-source";
+import { rePath, SecretRef, type ModelSource } from "./model-source";
+import { freeId, idFindings } from "./coded-errors";
+import { deriveName, maxLeaderWorkerSetNameLength, nameProblem, suggestName } from "../planner/names";
+import { AWS_ACCOUNT, claimName, namespaceScope, userNameFindings } from "./name-claims";
+import { markOwned } from "./policy-scope";
 
 export interface ExposureOptions {
   /** Source IPv4 addresses or CIDRs allowed to reach the endpoint (1–10). */
@@ -110,7 +114,6 @@ export interface InferenceEndpointProps {
   readonly vllm?: string;
 }
 
-const DNS_1035 = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const CACHE_DIR = "/cache";
 const MODEL_DIR = "/models";
 const ADAPTER_DIR = "/adapters";
@@ -130,9 +133,10 @@ export class InferenceEndpoint extends Construct {
   private readonly adapterTokens = new Map<string, { name: string; key: string; sync?: Manifest }>();
   /** The vLLM release this endpoint runs. */
   readonly release: VllmRelease;
+  private readonly nameInvalid: boolean;
 
   constructor(scope: Construct, id: string, props: InferenceEndpointProps) {
-    super(scope, id);
+    super(scope, freeId(scope, id));
     const path = this.node.path;
     this.name = props.name ?? id;
     this.cluster = props.cluster;
@@ -142,14 +146,19 @@ export class InferenceEndpoint extends Construct {
     props.cluster.attach(this);
     props.cluster.attach(props.model);
     registerFindings(this);
+    markOwned(this, () => props.cluster);
+    this.findings.push(...idFindings(this, id, "InferenceEndpoint"), ...rePath(SecretRef.check(props.apiKey, "apiKey", path).problems, path));
     for (const a of props.adapters ?? []) this.attach(a);
-    if (!DNS_1035.test(this.name)) {
-      const suggestion = this.name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+|-+$/g, "").slice(0, 63);
-      this.findings.push(error("NAME_INVALID", path, { field: "name", problem: `"${this.name}" is not a DNS-1035 label`, why: "it names the Deployment, the Service and the served model: lowercase letters, digits and '-', starting with a letter, ≤ 63 characters", fix: `use "${suggestion || "llm-endpoint"}"` }));
-    }
+    // The name names the Deployment, the Service and the served model: a DNS-1035 label. The
+    // suggestion is computed at synth, against every Service name the namespace then holds.
+    this.nameInvalid = nameProblem("dns1035Label", this.name) !== undefined;
+    if (!this.nameInvalid) claimName(this, "Kubernetes Service", namespaceScope(props.cluster.clusterName, props.cluster.namespace), this.name, "dns1035Label");
     const replicas = props.replicas ?? 1;
     if (!Number.isInteger(replicas) || replicas < 0) {
-      this.findings.push(error("REPLICAS_INVALID", path, { field: "replicas", problem: `replicas must be an integer ≥ 0 (got ${replicas})`, why: "it is a pod count", fix: "for example 1 or 2" }));
+      this.findings.push(error("REPLICAS_INVALID", path, { field: "replicas", problem: `replicas must be an integer ≥ 1 (got ${replicas})`, why: "it is a pod count", fix: "for example 1 or 2" }));
+    } else if (replicas === 0 && !props.autoscaling) {
+      // Zero only means something with an autoscaler that can bring replicas back.
+      this.findings.push(error("REPLICAS_ZERO", path, { field: "replicas", problem: "replicas 0 would create a GPU node pool and a Deployment that never runs a pod", why: "the endpoint would exist but answer nothing, and nothing would ever start a replica", fix: "set replicas ≥ 1, remove the endpoint, or scale to zero on demand with autoscaling: { minReplicas: 0, maxReplicas: 2 }" }));
     }
     const auto = props.autoscaling;
     if (auto) {
@@ -182,7 +191,7 @@ export class InferenceEndpoint extends Construct {
     this.release = release;
     const model = props.model.declaration();
     const maxModelLen = props.maxModelLen ?? Math.min(8192, props.model.profile?.maxPositionEmbeddings ?? 8192);
-    if (!model || this.findings.length) {
+    if (!model || this.findings.length || this.nameInvalid) {
       return;
     }
     const decl: EndpointDeclaration = {
@@ -216,6 +225,11 @@ export class InferenceEndpoint extends Construct {
       }
       if (!props.cluster.addons.efa && (where.placed.fit.host?.instance.efaDevices ?? 0) > 0) {
         props.cluster.report({ ...error("MULTI_NODE_WITHOUT_EFA", path, { field: "addons.efa", problem: `the ${k} nodes of each replica will exchange pipeline activations over TCP`, why: `${where.placed.fit.host!.instance.instanceType} has ${where.placed.fit.host!.instance.efaDevices} EFA devices, but without the EFA device plugin NCCL cannot use them`, fix: "declare addons: { efa: true } (the EFA device plugin is installed for you on a cluster this app creates)" }), severity: "warning" });
+      }
+      const longest = maxLeaderWorkerSetNameLength(replicas);
+      if (this.name.length > longest) {
+        const free = suggestName("dns1035Label", this.name, props.cluster.serviceNames(), { maxLength: longest });
+        this.findings.push(error("NAME_TOO_LONG_FOR_LWS", path, { field: "name", problem: `name "${this.name}" has ${this.name.length} characters; a LeaderWorkerSet of ${replicas} group(s) may have ${longest}`, why: "its worker StatefulSets are named <name>-<group index>, and their pods carry controller-revision-hash: <statefulset>-<hash of up to 10 characters>, a label value of at most 63 characters", fix: `use "${free}"` }));
       }
       if (auto) this.findings.push(error("AUTOSCALING_MULTI_NODE_UNSUPPORTED", path, { field: "autoscaling", problem: `autoscaling a ${k}-node replica`, why: "each new replica is a whole group of GPU nodes that takes many minutes to start; the library sizes these endpoints explicitly", fix: "use replicas" }));
       if (this.findings.length) {
@@ -297,8 +311,10 @@ export class InferenceEndpoint extends Construct {
     if (!this.identity) return; // not rendered: the endpoint failed planning
     const cluster = this.cluster;
     if (!this.role) {
+      const roleName = deriveName("iamRoleName", [cluster.clusterName, this.name]);
+      claimName(this, "IAM role", AWS_ACCOUNT, roleName, "iamRoleName");
       this.role = new IamRole(this, "role", {
-        name: `${cluster.clusterName}-${this.name}`.slice(0, 64),
+        name: roleName,
         assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }] }),
         tags: this.identity.tags,
       });
@@ -307,7 +323,9 @@ export class InferenceEndpoint extends Construct {
     const scope = id === "model" ? this : new Construct(this, `grant-${id}`);
     const doc = new DataAwsIamPolicyDocument(scope, "policy-document", { statement: statements.map((st) => ({ effect: "Allow", ...st })) });
     const suffix = id === "model" ? "model-read" : id;
-    const policy = new IamPolicy(scope, "policy", { name: `${cluster.clusterName}-${this.name}-${suffix}`.slice(0, 128), policy: doc.json, tags: this.identity.tags });
+    const policyName = deriveName("iamPolicyName", [cluster.clusterName, this.name, suffix]);
+    claimName(scope, "IAM policy", AWS_ACCOUNT, policyName, "iamPolicyName");
+    const policy = new IamPolicy(scope, "policy", { name: policyName, policy: doc.json, tags: this.identity.tags });
     new IamRolePolicyAttachment(scope, "policy-attachment", { role: this.role.name, policyArn: policy.arn });
   }
 
@@ -318,7 +336,11 @@ export class InferenceEndpoint extends Construct {
 
   /** @internal Endpoint-level problems are reported with the rest of the app's when it synthesizes. */
   findingsForPreflight(): readonly Finding[] {
-    return this.findings;
+    return [
+      // The suggestion is computed at synth, against every Service name the namespace then holds.
+      ...(this.nameInvalid ? userNameFindings("NAME_INVALID", this.node.path, "name", "dns1035Label", this.name, this.cluster.serviceNames()) : []),
+      ...this.findings,
+    ];
   }
 
   private render(props: InferenceEndpointProps, placed: Placed, pool: GpuNodePool, replicas: number) {
@@ -344,6 +366,7 @@ export class InferenceEndpoint extends Construct {
 
     // Identity: an IAM role (EKS Pod Identity) that can read only this model's S3 prefix, its adapters'
     // prefixes and its token secret — granted piece by piece, so adapters added later get theirs.
+    claimName(this, "Kubernetes ServiceAccount", namespaceScope(cluster.clusterName, namespace), this.name);
     const serviceAccount = new ServiceAccountV1(this, "service-account", {
       metadata: { name: this.name, namespace, labels },
       automountServiceAccountToken: false,
@@ -655,8 +678,11 @@ export class InferenceEndpoint extends Construct {
       "print('smoke test', 'passed' if ok else 'FAILED', json.dumps(r)[:500])",
       "sys.exit(0 if ok else 1)",
     ].join("\n");
+    // The Job's name becomes its pods' job-name label (≤ 63): shortened with a hash for long endpoint names.
+    const jobName = deriveName("jobName", [this.name, "smoke-test"]);
+    claimName(this, "Kubernetes Job", namespaceScope(this.cluster.clusterName, namespace), jobName, "jobName");
     new JobV1(this, "smoke-test", {
-      metadata: { name: `${this.name}-smoke-test`, namespace, labels: { ...labels, "app.kubernetes.io/component": "smoke-test" } },
+      metadata: { name: jobName, namespace, labels: { ...labels, "app.kubernetes.io/component": "smoke-test" } },
       waitForCompletion: true,
       timeouts: { create: "20m", update: "20m" },
       spec: {

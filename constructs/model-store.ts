@@ -6,22 +6,28 @@
  */
 import { TerraformStack } from "cdktf";
 import { Construct } from "constructs";
-import { VLLM_RELEASE } from "../catalog/vllm";
-import { error, type Finding } from "../planner/findings";
+import type { Finding } from "../planner/findings";
 import {
   DataAwsIamPolicyDocument, EksPodIdentityAssociation, IamPolicy, IamRole, IamRolePolicyAttachment, S3Bucket, S3BucketOwnershipControls,
-  S3BucketPolicy, S3BucketPublicAccessBlock, S3BucketServerSideEncryptionConfigurationA, S3BucketVersioningA,
+  S3BucketLifecycleConfiguration, S3BucketPolicy, S3BucketPublicAccessBlock, S3BucketServerSideEncryptionConfigurationA, S3BucketVersioningA,
 } from "./bindings/aws";
 import { JobV1, ServiceAccountV1 } from "./bindings/k8s";
 import type { GpuClusterBase } from "./gpu-cluster";
-import { AWS_CLI_IMAGE } from "./images";
+import { AWS_CLI_IMAGE, VLLM_IMAGE } from "./images";
+import { freeId, idFindings } from "./coded-errors";
+import { markOwned } from "./policy-scope";
 import { RESTRICTED_CONTAINER, RESTRICTED_POD } from "./pod-security";
 import { registerFindings } from "./preflight";
-import type { ModelSource } from "./model-source";
+import { ModelSource } from "./model-source";
+import { deriveName } from "../planner/names";
+import { ALL_OF_S3, AWS_ACCOUNT, claimName, namespaceScope, userNameFindings } from "./name-claims";
 
 export interface ModelStoreProps {
   readonly cluster: GpuClusterBase;
-  /** @default - generated from the construct path */
+  /**
+   * The bucket's name (S3 names are global across all accounts). @default - a unique name Terraform
+   * makes from bucket_prefix "<cluster>-models-" (shortened with a hash when long) and a suffix
+   */
   readonly bucketName?: string;
   /**
    * Allow `terraform destroy` to delete the bucket and the weights in it: the code form of the
@@ -31,6 +37,10 @@ export interface ModelStoreProps {
 }
 
 const STAGE_DIR = "/stage";
+/** Days an overwritten (noncurrent) object version is kept before it expires. */
+export const NONCURRENT_VERSION_DAYS = 30;
+/** Days before the parts of an unfinished multipart upload are deleted. */
+export const ABORTED_UPLOAD_DAYS = 7;
 
 export class ModelStore extends Construct {
   readonly bucket: S3Bucket;
@@ -39,26 +49,46 @@ export class ModelStore extends Construct {
   readonly cluster: GpuClusterBase;
 
   constructor(scope: Construct, id: string, props: ModelStoreProps) {
-    super(scope, id);
+    super(scope, freeId(scope, id));
+    this.findings.push(...idFindings(this, id, "ModelStore"));
     this.cluster = props.cluster;
-    this.bucketName = props.bucketName ?? `${props.cluster.clusterName}-models`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63);
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(this.bucketName) || this.bucketName.includes("..")) {
-      this.findings.push(error("S3_BUCKET_NAME_INVALID", this.node.path, { field: "bucketName", problem: `"${this.bucketName}" is not a valid bucket name`, why: 'bucket names are 3–63 lowercase letters, digits, "." and "-", starting and ending alphanumeric', fix: 'for example "acme-prod-models"' }));
+    markOwned(this, () => props.cluster);
+    if (props.bucketName !== undefined) {
+      this.findings.push(...userNameFindings("S3_BUCKET_NAME_INVALID", this.node.path, "bucketName", "s3BucketName", props.bucketName));
+      claimName(this, "S3 bucket", ALL_OF_S3, props.bucketName, "s3BucketName");
     }
     registerFindings(this);
     // The bucket and the staging Jobs are workloads of the cluster: they live beside its endpoints.
     props.cluster.workloadsIn(TerraformStack.of(this)).adopt(this);
     props.cluster.attach(this);
     const tags = { "model-serving:cluster": props.cluster.clusterName, "model-serving:purpose": "model-weights" };
+    // S3 names are global: without a given name, Terraform makes a unique one from the prefix (37 characters at most).
+    const bucketPrefix = `${deriveName("s3BucketPrefix", [props.cluster.clusterName.toLowerCase(), "models"], { maxLength: 36 })}-`;
     this.bucket = new S3Bucket(this, "Resource", {
-      bucket: this.bucketName,
+      ...(props.bucketName !== undefined ? { bucket: props.bucketName } : { bucketPrefix }),
       forceDestroy: false,
       tags,
       lifecycle: { preventDestroy: props.allowDestroy !== true },
     });
+    this.bucketName = props.bucketName ?? this.bucket.bucket;
     new S3BucketOwnershipControls(this, "ownership", { bucket: this.bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
     new S3BucketPublicAccessBlock(this, "public-access-block", { bucket: this.bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-    new S3BucketVersioningA(this, "versioning", { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } });
+    const versioning = new S3BucketVersioningA(this, "versioning", { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } });
+    // Versioning keeps every overwritten copy of multi-GB weights: expire old versions, and drop the parts
+    // of uploads a staging Job abandoned (CKV2_AWS_61, CKV_AWS_300).
+    new S3BucketLifecycleConfiguration(this, "lifecycle", {
+      bucket: this.bucket.id,
+      rule: [
+        {
+          id: "expire-old-versions-and-abandoned-uploads",
+          status: "Enabled",
+          filter: [{}],
+          noncurrentVersionExpiration: [{ noncurrentDays: NONCURRENT_VERSION_DAYS }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: ABORTED_UPLOAD_DAYS }],
+        },
+      ],
+      dependsOn: [versioning],
+    });
     new S3BucketServerSideEncryptionConfigurationA(this, "encryption", { bucket: this.bucket.id, rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }] });
     const tlsOnly = new DataAwsIamPolicyDocument(this, "tls-only", {
       statement: [
@@ -82,7 +112,16 @@ export class ModelStore extends Construct {
 
   /** Where a Hub model at a revision lives in the store. */
   uriFor(source: ModelSource): string {
-    return `s3://${this.bucketName}/models/${source.id}/${source.revision}/`;
+    return `s3://${this.bucketName}/${this.prefixFor(source)}`;
+  }
+
+  /** The store's copy of a Hub model, as a source endpoints load from. */
+  sourceFor(source: ModelSource): ModelSource {
+    return ModelSource.fromStore(this.bucketName, this.prefixFor(source));
+  }
+
+  private prefixFor(source: ModelSource): string {
+    return `models/${source.id}/${source.revision}/`;
   }
 
   /** Copy a Hub model at its pinned revision into the store, checking the files vLLM needs. */
@@ -91,10 +130,18 @@ export class ModelStore extends Construct {
     const cluster = this.cluster;
     const token = source.token ? cluster.workloadsIn(TerraformStack.of(this)).secretKeyRef(source.token, modelPath, "source.token") : undefined;
     const namespace = cluster.namespace;
-    const name = `stage-${id}`.slice(0, 63).replace(/-+$/, "");
-    const prefix = `models/${source.id}/${source.revision}/`;
+    // The Job's name becomes its pods' job-name label: a DNS-1123 label of at most 63 characters.
+    const name = deriveName("jobName", ["stage", id]);
+    const prefix = this.prefixFor(source);
+    const k8sScope = namespaceScope(cluster.clusterName, namespace);
+    claimName(scope, "Kubernetes Job", k8sScope, name, "jobName");
+    claimName(scope, "Kubernetes ServiceAccount", k8sScope, name);
+    const roleName = deriveName("iamRoleName", [cluster.clusterName, "stage", id]);
+    const policyName = deriveName("iamPolicyName", [cluster.clusterName, "stage", id]);
+    claimName(scope, "IAM role", AWS_ACCOUNT, roleName, "iamRoleName");
+    claimName(scope, "IAM policy", AWS_ACCOUNT, policyName, "iamPolicyName");
     const role = new IamRole(scope, "role", {
-      name: `${cluster.clusterName}-${name}`.slice(0, 64),
+      name: roleName,
       assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }] }),
     });
     const statements = [
@@ -102,7 +149,7 @@ export class ModelStore extends Construct {
       { effect: "Allow", actions: ["s3:ListBucket"], resources: [this.bucket.arn], condition: [{ test: "StringLike", variable: "s3:prefix", values: [`${prefix}*`] }] },
     ];
     const doc = new DataAwsIamPolicyDocument(scope, "policy-document", { statement: statements });
-    const policy = new IamPolicy(scope, "policy", { name: `${cluster.clusterName}-${name}`.slice(0, 128), policy: doc.json });
+    const policy = new IamPolicy(scope, "policy", { name: policyName, policy: doc.json });
     new IamRolePolicyAttachment(scope, "policy-attachment", { role: role.name, policyArn: policy.arn });
     const sa = new ServiceAccountV1(scope, "service-account", { metadata: { name, namespace }, automountServiceAccountToken: false, dependsOn: [cluster.namespaceResource()] });
     new EksPodIdentityAssociation(scope, "pod-identity", { clusterName: cluster.clusterName, namespace, serviceAccount: sa.metadata.name, roleArn: role.arn });
@@ -136,7 +183,7 @@ export class ModelStore extends Construct {
             initContainer: [
               {
                 name: "download",
-                image: VLLM_RELEASE.image,
+                image: VLLM_IMAGE,
                 command: ["python3", "-c", download],
                 env: [{ name: "HOME", value: "/tmp" }, { name: "HF_HUB_DISABLE_TELEMETRY", value: "1" }, ...tokenEnv],
                 securityContext: restricted,

@@ -84,11 +84,18 @@ export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unkno
   out.push("## Cost", "");
   out.push(table(["item", "$/month (min / expected / max)"], [...plan.costs.map((c) => [c.item, range(c.monthlyUsd)]), ["**total**", range(plan.totals.monthlyUsd)]]), "");
   if (plan.totals.budgetUsdPerMonth !== null) out.push(`Budget: ${money(plan.totals.budgetUsdPerMonth)}/month.`, "");
-  const policy = (plan as ServingPlan & { policy?: { rules: Array<{ id: string; title: string; severity: string; result: string; checkov: string[]; trivy: string[] }>; suppressions: Array<{ ruleId: string; address?: string; reason: string }> } }).policy;
+  const policy = (plan as ServingPlan & { policy?: { scope?: string; rules: Array<{ id: string; title: string; severity: string; result: string; references: { checkovTerraform: string[]; checkovKubernetes: string[]; trivy: string[]; kics: string[] } }>; suppressions: Array<{ ruleId: string; address?: string | string[]; check?: string; reason: string }> } }).policy;
   if (policy) {
     out.push("## Policy rules", "");
-    out.push(table(["rule", "severity", "result", "Checkov / Trivy", "what it demands"], policy.rules.map((r) => [r.id, r.severity, r.result, [...r.checkov, ...r.trivy].join(" ") || "—", r.title])), "");
-    out.push(policy.suppressions.length ? policy.suppressions.map((s) => `- suppressed **${s.ruleId}**${s.address ? ` for \`${s.address}\`` : ""}: ${s.reason}`).join("\n") : "No suppressions.", "");
+    if (policy.scope) out.push(`Judged: ${policy.scope === "stack" ? "every resource in the stack" : "the resources this library creates"}.`, "");
+    const ids = (r: { references: { checkovTerraform: string[]; checkovKubernetes: string[]; trivy: string[]; kics: string[] } }) =>
+      [r.references.checkovTerraform.join(" "), r.references.checkovKubernetes.length ? `(k8s manifests: ${r.references.checkovKubernetes.join(" ")})` : "", r.references.trivy.join(" "), r.references.kics.length ? `KICS ×${r.references.kics.length}` : ""].filter(Boolean).join(" · ") || "—";
+    out.push(table(["rule", "severity", "result", "Checkov / Trivy / KICS", "what it demands"], policy.rules.map((r) => [r.id, r.severity, r.result, ids(r), r.title])), "");
+    const where = (s: { address?: string | string[]; check?: string }) => {
+      const list = s.address === undefined ? [] : Array.isArray(s.address) ? s.address : [s.address];
+      return `${list.length ? ` for ${list.length > 3 ? `${list.length} resources` : list.map((a) => `\`${a}\``).join(", ")}` : ""}${s.check ? ` (finding \`${s.check}\` only)` : ""}`;
+    };
+    out.push(policy.suppressions.length ? policy.suppressions.map((s) => `- suppressed **${s.ruleId}**${where(s)}: ${s.reason}`).join("\n") : "No suppressions.", "");
   }
   out.push("## Findings", "");
   out.push(plan.findings.length ? plan.findings.map((f) => `- **${f.severity}** ${f.message}`).join("\n") : "None.", "");

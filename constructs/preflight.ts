@@ -7,7 +7,8 @@
  * comes first, reports every library error of the whole app, so synth writes nothing when anything
  * is wrong. Warnings become annotations on the construct they are about, in that construct's stack.
  */
-import { Annotations, TerraformStack } from "cdktf";
+import { AnnotationMetadataEntryType, Annotations, TerraformStack } from "cdktf";
+import { cliPrintsAnnotations } from "./coded-errors";
 import type { Construct, IConstruct } from "constructs";
 import type { Finding } from "../planner/findings";
 
@@ -85,11 +86,16 @@ function validate(stack: TerraformStack, state: AppState): string[] {
   const errors: string[] = [];
   const owners = new Map<string, Construct>();
   for (const s of [...state.sources, ...state.checks]) owners.set(s.node.path, s as unknown as Construct);
+  const cli = cliPrintsAnnotations();
   for (const f of findings) {
     if (seen.has(f.message)) continue;
     seen.add(f.message);
-    if (f.severity === "error") errors.push(f.message);
-    else Annotations.of(owners.get(f.path) ?? nearestOwner(f.path, owners) ?? stack).addWarning(f.message);
+    const owner = owners.get(f.path) ?? nearestOwner(f.path, owners) ?? stack;
+    if (f.severity !== "error") Annotations.of(owner).addWarning(f.message);
+    // Under the cdktf CLI, which prints error annotations itself and fails the command, an error is an
+    // annotation on the construct it concerns: no stack trace. Elsewhere validation fails as usual.
+    else if (cli) owner.node.addMetadata(AnnotationMetadataEntryType.ERROR, f.message, { stackTrace: false });
+    else errors.push(f.message);
   }
   if (errors.length) renderings.delete(stack);
   return errors;

@@ -21,6 +21,8 @@ import type { GpuClusterBase } from "./gpu-cluster";
 import { clusterSecretStore, externalSecret, regionOfSecretArn } from "./manifests/secrets";
 import type { SecretRef } from "./model-source";
 import { planConsoleTable, planMarkdown, stableJson } from "./plan-report";
+import { claimName, namespaceScope, userNameFindings } from "./name-claims";
+import { markOwned } from "./policy-scope";
 import { registerFindings } from "./preflight";
 import { bindProviders, providerAlias, resolveAwsProvider } from "./providers";
 
@@ -60,6 +62,7 @@ export class ServingWorkloads extends Construct {
     super(scope, id);
     this.cluster = cluster;
     this.namespace = cluster.namespace;
+    markOwned(this, () => cluster);
     const aws = resolveAwsProvider(this, options.awsProvider, this.node.path);
     this.findings.push(...aws.findings);
     this.awsProvider = aws.provider;
@@ -162,7 +165,15 @@ export class ServingWorkloads extends Construct {
   joinTrafficGroup(group: string, member: TrafficMember): void {
     if (!this.trafficGroups.has(group)) {
       this.trafficGroups.set(group, []);
+      const invalid = userNameFindings("TRAFFIC_GROUP_NAME_INVALID", member.path, "trafficGroup.name", "dns1035Label", group, this.cluster.serviceNames());
+      this.findings.push(...invalid);
+      if (invalid.length) {
+        this.trafficGroups.get(group)!.push(member);
+        return;
+      }
       const scope = new Construct(this, `traffic-${group}`);
+      // The group's Service shares the namespace with the endpoints' own Services.
+      claimName(scope, "Kubernetes Service", namespaceScope(this.cluster.clusterName, this.namespace), group, "dns1035Label");
       new ServiceV1(scope, "service", {
         metadata: { name: group, namespace: this.namespace, labels: { "app.kubernetes.io/managed-by": "cdktf-model-serving", "model-serving.io/traffic-group": group } },
         spec: { type: "ClusterIP", selector: { "model-serving.io/traffic-group": group }, port: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
@@ -191,7 +202,10 @@ export class ServingWorkloads extends Construct {
     const out: Finding[] = [];
     for (const [group, members] of this.trafficGroups) {
       const total = members.reduce((a, m) => a + m.weight, 0);
-      if (Math.abs(total - 100) > 1e-9 || members.some((m) => !(m.weight >= 0))) {
+      const fractional = members.filter((m) => !Number.isInteger(m.weight));
+      if (fractional.length) {
+        out.push(error("TRAFFIC_WEIGHTS_INVALID", fractional[0].path, { field: "trafficGroup.weight", problem: `traffic group "${group}" has a fractional weight (${fractional.map((m) => `${m.endpoint} ${m.weight}`).join(", ")})`, why: "Gateway API HTTPRoute backend weights are integers", fix: "use whole percentages that sum to 100, e.g. 95 and 5" }));
+      } else if (Math.abs(total - 100) > 1e-9 || members.some((m) => !(m.weight >= 0))) {
         out.push(error("TRAFFIC_WEIGHTS_INVALID", members[0].path, { field: "trafficGroup.weight", problem: `the weights of traffic group "${group}" add up to ${total}, not 100 (${members.map((m) => `${m.endpoint} ${m.weight}`).join(", ")})`, why: "each weight is the share of requests one version receives", fix: "make them sum to 100, e.g. 90 and 10" }));
       }
       const models = new Set(members.map((m) => m.modelId));

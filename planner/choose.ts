@@ -10,7 +10,7 @@ import type { ModelProfile } from "./model-profile";
 import type { ShapeCandidate } from "./plan-types";
 import { DEFAULT_REGION } from "./region";
 import { GpuShape, type Host } from "./shapes";
-import { size, tensorParallelChoices, validTensorParallel, type KvCacheDtype, type OnlineQuantization, type SizingResult } from "./sizing";
+import { size, tensorParallelChoices, tensorParallelProblem, validTensorParallel, type KvCacheDtype, type OnlineQuantization, type SizingResult } from "./sizing";
 
 /** What a user asks of one replica's serving: declared on an endpoint, passed unchanged to the fit. */
 export interface ServingRequirements {
@@ -39,6 +39,11 @@ export interface FitRequest extends ServingRequirements {
   readonly replicas?: number;
   /** Extra bytes each GPU must hold at a tensor-parallel size (LoRA adapter slots). */
   readonly extraBytesPerGpu?: (tensorParallel: number) => number;
+  /**
+   * A declared tensor-parallel size: the in-node layout of every shape considered, so only shapes
+   * with exactly that many GPUs per node are candidates. @default - the largest the heads allow
+   */
+  readonly tensorParallel?: number;
   readonly path: string;
   /** The region shapes are priced and offered in. @default "us-east-1" */
   readonly region?: string;
@@ -56,6 +61,28 @@ export interface ShapeFit {
   readonly nodesPerReplica: number;
   /** Node cost per replica-hour at the request's replica count (whole nodes, idle GPUs included). */
   readonly usdPerReplicaHour: number;
+}
+
+/**
+ * A declared tensorParallel the model or the catalog cannot honour, whatever the shape: the heads
+ * (or KV heads) it does not divide, or a GPU count no shape offers in one node. Checked once, before
+ * any shape is sized, so the answer names the real reason and the values that would work.
+ */
+export function declaredLayoutProblem(profile: ModelProfile, tensorParallel: number, path: string, shapes: readonly GpuShape[] = GpuShape.all()): Finding | undefined {
+  const counts = [...new Set(shapes.map((s) => s.gpus))].sort((a, b) => a - b);
+  const valid = counts.filter((n) => validTensorParallel(profile, n));
+  const fix = valid.length ? `use tensorParallel ${valid.join(", ")} (valid for this model and offered as a shape's GPU count), or leave it unset and the planner picks one` : "leave tensorParallel unset";
+  const problem = tensorParallelProblem(profile, tensorParallel);
+  if (problem) return error("TP_NOT_DIVISOR", path, { field: "tensorParallel", ...problem, fix });
+  if (!counts.includes(tensorParallel)) {
+    return error("TP_NO_SHAPE", path, {
+      field: "tensorParallel",
+      problem: `no GPU shape has ${tensorParallel} GPUs in one node (shapes have ${counts.join(", ")})`,
+      why: "tensor-parallel ranks exchange activations every layer, so they share one node, and a replica holds exactly its shape's GPUs",
+      fix,
+    });
+  }
+  return undefined;
 }
 
 /** The parallel layout for `gpus` GPUs in one node: all tensor-parallel when the heads allow, else TP × PP. */
@@ -79,7 +106,7 @@ function withPath(f: Finding | undefined, path: string): Finding | undefined {
   return f && { ...f, path, message: f.message.split(PATH_MARK).join(path) };
 }
 
-export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaultHost(req.region), tensorParallel?: number, nodes = 1): ShapeFit {
+export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaultHost(req.region), tensorParallel = req.tensorParallel, nodes = 1): ShapeFit {
   const tp = layoutFor(req.profile, shape.gpus, tensorParallel).tp;
   const key = JSON.stringify([
     req.engine.id, req.region ?? DEFAULT_REGION, shape.name, host?.instance.instanceType ?? null, tensorParallel ?? null, nodes, req.maxModelLen, req.minConcurrency ?? 1,
@@ -202,12 +229,14 @@ export function spansNodes(s: GpuShape, region = DEFAULT_REGION): boolean {
 /** Nodes a replica may span when the model is bigger than one node. */
 export const MULTI_NODE_SPANS = [2, 3, 4] as const;
 
-export function chooseShape(req: FitRequest, shapes: readonly GpuShape[] = GpuShape.all()): ShapeChoice {
+export function chooseShape(req: FitRequest, all: readonly GpuShape[] = GpuShape.all()): ShapeChoice {
+  // A declared tensorParallel is the in-node layout: only shapes with that many GPUs can honour it.
+  const shapes = req.tensorParallel === undefined ? all : all.filter((s) => s.gpus === req.tensorParallel);
   let fits = shapes.map((s) => fitOnShape(req, s));
   if (!fits.some((f) => f.feasible)) {
     // Bigger than any one node: tensor parallel inside each node, pipeline parallel across nodes.
     const fullNode = shapes.filter((s) => spansNodes(s, req.region));
-    fits = [...fits, ...fullNode.flatMap((s) => MULTI_NODE_SPANS.map((k) => fitOnShape(req, s, s.defaultHost(req.region), undefined, k)))];
+    fits = [...fits, ...fullNode.flatMap((s) => MULTI_NODE_SPANS.map((k) => fitOnShape(req, s, s.defaultHost(req.region), req.tensorParallel, k)))];
   }
   const feasible = fits.filter((f) => f.feasible).sort(compareFeasible);
   const infeasible = fits.filter((f) => !f.feasible);

@@ -3,7 +3,7 @@
  * into node pools, add up quota at the ceiling and the cost range, and collect every finding.
  */
 import { findQuota, HOURS_PER_MONTH, PRICES_CAPTURED_AT, REGION, REGIONAL_PRICES, SERVICE_PRICES, servicePriceIn, type RegionalServicePrice, type ServicePriceItem } from "../catalog";
-import { chooseShape, candidateOf, fitOnShape, MULTI_NODE_SPANS, spansNodes, type FitRequest, type ServingRequirements, type ShapeFit } from "./choose";
+import { chooseShape, candidateOf, declaredLayoutProblem, fitOnShape, MULTI_NODE_SPANS, spansNodes, type FitRequest, type ServingRequirements, type ShapeFit } from "./choose";
 import { vllmRelease, type EngineProfile } from "./engine";
 import { error, GiB, PlanningError, round, warning, type Finding } from "./findings";
 import type { ModelProfile } from "./model-profile";
@@ -195,6 +195,7 @@ function fitRequestOf(e: EndpointDeclaration, engine: EngineProfile, region: str
     region,
     ...pickRequirements(e),
     ...(e.model.checkpointBytes ? { checkpointBytes: e.model.checkpointBytes } : {}),
+    ...(e.tensorParallel !== undefined ? { tensorParallel: e.tensorParallel } : {}),
   };
 }
 
@@ -220,6 +221,8 @@ function placeByMemory(e: EndpointDeclaration, engine: EngineProfile, region: st
     if (bad.length) return { findings: [...findings, ...bad] };
   }
   const req = fitRequestOf(e, engine, region);
+  const layoutProblem = e.tensorParallel !== undefined ? declaredLayoutProblem(e.model.profile, e.tensorParallel, e.path) : undefined;
+  if (layoutProblem) return { findings: [...findings, layoutProblem] };
   try {
     if (e.shape) {
       const shape = GpuShape.of(e.shape, e.path);
@@ -251,15 +254,7 @@ function placeByMemory(e: EndpointDeclaration, engine: EngineProfile, region: st
         findings.push(only);
         return { findings };
       }
-      const best = choice.ranked[0];
-      findings.push(
-        error("MODEL_DOES_NOT_FIT", e.path, {
-          field: "maxModelLen",
-          problem: `no shape in the catalog serves ${e.model.modelId} at maxModelLen ${e.maxModelLen} with concurrency ≥ ${e.minConcurrency ?? 1}`,
-          why: best?.reason ? best.reason.message.replace(/^\[[A-Z_]+\] [^:]+: /, "") : "every shape failed",
-          fix: "lower maxModelLen or minConcurrency, or use a quantized checkpoint",
-        }),
-      );
+      findings.push(nothingFits(e, choice.ranked));
       return { findings };
     }
     findings.push(...choice.chosen.sizing.warnings);
@@ -269,6 +264,36 @@ function placeByMemory(e: EndpointDeclaration, engine: EngineProfile, region: st
     if (err && typeof err === "object" && "findings" in err) return { findings: [...findings, ...(err as { findings: Finding[] }).findings] };
     throw err;
   }
+}
+
+/**
+ * "Nothing fits", explained by the shape that came closest: the largest KV cache among shapes that
+ * hold the weights (then the shortfall is context or concurrency), else the one with the most memory
+ * per replica (then it is the weights). Its own reason is quoted without its fix, which is replaced
+ * by one for the whole request.
+ */
+function nothingFits(e: EndpointDeclaration, ranked: readonly ShapeFit[]): Finding {
+  const memory = (f: ShapeFit) => f.shape.gpus * f.nodesPerReplica * f.shape.gpu.cudaVisibleGiB;
+  const holding = ranked.filter((f) => f.sizing.fits);
+  const closest = holding.length
+    ? [...holding].sort((a, b) => b.sizing.maxConcurrency - a.sizing.maxConcurrency || memory(b) - memory(a))[0]
+    : [...ranked].sort((a, b) => memory(b) - memory(a))[0];
+  const concurrency = e.minConcurrency ?? 1;
+  const where = closest ? `${closest.shape.name}${closest.nodesPerReplica > 1 ? ` × ${closest.nodesPerReplica} nodes` : ""}${closest.host ? ` (${closest.host.instance.instanceType})` : ""}` : "";
+  const reason = closest?.reason?.message.replace(/^\[[A-Z_]+\] [^:]+: /, "").replace(/\s*Fix: [\s\S]*$/, "").trim();
+  const shortOnWeights = !holding.length;
+  return error("MODEL_DOES_NOT_FIT", e.path, {
+    field: shortOnWeights ? "model" : "minConcurrency",
+    problem: `no shape in the catalog serves ${e.model.modelId} at maxModelLen ${e.maxModelLen} with concurrency ≥ ${concurrency}`,
+    why: closest
+      ? shortOnWeights
+        ? `even the largest, ${where}, cannot hold the weights: ${reason}`
+        : `the weights fit, but the KV cache is too small: the closest, ${where}, holds ${closest.sizing.maxConcurrency} concurrent requests of ${e.maxModelLen} tokens (${closest.sizing.kvCacheTokens.toLocaleString("en-US")} KV tokens), and ${concurrency} were asked for`
+      : "no shape could be sized",
+    fix: shortOnWeights
+      ? "use a quantized checkpoint (fp8, AWQ, GPTQ) or online fp8 quantization"
+      : `lower minConcurrency to ${Math.max(0, closest!.sizing.maxConcurrency)} or below, lower maxModelLen, or use an fp8 KV cache (kvCacheDtype "fp8") or a quantized checkpoint`,
+  });
 }
 
 /** The serving requirements of a declaration, with unset ones left out (not carried as undefined). */

@@ -29,15 +29,18 @@ function hostIn(instance: InstanceSpec, replicasPerNode: number, region: string)
 export class GpuShape {
   /** A catalog shape by name, e.g. `GpuShape.of("H100_X8")`. */
   static of(name: string, path = "GpuShape.of"): GpuShape {
-    const spec = findShape(name);
+    const spec = findShape(name) ?? SHAPES.find((s) => shapeAliases(s).includes(aliasKey(name)));
     if (!spec) {
-      const near = SHAPES.filter((s) => s.name.startsWith(name.split("_")[0] ?? "")).map((s) => s.name);
+      const key = aliasKey(name);
+      const gpuPart = key.replace(/_X\d+$/, "");
+      const sameGpu = SHAPES.filter((s) => shapeAliases(s).some((a) => a.replace(/_X\d+$/, "") === gpuPart)).map((s) => s.name);
+      const nearest = [...SHAPES].sort((a, b) => Math.min(...shapeAliases(a).map((x) => editDistance(x, key))) - Math.min(...shapeAliases(b).map((x) => editDistance(x, key))) || a.name.localeCompare(b.name))[0];
       throw new PlanningError([
         error("SHAPE_UNKNOWN", path, {
           field: "shape",
           problem: `"${name}" is not a GPU shape in the catalog`,
-          why: "a shape names a GPU model and a GPU count per replica",
-          fix: `use one of ${(near.length ? near : SHAPES.map((s) => s.name)).join(", ")}`,
+          why: "a shape names a GPU model and a GPU count per replica, e.g. A10_X1 (A10G_X1 and a10_x1 are accepted too)",
+          fix: sameGpu.length ? `use one of ${sameGpu.join(", ")}` : `did you mean ${nearest.name}? The shapes are ${SHAPES.map((s) => s.name).join(", ")}`,
         }),
       ]);
     }
@@ -126,6 +129,16 @@ export class GpuShape {
   toString(): string {
     return this.name;
   }
+}
+
+/** A shape name as typed, normalised for alias matching: upper case, "-" and spaces as "_". */
+function aliasKey(name: string): string {
+  return String(name).trim().toUpperCase().replace(/[-\s]+/g, "_");
+}
+
+/** The names a shape answers to: its own, and its GPU's catalog id with the count (A10G_X1 for A10_X1, as the CLI's --gpu says). */
+function shapeAliases(s: ShapeSpec): string[] {
+  return [...new Set([aliasKey(s.name), aliasKey(`${s.gpu}_X${s.gpus}`)])];
 }
 
 /** Levenshtein distance, to suggest the instance type a typo meant. */

@@ -82,11 +82,32 @@ export function derivedMaxModelLen(p: ModelProfile): number {
   return p.modelType === "xlm-roberta" || p.modelType === "roberta" ? p.maxPositionEmbeddings - 2 : p.maxPositionEmbeddings;
 }
 
+/**
+ * Why vLLM refuses a tensor-parallel size for this model, or undefined when it accepts it. The
+ * attention heads are split across ranks (ModelConfig.verify_with_parallel_config), and so are the KV
+ * heads: fewer ranks than KV heads must divide them, more ranks must be a whole multiple of them,
+ * each KV head then replicated on TP ÷ KV-heads ranks (QKVParallelLinear, `divide()` asserts
+ * "<a> is not divisible by <b>"). MLA models have one latent KV head shared by every rank.
+ */
+export function tensorParallelProblem(p: ModelProfile, tp: number): { problem: string; why: string } | undefined {
+  if (!Number.isInteger(tp) || tp < 1) return { problem: `tensorParallel ${JSON.stringify(tp)} is not a whole number of GPUs`, why: "it is how many GPUs share each layer" };
+  if (p.numHeads % tp !== 0) {
+    return { problem: `tensorParallel ${tp} does not divide the model's ${p.numHeads} attention heads`, why: `vLLM: "Total number of attention heads (${p.numHeads}) must be divisible by tensor parallel size (${tp})."` };
+  }
+  if (p.attention === "mla") return undefined;
+  const kv = p.numKvHeads;
+  if (tp < kv && kv % tp !== 0) {
+    return { problem: `tensorParallel ${tp} does not divide the model's ${kv} KV heads (its ${p.numHeads} attention heads are fine)`, why: `vLLM splits the KV heads evenly across tensor-parallel ranks and stops with "${kv} is not divisible by ${tp}"` };
+  }
+  if (tp > kv && tp % kv !== 0) {
+    return { problem: `tensorParallel ${tp} is not a multiple of the model's ${kv} KV heads (its ${p.numHeads} attention heads are fine)`, why: `with more ranks than KV heads vLLM gives each KV head to TP ÷ ${kv} ranks, which must be whole, and stops with "${tp} is not divisible by ${kv}"` };
+  }
+  return undefined;
+}
+
 /** Valid tensor-parallel sizes for a model: divide the attention heads and fit vLLM's KV-head split. */
 export function validTensorParallel(p: ModelProfile, tp: number): boolean {
-  if (p.numHeads % tp !== 0) return false;
-  if (p.attention === "mla") return true;
-  return tp >= p.numKvHeads ? tp % p.numKvHeads === 0 : p.numKvHeads % tp === 0;
+  return tensorParallelProblem(p, tp) === undefined;
 }
 
 export function tensorParallelChoices(p: ModelProfile, upTo = 8): number[] {
@@ -239,16 +260,10 @@ export function size(input: SizingInput): SizingResult {
       }),
     );
   }
-  if (!Number.isInteger(tp) || tp < 1 || !validTensorParallel(p, tp)) {
+  const tpProblem = tensorParallelProblem(p, tp);
+  if (tpProblem) {
     const valid = tensorParallelChoices(p, 64);
-    errors.push(
-      error("TP_NOT_DIVISOR", path, {
-        field: "tensorParallel",
-        problem: `tensor parallel size ${tp} does not divide the model's ${p.numHeads} attention heads and ${p.numKvHeads} KV heads`,
-        why: `vLLM: "Total number of attention heads (${p.numHeads}) must be divisible by tensor parallel size (${tp})."`,
-        fix: `use one of: ${valid.join(", ") || "1"}`,
-      }),
-    );
+    errors.push(error("TP_NOT_DIVISOR", path, { field: "tensorParallel", ...tpProblem, fix: `use one of: ${valid.join(", ") || "1"}` }));
   }
   if (!Number.isInteger(pp) || pp < 1 || pp > p.numLayers) {
     errors.push(error("PP_INVALID", path, { field: "pipelineParallel", problem: `pipeline parallel size ${pp} is not between 1 and the model's ${p.numLayers} layers`, why: "each stage must hold at least one layer", fix: "use 1, or the number of nodes of a multi-node replica" }));

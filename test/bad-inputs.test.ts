@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { App } from "cdktf";
 import { ModelSource, SecretRef } from "../constructs/model-source";
 import { ModelStore } from "../constructs/model-store";
+import { FineTunedModel } from "../constructs/fine-tuned-model";
 import { profileFromConfig } from "../planner/model-profile";
 import { validateImport } from "../planner/import-validation";
 import { findCatalogModel } from "../catalog/models";
@@ -55,15 +56,15 @@ const endpoint = (props: Partial<InferenceEndpointProps> & { source?: () => Mode
 type Row = [row: string, input: string, run: () => Attempt, code: string, path: string, mentions: string];
 
 const rows: Row[] = [
-  ["1", 'repo id "meta-llama/Llama 3 8B"', () => attempt(endpoint({ source: () => ModelSource.huggingFace("meta-llama/Llama 3 8B", { revision: "main" }) })), "MODEL_ID_INVALID", 'ModelSource.huggingFace("meta-llama/Llama 3 8B")', '" "'],
-  ["2", 'repo id "org/model/extra"', () => attempt(endpoint({ source: () => ModelSource.huggingFace("org/model/extra", { revision: "main" }) })), "MODEL_ID_INVALID", 'ModelSource.huggingFace("org/model/extra")', '2 "/"'],
-  ["3a", 'repo id "org/-model"', () => attempt(endpoint({ source: () => ModelSource.huggingFace("org/-model", { revision: "main" }) })), "MODEL_ID_INVALID", 'ModelSource.huggingFace("org/-model")', '"-"'],
-  ["3b", 'repo id "org/a..b"', () => attempt(endpoint({ source: () => ModelSource.huggingFace("org/a..b", { revision: "main" }) })), "MODEL_ID_INVALID", 'ModelSource.huggingFace("org/a..b")', '".."'],
-  ["3c", 'repo id "org/a--b"', () => attempt(endpoint({ source: () => ModelSource.huggingFace("org/a--b", { revision: "main" }) })), "MODEL_ID_INVALID", 'ModelSource.huggingFace("org/a--b")', '"--"'],
-  ["3d", "repo id of 97 characters", () => attempt(endpoint({ source: () => ModelSource.huggingFace("o/" + "m".repeat(95), { revision: "main" }) })), "MODEL_ID_INVALID", "ModelSource.huggingFace", "97 characters"],
-  ["5", 'revision "a1b2c3d" (short sha)', () => attempt(endpoint({ source: () => ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "a1b2c3d" }) })), "MODEL_REVISION_INVALID", "ModelSource.huggingFace", "short sha"],
-  ["6a", 'revision "refs/pr/1 " (trailing space)', () => attempt(endpoint({ source: () => ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "refs/pr/1 " }) })), "MODEL_REVISION_INVALID", "ModelSource.huggingFace", "whitespace"],
-  ["6b", "revision with a control character", () => attempt(endpoint({ source: () => ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "main\u0007" }) })), "MODEL_REVISION_INVALID", "ModelSource.huggingFace", "control characters"],
+  ["1", 'repo id "meta-llama/Llama 3 8B"', () => attempt(endpoint({ source: () => ModelSource.huggingFace("meta-llama/Llama 3 8B", { revision: "main" }) })), "MODEL_ID_INVALID", "s/m", '" "'],
+  ["2", 'repo id "org/model/extra"', () => attempt(endpoint({ source: () => ModelSource.huggingFace("org/model/extra", { revision: "main" }) })), "MODEL_ID_INVALID", "s/m", '2 "/"'],
+  ["3a", 'repo id "org/-model"', () => attempt(endpoint({ source: () => ModelSource.huggingFace("org/-model", { revision: "main" }) })), "MODEL_ID_INVALID", "s/m", '"-"'],
+  ["3b", 'repo id "org/a..b"', () => attempt(endpoint({ source: () => ModelSource.huggingFace("org/a..b", { revision: "main" }) })), "MODEL_ID_INVALID", "s/m", '".."'],
+  ["3c", 'repo id "org/a--b"', () => attempt(endpoint({ source: () => ModelSource.huggingFace("org/a--b", { revision: "main" }) })), "MODEL_ID_INVALID", "s/m", '"--"'],
+  ["3d", "repo id of 97 characters", () => attempt(endpoint({ source: () => ModelSource.huggingFace("o/" + "m".repeat(95), { revision: "main" }) })), "MODEL_ID_INVALID", "s/m", "97 characters"],
+  ["5", 'revision "a1b2c3d" (short sha)', () => attempt(endpoint({ source: () => ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "a1b2c3d" }) })), "MODEL_REVISION_INVALID", "s/m", "short sha"],
+  ["6a", 'revision "refs/pr/1 " (trailing space)', () => attempt(endpoint({ source: () => ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "refs/pr/1 " }) })), "MODEL_REVISION_INVALID", "s/m", "whitespace"],
+  ["6b", "revision with a control character", () => attempt(endpoint({ source: () => ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "main\u0007" }) })), "MODEL_REVISION_INVALID", "s/m", "control characters"],
   ["7", "gated model without a token", () => attempt(endpoint({ source: () => ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "0e9e39f249a16976918f6564b8830bc894c89659" }) })), "HF_TOKEN_REQUIRED", "s/m", "gated"],
   ["11", "architecture FooForCausalLM", () => attempt(endpoint({ source: () => ModelSource.s3("s3://acme-models/foo/"), config: { ...(findCatalogModel("Qwen/Qwen2.5-7B-Instruct")!.configJson), architectures: ["FooForCausalLM"] } })), "ARCH_UNSUPPORTED", "s/m", "FooForCausalLM"],
   ["12", "maxModelLen 131072 on a 32768-token model", () => attempt(endpoint({ source: QWEN, maxModelLen: 131072 })), "MAX_MODEL_LEN_EXCEEDS_MODEL", "s/chat", "131072"],
@@ -78,16 +79,16 @@ const rows: Row[] = [
   ["19", "gpuMemoryUtilization 1.2", () => attempt(endpoint({ shape: "L40S_X1", gpuMemoryUtilization: 1.2 })), "GPU_MEM_UTIL_RANGE", "s/chat", "1.2"],
   ["20", "dtype bfloat16 on T4", () => attempt(endpoint({ source: QWEN, shape: "T4_X4", dtype: "bfloat16" })), "DTYPE_UNSUPPORTED_ON_GPU", "s/chat", "compute capability 7.5"],
   ["21", "online fp8 on T4", () => attempt(endpoint({ source: QWEN, shape: "T4_X4", quantization: "fp8" })), "QUANT_UNSUPPORTED_ON_GPU", "s/chat", "T4"],
-  ["22a", 'S3 URI "s3:/bucket/key"', () => attempt(endpoint({ source: () => ModelSource.s3("s3:/bucket/key") })), "S3_URI_INVALID", 'ModelSource.s3("s3:/bucket/key")', "s3:/bucket/key"],
-  ["22b", "an https URL instead of s3://", () => attempt(endpoint({ source: () => ModelSource.s3("https://bucket.s3.amazonaws.com/models/") })), "S3_URI_INVALID", "ModelSource.s3", "https://"],
-  ["23a", 'bucket "My_Models"', () => attempt(endpoint({ source: () => ModelSource.s3("s3://My_Models/x/") })), "S3_BUCKET_NAME_INVALID", "ModelSource.s3", "My_Models"],
-  ["23b", 'bucket "ab"', () => attempt(endpoint({ source: () => ModelSource.s3("s3://ab/x/") })), "S3_BUCKET_NAME_INVALID", "ModelSource.s3", '"ab"'],
-  ["23c", 'bucket "192.168.5.4"', () => attempt(endpoint({ source: () => ModelSource.s3("s3://192.168.5.4/x/") })), "S3_BUCKET_NAME_INVALID", "ModelSource.s3", "IP"],
-  ["23d", 'bucket "xn--models"', () => attempt(endpoint({ source: () => ModelSource.s3("s3://xn--models/x/") })), "S3_BUCKET_NAME_INVALID", "ModelSource.s3", "xn--models"],
-  ["23e", 'bucket "models-s3alias"', () => attempt(endpoint({ source: () => ModelSource.s3("s3://models-s3alias/x/") })), "S3_BUCKET_NAME_INVALID", "ModelSource.s3", "models-s3alias"],
-  ["23f", 'bucket "a..b"', () => attempt(endpoint({ source: () => ModelSource.s3("s3://a..b/x/") })), "S3_BUCKET_NAME_INVALID", "ModelSource.s3", "a..b"],
-  ["24a", 'prefix "models/../secrets/"', () => attempt(endpoint({ source: () => ModelSource.s3("s3://acme-models/models/../secrets/") })), "S3_PREFIX_INVALID", "ModelSource.s3", '".."'],
-  ["24b", "an object key, not a prefix", () => attempt(endpoint({ source: () => ModelSource.s3("s3://acme-models/models/config.json") })), "S3_URI_INVALID", "ModelSource.s3", "s3://<bucket>/<prefix>/"],
+  ["22a", 'S3 URI "s3:/bucket/key"', () => attempt(endpoint({ source: () => ModelSource.s3("s3:/bucket/key") })), "S3_URI_INVALID", "s/m", "s3:/bucket/key"],
+  ["22b", "an https URL instead of s3://", () => attempt(endpoint({ source: () => ModelSource.s3("https://bucket.s3.amazonaws.com/models/") })), "S3_URI_INVALID", "s/m", "https://"],
+  ["23a", 'bucket "My_Models"', () => attempt(endpoint({ source: () => ModelSource.s3("s3://My_Models/x/") })), "S3_BUCKET_NAME_INVALID", "s/m", "My_Models"],
+  ["23b", 'bucket "ab"', () => attempt(endpoint({ source: () => ModelSource.s3("s3://ab/x/") })), "S3_BUCKET_NAME_INVALID", "s/m", '"ab"'],
+  ["23c", 'bucket "192.168.5.4"', () => attempt(endpoint({ source: () => ModelSource.s3("s3://192.168.5.4/x/") })), "S3_BUCKET_NAME_INVALID", "s/m", "IP"],
+  ["23d", 'bucket "xn--models"', () => attempt(endpoint({ source: () => ModelSource.s3("s3://xn--models/x/") })), "S3_BUCKET_NAME_INVALID", "s/m", "xn--models"],
+  ["23e", 'bucket "models-s3alias"', () => attempt(endpoint({ source: () => ModelSource.s3("s3://models-s3alias/x/") })), "S3_BUCKET_NAME_INVALID", "s/m", "models-s3alias"],
+  ["23f", 'bucket "a..b"', () => attempt(endpoint({ source: () => ModelSource.s3("s3://a..b/x/") })), "S3_BUCKET_NAME_INVALID", "s/m", "a..b"],
+  ["24a", 'prefix "models/../secrets/"', () => attempt(endpoint({ source: () => ModelSource.s3("s3://acme-models/models/../secrets/") })), "S3_PREFIX_INVALID", "s/m", '".."'],
+  ["24b", "an object key, not a prefix", () => attempt(endpoint({ source: () => ModelSource.s3("s3://acme-models/models/config.json") })), "S3_URI_INVALID", "s/m", "s3://<bucket>/<prefix>/"],
   ["27", 'allowlist "192.168.300.1/32"', () => attempt(endpoint({ source: BGE, maxModelLen: 512, exposure: { allowedCidrs: ["192.168.300.1/32"] }, apiKey: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:k") })), "CIDR_INVALID", "s/chat", "octet 300 > 255"],
   ["28", 'allowlist "10.0.0.0/33"', () => attempt(endpoint({ source: BGE, maxModelLen: 512, exposure: { allowedCidrs: ["10.0.0.0/33"] }, apiKey: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:k") })), "CIDR_INVALID", "s/chat", "/33 exceeds 32"],
   ["29", 'allowlist "10.0.0.1/8" (host bits)', () => attempt(endpoint({ source: BGE, maxModelLen: 512, exposure: { allowedCidrs: ["10.0.0.1/8"] }, apiKey: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:k") })), "CIDR_INVALID", "s/chat", "host bits"],
@@ -106,7 +107,7 @@ const rows: Row[] = [
   ["49", 'endpoint name "Llama3_Chat"', () => attempt(endpoint({ name: "Llama3_Chat" })), "NAME_INVALID", "s/chat", '"llama3-chat"'],
   ["50", "two endpoints with one name", () => attempt((stack) => { const m = stack.importModel("m", { source: LLAMA8() }); stack.addEndpoint("a", { model: m, name: "chat" }); stack.addEndpoint("b", { model: m, name: "chat" }); }), "DUPLICATE_ENDPOINT", "s/b", '"chat"'],
   ["52", 'namespace "default"', () => attempt(endpoint(), { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: QUOTAS, namespace: "default" } } }), "NAMESPACE_DISALLOWED", "s-cluster/cluster", '"default"'],
-  ["53", "a literal hf_ token as the secret name", () => attempt(endpoint({ source: () => ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "main", token: SecretRef.fromKubernetesSecret("hf_" + "x".repeat(30), "token") }) })), "SECRET_INLINED", "SecretRef.fromKubernetesSecret", "hf_"],
+  ["53", "a literal hf_ token as the secret name", () => attempt(endpoint({ source: () => ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "main", token: SecretRef.fromKubernetesSecret("hf_" + "x".repeat(30), "token") }) })), "SECRET_INLINED", "s/m", "hf_"],
   // Found here, beyond §5:
   ["x1", "an embedding model behind a chat endpoint", () => attempt(endpoint({ source: BGE, maxModelLen: 512, kind: "TEXT_TO_TEXT" })), "ENDPOINT_KIND_MISMATCH", "s/chat", "EMBEDDING"],
   ["x2", 'shape "H100_X3"', () => attempt(endpoint({ shape: "H100_X3" })), "SHAPE_UNKNOWN", "s/chat", "H100_X1, H100_X2, H100_X4, H100_X8"],
@@ -115,10 +116,17 @@ const rows: Row[] = [
   ["x5", "exposed without an API key", () => attempt(endpoint({ source: BGE, maxModelLen: 512, exposure: { allowedCidrs: ["203.0.113.0/24"] } })), "EXPOSED_WITHOUT_API_KEY", "s/chat", "API key"],
   ["x6", "a Kubernetes secret in the namespace a new cluster's deploy creates", () => attempt(endpoint({ source: BGE, maxModelLen: 512, exposure: { allowedCidrs: ["203.0.113.0/24"] }, apiKey: SecretRef.fromKubernetesSecret("api-key", "key") })), "SECRET_NOT_CREATED", "s/chat", '"api-key"'],
   ["x6b", "a Secrets Manager secret on an existing cluster without External Secrets", () => attempt(endpoint({ source: BGE, maxModelLen: 512, exposure: { allowedCidrs: ["203.0.113.0/24"] }, apiKey: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:api-key") }), { cluster: { existing: { clusterName: "c", subnetIds: ["subnet-a"], quotas: QUOTAS } } }), "EXTERNAL_SECRETS_MISSING", "s/chat", "arn:aws:secretsmanager:us-east-1:111122223333:secret:api-key"],
-  ["x7", "a secret ARN that is not one", () => attempt(endpoint({ source: () => ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "main", token: SecretRef.fromSecretsManager("my-hf-token") }) })), "SECRET_ARN_INVALID", "SecretRef.fromSecretsManager", "my-hf-token"],
+  ["x7", "a secret ARN that is not one", () => attempt(endpoint({ source: () => ModelSource.huggingFace("meta-llama/Llama-3.1-8B-Instruct", { revision: "main", token: SecretRef.fromSecretsManager("my-hf-token") }) })), "SECRET_ARN_INVALID", "s/m", "my-hf-token"],
   ["x8", "a model-store bucket name with capitals", () => attempt((stack) => { new ModelStore(stack, "store", { cluster: stack.cluster, bucketName: "Acme_Models" }); }), "S3_BUCKET_NAME_INVALID", "s/store", "Acme_Models"],
   ["x9", "minConcurrency the declared shape cannot hold", () => attempt(endpoint({ shape: "A10_X1", minConcurrency: 50 })), "CONCURRENCY_TOO_LOW", "s/chat", "fewer than the 50 asked for"],
   ["x10", "no shape fits at all", () => attempt(endpoint({ source: LLAMA70, maxModelLen: 131072, minConcurrency: 1000 })), "MODEL_DOES_NOT_FIT", "s/chat", "no shape in the catalog"],
+  ["x15", "tensorParallel 7 without a shape (28 heads, 4 KV heads)", () => attempt(endpoint({ source: QWEN, tensorParallel: 7 })), "TP_NOT_DIVISOR", "s/chat", "4 KV heads"],
+  ["x16", "tensorParallel 3 without a shape", () => attempt(endpoint({ source: QWEN, tensorParallel: 3 })), "TP_NOT_DIVISOR", "s/chat", "28 attention heads"],
+  ["x17", "replicas 0 without autoscaling", () => attempt(endpoint({ replicas: 0 })), "REPLICAS_ZERO", "s/chat", "autoscaling"],
+  ["x18", 'shape "A10X_1" (a typo)', () => attempt(endpoint({ shape: "A10X_1" })), "SHAPE_UNKNOWN", "s/chat", "did you mean A10_X1?"],
+  ["x19", 'cluster allowlist " 10.0.0.0/8" (a leading space)', () => attempt(() => undefined, { cluster: { create: { clusterName: "c", quotas: QUOTAS, publicAccessCidrs: [" 203.0.113.0/24"] } } }), "CIDR_INVALID", "s-cluster/cluster", 'a space at the start; write "203.0.113.0/24"'],
+  ["x20", 'endpoint allowlist "203.0.113.7 " (a trailing space)', () => attempt(endpoint({ source: BGE, maxModelLen: 512, exposure: { allowedCidrs: ["203.0.113.7 "] }, apiKey: SecretRef.fromSecretsManager("arn:aws:secretsmanager:us-east-1:111122223333:secret:k") })), "CIDR_INVALID", "s/chat", "a space at the end"],
+  ["x21", 'adapter name "Tenant_01"', () => attempt((stack) => { new FineTunedModel(stack, "t", { name: "Tenant_01", source: ModelSource.s3("s3://acme-adapters/t/"), adapterConfig: { peft_type: "LORA", base_model_name_or_path: "meta-llama/Llama-3.1-8B-Instruct", r: 8 } }); }), "NAME_INVALID", "s/t", 'use "tenant-01"'],
   ["x11", "a policy suppression without a reason", () => attempt(endpoint(), { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: QUOTAS, policySuppressions: [{ ruleId: "MS-POD-3", reason: "" }] } } }), "POLICY_SUPPRESSION_WITHOUT_REASON", "s-cluster/cluster", "MS-POD-3"],
 ];
 

@@ -221,6 +221,13 @@ describe("lock <hf-repo-id>@<revision> against a Hub on 127.0.0.1", () => {
     expect(r.requests.filter((q) => q.path.includes("/resolve/") || q.path.includes("/tree/")).every((q) => q.path.includes(SHA_MAIN))).toBe(true);
   });
 
+  it("normalises an uppercase 40-hex revision to the Hub's lowercase sha before asking for it", async () => {
+    const r = await lock([`acme/tiny-llama@${SHA_MAIN.toUpperCase()}`]);
+    expect(r.code).toBe(0);
+    expect(entries(r.lockPath)[0].revision).toBe(SHA_MAIN);
+    expect(r.requests.some((q) => q.path.includes(SHA_MAIN.toUpperCase()))).toBe(false);
+  });
+
   it("resolves the default branch when no revision is given, and a tag like a branch", async () => {
     const head = await lock(["acme/tiny-llama"]);
     expect(entries(head.lockPath)[0].revision).toBe(SHA_MAIN);

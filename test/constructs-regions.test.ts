@@ -82,7 +82,8 @@ describe("what the cluster creates is what the plan prices", () => {
     expect(count(json, "aws_nat_gateway")).toBe(1);
     expect(count(json, "aws_eip")).toBe(1);
     expect(count(json, "aws_kms_key")).toBe(1);
-    expect(count(json, "aws_cloudwatch_log_group")).toBe(1);
+    // The control plane's and the VPC flow logs' groups.
+    expect(count(json, "aws_cloudwatch_log_group")).toBe(2);
     const items = plan.costs.map((c) => c.item);
     expect(items.find((i) => i.startsWith("NAT gateway"))).toContain("1 × 730 h");
     expect(items.find((i) => i.startsWith("public IPv4 address"))).toContain("1 Elastic IP");

@@ -212,14 +212,16 @@ describe("synth contract", () => {
 });
 
 describe("inputs", () => {
-  test("refuses a literal Hugging Face token before it can reach cdk.tf.json", () => {
-    expect(() => SecretRef.fromKubernetesSecret("hf_" + "abcdefghijklmnopqrstuvwxyz", "token")).toThrow(/\[SECRET_INLINED\]/);
+  test("refuses a literal Hugging Face token before it can reach cdk.tf.json (kept for the consuming construct, never thrown)", () => {
+    const ref = SecretRef.fromKubernetesSecret("hf_" + "abcdefghijklmnopqrstuvwxyz", "token");
+    expect(ref.problems.map((f) => f.code)).toEqual(["SECRET_INLINED"]);
+    expect(ref.ref).not.toContain("hf_");
   });
 
-  test("warns on a branch revision and refuses a short sha", () => {
+  test("warns on a branch revision and refuses a short sha and a bad repo id, as findings of the source", () => {
     expect(ModelSource.huggingFace(LLAMA.repo, { revision: "main" }).warnings.map((w) => w.code)).toEqual(["MODEL_REVISION_UNPINNED"]);
-    expect(() => ModelSource.huggingFace(LLAMA.repo, { revision: "0e9e39f" })).toThrow(/\[MODEL_REVISION_INVALID\]/);
-    expect(() => ModelSource.huggingFace("meta-llama/Llama 3 8B", { revision: LLAMA.revision })).toThrow(/\[MODEL_ID_INVALID\].*" "/);
+    expect(ModelSource.huggingFace(LLAMA.repo, { revision: "0e9e39f" }).findings.map((f) => f.code)).toEqual(["MODEL_REVISION_INVALID"]);
+    expect(ModelSource.huggingFace("meta-llama/Llama 3 8B", { revision: LLAMA.revision }).findings[0].message).toMatch(/\[MODEL_ID_INVALID\].*" "/);
   });
 
   test("validates allowlist entries as the model-hub seed describes", () => {
@@ -271,10 +273,19 @@ describe("ModelStore", () => {
     expect(args.slice(0, 2)).toEqual(["--model", "/models/llama-chat"]);
     expect(args).not.toContain("--revision");
     const fetch = dep.spec.template.spec.init_container[0];
-    expect(fetch.command).toContain(`s3://test-models/models/${LLAMA.repo}/${LLAMA.revision}/`);
+    // The bucket's name is Terraform's (bucket_prefix): the endpoint refers to it.
+    const bucket = `\${aws_s3_bucket.${Object.keys(json.resource.aws_s3_bucket)[0]}.bucket}`;
+    expect(fetch.command).toContain(`s3://${bucket}/models/${LLAMA.repo}/${LLAMA.revision}/`);
     expect(dep.spec.template.spec.container[0].env.map((e: any) => e.name)).not.toContain("HF_TOKEN");
     const read = Object.values(json.data.aws_iam_policy_document as Record<string, any>).find((d) => d.statement?.some((s: any) => s.actions?.includes("s3:GetObject") && !s.actions.includes("s3:PutObject")));
-    expect(read.statement[0].resources).toEqual([`arn:aws:s3:::test-models/models/${LLAMA.repo}/${LLAMA.revision}/*`]);
+    expect(read.statement[0].resources).toEqual([`arn:aws:s3:::${bucket}/models/${LLAMA.repo}/${LLAMA.revision}/*`]);
+  });
+
+  test("names the bucket uniquely by default (S3 names are global): a bucket_prefix from the cluster, no fixed name", () => {
+    const { json } = storeStack();
+    const b = Object.values(json.resource.aws_s3_bucket as Record<string, any>)[0];
+    expect(b.bucket).toBeUndefined();
+    expect(b.bucket_prefix).toBe("test-models-");
   });
 });
 

@@ -1,7 +1,9 @@
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { invalidNames } from "./fixtures/emitted-names";
+import { checkovScan, type ScanRow } from "./fixtures/checkov-scan";
 
 const root = join(__dirname, "..");
 // One node process with tsx's loader (the tsx CLI would start a second one).
@@ -68,6 +70,19 @@ describe.each(["quickstart", "existing-cluster", "multi-tenant", "large-model", 
     expect(tf).not.toContain("kubernetes_secret_v1");
   });
 
+  test("emits only names their APIs accept (Kubernetes names and labels, IAM, EKS, S3, CloudWatch, launch templates)", () => {
+    expect(invalidNames(JSON.parse(first.files[`${example}/cdk.tf.json`]))).toEqual([]);
+  });
+
+  test("a Checkov-style scan of its Terraform has no unexplained failure: each one is a rule the plan suppresses there, with a reason", () => {
+    const tf = JSON.parse(first.files[`${example}/cdk.tf.json`]);
+    const plan = JSON.parse(first.files[`${example}/serving-plan.json`]);
+    const explained = (f: ScanRow) => plan.policy.rules.some((r: any) => r.references.checkovTerraform.includes(f.id) && r.suppressed.some((s: any) => s.address === f.address && s.reason.length > 20));
+    const rows = checkovScan(tf);
+    expect(rows.length).toBeGreaterThan(40);
+    expect(rows.filter((r) => r.result === "FAILED" && !explained(r)).map((r) => `${r.id} ${r.address}`)).toEqual([]);
+  });
+
   test("lists every policy rule with its result, none failing, and every suppression with its reason", () => {
     const plan = JSON.parse(first.files[`${example}/serving-plan.json`]);
     expect(plan.policy.rules.length).toBeGreaterThanOrEqual(20);
@@ -128,4 +143,34 @@ test("`model-serving plan` prints the default app's plan as JSON without writing
   const out = JSON.parse(r.stdout);
   expect(Object.keys(out.stacks)).toEqual(["quickstart"]);
   expect(out.stacks.quickstart.endpoints.length).toBe(4);
+});
+
+describe("each example's own cdktf.json", () => {
+  const examples = ["quickstart", "existing-cluster", "multi-tenant", "large-model"];
+  const cdktf = require.resolve("cdktf-cli/bundle/bin/cdktf");
+
+  test("names the example's main.ts, and the root cdktf.json stays the quickstart", () => {
+    for (const ex of examples) expect(JSON.parse(readFileSync(join(root, "examples", ex, "cdktf.json"), "utf8")).app).toBe("npx tsx main.ts");
+    expect(JSON.parse(readFileSync(join(root, "cdktf.json"), "utf8")).app).toBe("npx tsx examples/quickstart/main.ts");
+  });
+
+  test("`cd examples/<name> && npx cdktf synth` works for every example, as a user runs it", async () => {
+    const out = mkdtempSync(join(tmpdir(), "cdktf-cli-"));
+    try {
+      const runs = examples.map(
+        (ex) =>
+          new Promise<{ ex: string; code: number; output: string }>((resolve) => {
+            execFile(process.execPath, [cdktf, "synth", "--output", join(out, ex)], { cwd: join(root, "examples", ex), env: { ...process.env, CHECKPOINT_DISABLE: "1", MODEL_SERVING_QUIET: "1", CI: "1" }, timeout: 180_000 }, (err, stdout, stderr) =>
+              resolve({ ex, code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+            );
+          }),
+      );
+      for (const r of await Promise.all(runs)) {
+        expect([r.ex, r.code, r.output]).toEqual([r.ex, 0, expect.stringContaining(`Generated Terraform code for the stacks: ${r.ex}`)]);
+        expect(readdirSync(join(out, r.ex, "stacks", r.ex)).sort()).toEqual(["cdk.tf.json", "serving-plan.json", "serving-plan.md"]);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 240_000);
 });

@@ -2,6 +2,11 @@
 // (~4 s, ~1 GB per process). Keeping them here makes a move to the CDK Terrain fork a rename.
 export { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 export { DataAwsAvailabilityZones } from "@cdktf/provider-aws/lib/data-aws-availability-zones";
+export { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
+export { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
+export { DataAwsRegion } from "@cdktf/provider-aws/lib/data-aws-region";
+export { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
+export { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
 export { DataAwsEksCluster } from "@cdktf/provider-aws/lib/data-aws-eks-cluster";
 export { DataAwsEksClusterAuth } from "@cdktf/provider-aws/lib/data-aws-eks-cluster-auth";
 export { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
@@ -21,6 +26,7 @@ export { NatGateway } from "@cdktf/provider-aws/lib/nat-gateway";
 export { RouteTable } from "@cdktf/provider-aws/lib/route-table";
 export { RouteTableAssociation } from "@cdktf/provider-aws/lib/route-table-association";
 export { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+export { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 export { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 export { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 export { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";

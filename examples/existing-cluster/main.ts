@@ -2,7 +2,7 @@
  * Composing into what a platform team already has: an existing VPC and EKS cluster. Only the GPU node
  * groups, the namespace and the endpoints are created; the control plane is not priced here.
  *
- *   npx tsx examples/existing-cluster/main.ts   (or point cdktf.json's "app" at this file)
+ *   cd examples/existing-cluster && npx cdktf synth
  */
 import { App } from "cdktf";
 import { ModelServingStack, ModelSource, synthOrExit } from "cdktf-model-serving";

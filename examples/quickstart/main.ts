@@ -1,7 +1,8 @@
 /**
  * Quickstart: four endpoints — chat, embeddings, rerank and vision — on shapes the planner picks.
  *
- *   npm ci && npx cdktf synth
+ *   npm ci && npx cdktf synth        (from the repository root, whose cdktf.json runs this app)
+ *   cd examples/quickstart && npx cdktf synth
  *
  * writes cdktf.out/stacks/quickstart/{cdk.tf.json, serving-plan.json, serving-plan.md}.
  */
