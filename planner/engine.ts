@@ -27,11 +27,16 @@ export interface EngineProfile {
   /** How the start-up log prints "GPU KV cache size": whole blocks ÷ KV-cache groups (≤ v0.23) or max concurrency × max_model_len (v0.24+). */
   readonly kvTokensLogged: "blocks" | "concurrency";
   readonly engine: "V0" | "V1";
+  /** Sliding-window and full layers in separate KV-cache groups sharing one block pool (v0.9.1+); before, sliding layers are kept as full attention. */
+  readonly hybridKvCacheManager: boolean;
   readonly gpuMemoryUtilization: number;
   readonly nonTorchBaseGiB: number;
   readonly tensorParallelCommGiB: number;
-  /** Which model runner serves this architecture, and how it warms up. */
-  runner(p: ModelProfile): RunnerBehaviour;
+  /**
+   * Which model runner serves this architecture, and how it warms up. `flashInfer: false` (a pip install without
+   * FlashInfer) selects the native sampler on releases whose default sampler is FlashInfer's.
+   */
+  runner(p: ModelProfile, env?: { flashInfer?: boolean }): RunnerBehaviour;
   batchDefaults(gpu: { id: string; cudaVisibleGiB: number }, maxModelLen: number): BatchDefaults;
   /** CUDA graph memory charged to the KV budget, per GPU. */
   cudaGraphBytes(p: ModelProfile, layersOnGpu: number, maxNumSeqs?: number): number;
@@ -48,9 +53,12 @@ interface EngineRow {
   nonTorchBaseGiB: number;
   tensorParallelCommGiB: number;
   runners: { v1: RunnerBehaviour; v2: RunnerBehaviour };
+  /** The native sampler of releases that default to FlashInfer's, used when FlashInfer is not installed. */
+  nativeSampler?: Omit<RunnerBehaviour, "cudaGraphsInBudget">;
   /** Model Runner V2 serves these architectures, and from v0.25 every dense generative model too. */
   modelRunnerV2: { architectures: string[]; allDenseGenerative: boolean };
   kvTokensLogged: "blocks" | "concurrency";
+  hybridKvCacheManager: boolean;
   cudaGraphGiBPerLayer: number;
   source: string;
 }
@@ -65,11 +73,15 @@ function toProfile(r: EngineRow): EngineProfile {
     // v0.25+: VllmConfig._is_default_v2_model_runner_model — not MoE, not a hybrid (linear-attention/mamba) model.
     return r.modelRunnerV2.allDenseGenerative && !p.moe && !p.linearAttention;
   };
-  const runner = (p: ModelProfile) => (v2(p) ? r.runners.v2 : r.runners.v1);
+  const runner = (p: ModelProfile, env?: { flashInfer?: boolean }) => {
+    const base = v2(p) ? r.runners.v2 : r.runners.v1;
+    return env?.flashInfer === false && r.nativeSampler ? { ...base, ...r.nativeSampler } : base;
+  };
   return {
     id: r.id,
     kvTokensLogged: r.kvTokensLogged,
     engine: r.engine,
+    hybridKvCacheManager: r.hybridKvCacheManager,
     gpuMemoryUtilization: r.gpuMemoryUtilization,
     nonTorchBaseGiB: r.nonTorchBaseGiB,
     tensorParallelCommGiB: r.tensorParallelCommGiB,

@@ -19,6 +19,8 @@ export interface Quantization {
   readonly weightBlock?: readonly [number, number];
   /** Which Linear layers the format packs: all of them, or only the MoE experts (gpt-oss keeps attention and router in bf16). @default "all" */
   readonly scope?: "all" | "experts";
+  /** The checkpoint quantizes lm_head too (ModelOpt lists it in quantized_layers); by default it stays in the model dtype. */
+  readonly lmHead?: boolean;
 }
 
 export interface MoeSpec {
@@ -81,8 +83,18 @@ export interface ModelProfile {
   readonly ropeScaled: boolean;
   /** Linear-attention (Gated DeltaNet / mamba-style) layers of a hybrid model, which keep a fixed-size state instead of a KV cache. */
   readonly linearAttention?: LinearAttention;
+  /** The type of each decoder layer, for models that mix types (sliding + full, linear + full); absent when all layers are alike. */
+  readonly layerTypes?: readonly LayerType[];
+  /** Gated attention (Qwen3-Next, Qwen3.5): q_proj also produces a sigmoid gate, twice the query width. */
+  readonly attentionOutputGate?: boolean;
+  /** Per-head RMSNorms on q and k (Qwen3 family). */
+  readonly qkNorm?: boolean;
 }
 
+/** What a decoder layer keeps per request: a KV cache of every token, of the sliding window, or a fixed recurrent state. */
+export type LayerType = "full" | "sliding" | "linear";
+
+/** Gated DeltaNet layers (Qwen3-Next, Qwen3.5/3.6): vLLM keeps a conv state and a recurrent state per request instead of a KV cache. */
 export interface LinearAttention {
   readonly layers: number;
   readonly numKeyHeads: number;
@@ -90,8 +102,8 @@ export interface LinearAttention {
   readonly keyHeadDim: number;
   readonly valueHeadDim: number;
   readonly convKernel: number;
-  /** dtype of the recurrent (SSM) state. */
-  readonly stateDtype: Dtype;
+  /** dtype of the recurrent (temporal) state when the config names one (Qwen3.5's mamba_ssm_dtype); otherwise the model dtype. */
+  readonly stateDtype?: Dtype;
 }
 
 type Json = Record<string, unknown>;
@@ -114,6 +126,13 @@ const DTYPES: Record<string, Dtype> = {
 
 export const DTYPE_BYTES: Record<Dtype, number> = { float32: 4, bfloat16: 2, float16: 2 };
 
+/** Gated DeltaNet hybrids: linear-attention layers with a full-attention layer every full_attention_interval. */
+const GATED_DELTANET_TYPES = new Set(["qwen3_next", "qwen3_5", "qwen3_5_moe", "qwen3_5_text", "qwen3_5_moe_text"]);
+/** Other recurrent hybrids whose state layouts (Mamba-1/2, short conv, MiniMax/Kimi linear attention) the planner does not size. */
+const UNSIZED_HYBRID_TYPES = new Set(["jamba", "bamba", "nemotron_h", "falcon_h1", "granitemoehybrid", "zamba", "zamba2", "plamo2", "lfm2", "lfm2_moe", "mamba", "mamba2", "falcon_mamba", "minimax", "minimax_text_01", "minimax_m1", "kimi_linear"]);
+/** The Qwen3 family normalises each query and key head (q_norm, k_norm). */
+const QK_NORM_TYPES = new Set(["qwen3", "qwen3_moe", "qwen3_next", "qwen3_5_text", "qwen3_5_moe_text", "qwen3_vl_text", "qwen3_vl_moe_text"]);
+
 /** Architectures that are encoders (no KV cache): BERT-style embedding and cross-encoder models. */
 const ENCODER_MODEL_TYPES = new Set(["bert", "roberta", "xlm-roberta", "modernbert", "nomic_bert", "new"]);
 
@@ -135,9 +154,11 @@ export function parseQuantization(config: Json, path: string): Quantization | un
     // NVIDIA ModelOpt (hf_quant_config.json, mirrored as quantization_config): NVFP4 = fp4 weights, one fp8 scale per 16 values and a
     // float32 global scale; FP8 = per-tensor float32 scales; MIXED_PRECISION = NVFP4 MLPs and FP8 elsewhere.
     const algo = String(q["quant_algo"] ?? (method === "modelopt_fp4" ? "NVFP4" : method === "modelopt_mixed" ? "MIXED_PRECISION" : "")).toUpperCase();
-    if (algo.includes("NVFP4")) return { method: "nvfp4", weightBits: 4, groupSize: num(q, "group_size") ?? 16, origin: "checkpoint" };
-    if (algo === "FP8") return { method: "modelopt-fp8", weightBits: 8, groupSize: 0, origin: "checkpoint" };
-    if (algo === "MIXED_PRECISION") return { method: "modelopt-mixed", weightBits: 4, groupSize: 16, origin: "checkpoint" };
+    const layers = q["quantized_layers"];
+    const lmHead = !!layers && typeof layers === "object" && "lm_head" in (layers as Json) ? { lmHead: true } : {};
+    if (algo.includes("NVFP4")) return { method: "nvfp4", weightBits: 4, groupSize: num(q, "group_size") ?? 16, origin: "checkpoint", ...lmHead };
+    if (algo === "FP8") return { method: "modelopt-fp8", weightBits: 8, groupSize: 0, origin: "checkpoint", ...lmHead };
+    if (algo === "MIXED_PRECISION") return { method: "modelopt-mixed", weightBits: 4, groupSize: 16, origin: "checkpoint", ...lmHead };
   }
   if (method === "gptq") {
     const bits = num(q, "bits") ?? 4;
@@ -264,20 +285,59 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
   const kvLoraRank = num(text, "kv_lora_rank");
   const mla = kvLoraRank ? { kvLoraRank, qkRopeHeadDim: num(text, "qk_rope_head_dim") ?? 64 } : undefined;
 
+  const textModelType = String(text["model_type"] ?? modelType);
+  const declaredTypes = Array.isArray(text["layer_types"]) ? (text["layer_types"] as unknown[]).map(String) : undefined;
+  const unknownLayerType = declaredTypes?.find((t) => !["full_attention", "sliding_attention", "linear_attention"].includes(t));
+  if (UNSIZED_HYBRID_TYPES.has(modelType) || UNSIZED_HYBRID_TYPES.has(textModelType) || unknownLayerType !== undefined) {
+    throw new PlanningError([
+      error("MODEL_NOT_SIZABLE", path, {
+        field: "config.json model_type",
+        problem: `model_type "${textModelType}"${unknownLayerType ? ` has "${unknownLayerType}" layers` : ""} is a recurrent hybrid (Mamba, short-convolution or linear-attention state) whose per-request state the planner does not size`,
+        why: "vLLM keeps a fixed-size state per request for those layers in the same block pool as the KV cache, so counting them as attention layers would misstate the memory fit",
+        fix: "size it on a GPU by hand with `vllm serve` and its start-up log, or use a Gated DeltaNet hybrid (Qwen3-Next, Qwen3.5/3.6) or an attention model",
+      }),
+    ]);
+  }
+
   // Sliding window: gemma-2 alternates local/global layers; Mistral-v0.1/Phi-3 put every layer on it;
   // Qwen2 configures a window but turns it off with use_sliding_window=false.
   let slidingWindow = num(text, "sliding_window") ?? 0;
   if (text["use_sliding_window"] === false) slidingWindow = 0;
-  let slidingWindowLayers = 0;
-  if (slidingWindow > 0) {
-    const layerTypes = text["layer_types"];
-    if (Array.isArray(layerTypes)) slidingWindowLayers = layerTypes.filter((t) => t === "sliding_attention").length;
-    else if (pattern && pattern > 1) slidingWindowLayers = numLayers! - Math.floor(numLayers! / pattern);
-    else if (modelType === "gemma2" || modelType === "gemma3") slidingWindowLayers = Math.floor(numLayers! / 2);
-    else slidingWindowLayers = numLayers!;
-  }
   const maxPositionEmbeddings = num(text, "max_position_embeddings", "n_positions", "max_seq_len", "seq_length") ?? 2048;
-  if (slidingWindow >= maxPositionEmbeddings) slidingWindowLayers = 0;
+  if (slidingWindow >= maxPositionEmbeddings) slidingWindow = 0;
+  const n = numLayers!;
+  // Each layer's type, as Transformers' config classes derive it (layer_types, else the model's pattern).
+  const interval = num(text, "full_attention_interval");
+  const gdn = GATED_DELTANET_TYPES.has(textModelType) || GATED_DELTANET_TYPES.has(modelType) || !!declaredTypes?.includes("linear_attention");
+  const types: LayerType[] = Array.from({ length: n }, (_, i) => {
+    const declared = declaredTypes?.[i];
+    if (declared === "linear_attention") return "linear";
+    if (declared === "sliding_attention") return slidingWindow > 0 ? "sliding" : "full";
+    if (declared === "full_attention") return "full";
+    // Qwen3NextConfig: layer i is full attention when (i + 1) % full_attention_interval == 0.
+    if (gdn) return (i + 1) % (interval ?? 4) === 0 ? "full" : "linear";
+    if (slidingWindow <= 0) return "full";
+    // Gemma 3 before layer_types: every sliding_window_pattern-th layer is global; Gemma 2: even layers slide.
+    if (pattern && pattern > 1) return (i + 1) % pattern === 0 ? "full" : "sliding";
+    if (modelType === "gemma2" || modelType === "gemma3") return i % 2 === 0 ? "sliding" : "full";
+    return "sliding";
+  });
+  const slidingWindowLayers = types.filter((t) => t === "sliding").length;
+  const linearLayers = types.filter((t) => t === "linear").length;
+  const mixed = new Set(types).size > 1;
+  const stateDtype = DTYPES[String(text["mamba_ssm_dtype"] ?? "")];
+  const linearAttention: LinearAttention | undefined =
+    linearLayers > 0
+      ? {
+          layers: linearLayers,
+          numKeyHeads: num(text, "linear_num_key_heads") ?? 16,
+          numValueHeads: num(text, "linear_num_value_heads") ?? 32,
+          keyHeadDim: num(text, "linear_key_head_dim") ?? 128,
+          valueHeadDim: num(text, "linear_value_head_dim") ?? 128,
+          convKernel: num(text, "linear_conv_kernel_dim") ?? 4,
+          ...(stateDtype ? { stateDtype } : {}),
+        }
+      : undefined;
 
   const vcRaw = top["vision_config"] as Json | undefined;
   const vc = vcRaw && typeof vcRaw === "object" ? withDefaults(vcRaw) : undefined;
@@ -298,7 +358,8 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
           inChannels: num(vc, "in_chans", "in_channels", "num_channels") ?? 3,
           // SigLIP + Gemma 3 projector: patchesPerImage patches pool into tokensPerImage tokens (4096 → 256 = a 4×4 merge).
           spatialMergeSize: siglip ? Math.sqrt(patchesPerImage / tokensPerImage) : (num(vc, "spatial_merge_size") ?? 1),
-          outHiddenSize: siglip ? h : (num(vc, "hidden_size", "out_hidden_size") ?? h),
+          // Qwen2.5-VL/Qwen3-VL name the projection width out_hidden_size; Qwen2-VL calls it hidden_size (its ViT width is embed_dim).
+          outHiddenSize: siglip ? h : (num(vc, "out_hidden_size") ?? (num(vc, "embed_dim") !== undefined ? num(vc, "hidden_size") : undefined) ?? h),
         }
       : undefined;
 
@@ -325,6 +386,11 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
     attention: encoder ? "encoder-only" : mla ? "mla" : "full",
     slidingWindow: slidingWindowLayers > 0 ? slidingWindow : 0,
     slidingWindowLayers,
+    ...(linearAttention ? { linearAttention } : {}),
+    ...(mixed ? { layerTypes: types } : {}),
+    // Qwen3NextAttention: attn_output_gate defaults to true (vllm/model_executor/models/qwen3_next.py).
+    ...(gdn && text["attn_output_gate"] !== false ? { attentionOutputGate: true } : {}),
+    ...(QK_NORM_TYPES.has(textModelType) || QK_NORM_TYPES.has(modelType) ? { qkNorm: true } : {}),
     ...(mla ? { mla } : {}),
     ...(moe ? { moe } : {}),
     ...(() => {

@@ -22,6 +22,8 @@ interface Tensor {
   readonly quantizable: boolean;
   /** Number of identical copies (experts). */
   readonly copies?: number;
+  /** In a hybrid model, which layers hold it: attention layers (full or sliding) or Gated DeltaNet layers. @default every layer */
+  readonly only?: "attention" | "linear";
 }
 
 const VOCAB_PADDING = 64;
@@ -60,11 +62,30 @@ function tensors(p: ModelProfile, tp: number, pp = 1): Tensor[] {
     out.push({ name: "kv_b_proj", rows: qHeads * (nope + nope), cols: p.mla.kvLoraRank, shard: "col", stage: "layer", quantizable: true });
     out.push({ name: "o_proj", rows: h, cols: qHeads * nope, shard: "row", stage: "layer", quantizable: true });
   } else {
+    const attention = p.linearAttention ? ("attention" as const) : undefined;
+    const at = attention ? { only: attention } : {};
+    // Gated attention doubles q_proj: every query head also produces its output gate.
+    const q = qHeads * (p.attentionOutputGate ? 2 : 1);
     // Stored per rank to express replication exactly: (q heads / tp + 2 × kv heads per rank) × head_dim.
-    out.push({ name: "qkv_proj", rows: (qHeads + 2 * kvPerRank * tp) * p.headDim, cols: h, shard: "col", stage: "layer", quantizable: true });
-    if (p.attentionBias) out.push({ name: "qkv_proj.bias", rows: 1, cols: (qHeads + 2 * kvPerRank * tp) * p.headDim, shard: "none", stage: "layer", quantizable: false });
-    out.push({ name: "o_proj", rows: h, cols: qHeads * p.headDim, shard: "row", stage: "layer", quantizable: true });
-    if (oBias) out.push({ name: "o_proj.bias", rows: 1, cols: h, shard: "none", stage: "layer", quantizable: false });
+    out.push({ name: "qkv_proj", rows: (q + 2 * kvPerRank * tp) * p.headDim, cols: h, shard: "col", stage: "layer", quantizable: true, ...at });
+    if (p.attentionBias) out.push({ name: "qkv_proj.bias", rows: 1, cols: (q + 2 * kvPerRank * tp) * p.headDim, shard: "none", stage: "layer", quantizable: false, ...at });
+    out.push({ name: "o_proj", rows: h, cols: qHeads * p.headDim, shard: "row", stage: "layer", quantizable: true, ...at });
+    if (oBias) out.push({ name: "o_proj.bias", rows: 1, cols: h, shard: "none", stage: "layer", quantizable: false, ...at });
+    if (p.qkNorm) out.push({ name: "qk_norm", rows: 2, cols: p.headDim, shard: "none", stage: "layer", quantizable: false, ...at });
+  }
+  if (p.linearAttention) {
+    // Gated DeltaNet (vLLM Qwen3NextGatedDeltaNet): fused q/k/v/z and b/a input projections, a depthwise causal
+    // conv over q/k/v, per-head A_log and dt_bias, a gated RMSNorm over the value head and the output projection.
+    const la = p.linearAttention;
+    const keyDim = la.numKeyHeads * la.keyHeadDim;
+    const valueDim = la.numValueHeads * la.valueHeadDim;
+    const lin = { stage: "layer" as const, only: "linear" as const };
+    out.push({ name: "linear_attn.in_proj_qkvz", rows: 2 * keyDim + 2 * valueDim, cols: h, shard: "col", quantizable: true, ...lin });
+    out.push({ name: "linear_attn.in_proj_ba", rows: 2 * la.numValueHeads, cols: h, shard: "col", quantizable: false, ...lin });
+    out.push({ name: "linear_attn.conv1d", rows: 2 * keyDim + valueDim, cols: la.convKernel, shard: "col", quantizable: false, ...lin });
+    out.push({ name: "linear_attn.A_log_dt_bias", rows: 2, cols: la.numValueHeads, shard: "row", quantizable: false, ...lin });
+    out.push({ name: "linear_attn.norm", rows: 1, cols: la.valueHeadDim, shard: "none", quantizable: false, ...lin });
+    out.push({ name: "linear_attn.out_proj", rows: h, cols: valueDim, shard: "row", quantizable: true, ...lin });
   }
 
   if (p.moe && p.moe.denseLayers > 0) {
@@ -90,6 +111,8 @@ function tensors(p: ModelProfile, tp: number, pp = 1): Tensor[] {
     if (e.sharedExpertIntermediateSize > 0) {
       out.push({ name: "shared_expert.gate_up", rows: 2 * e.sharedExpertIntermediateSize, cols: h, shard: "col", stage: "layer", quantizable: true });
       out.push({ name: "shared_expert.down", rows: h, cols: e.sharedExpertIntermediateSize, shard: "row", stage: "layer", quantizable: true });
+      // Qwen2-MoE/Qwen3-Next scale the shared expert by a sigmoid gate, one [1, hidden] Linear per layer.
+      if (p.modelType.startsWith("qwen")) out.push({ name: "shared_expert_gate", rows: 1, cols: h, shard: "none", stage: "layer", quantizable: false });
     }
   } else if (p.gatedMlp) {
     out.push({ name: "gate_up_proj", rows: 2 * p.intermediateSize, cols: h, shard: "col", stage: "layer", quantizable: true });
@@ -108,7 +131,7 @@ function tensors(p: ModelProfile, tp: number, pp = 1): Tensor[] {
   const generative = !encoder && p.classifierLabels === 0;
   // With tied embeddings the last pipeline stage still needs the vocabulary matrix for lm_head.
   if (generative && (!p.tiedEmbeddings || pp > 1)) {
-    out.push({ name: "lm_head", rows: padVocab(p.vocabSize), cols: h, shard: "vocab", stage: "last", quantizable: false });
+    out.push({ name: "lm_head", rows: padVocab(p.vocabSize), cols: h, shard: "vocab", stage: "last", quantizable: p.quantization?.lmHead === true });
     if (p.modelType === "phi") out.push({ name: "lm_head.bias", rows: 1, cols: padVocab(p.vocabSize), shard: "vocab", stage: "last", quantizable: false });
   }
   if (p.modelType === "bert" && p.classifierLabels === 0) {
@@ -166,11 +189,15 @@ function tensors(p: ModelProfile, tp: number, pp = 1): Tensor[] {
   return out;
 }
 
-const MOE_LAYER_TENSORS = new Set(["router", "router.bias", "experts.w13", "experts.w2", "experts.w13.bias", "experts.w2.bias", "shared_expert.gate_up", "shared_expert.down"]);
+const MOE_LAYER_TENSORS = new Set(["router", "router.bias", "experts.w13", "experts.w2", "experts.w13.bias", "experts.w2.bias", "shared_expert.gate_up", "shared_expert.down", "shared_expert_gate"]);
 
 /** How many times a tensor occurs in a stage that holds `layers` layers starting at layer `firstLayer`. */
 function layerCount(p: ModelProfile, t: Tensor, layers: number, firstLayer: number): number {
   if (t.stage !== "layer" && t.stage !== "dense") return 1;
+  if (t.only && p.layerTypes) {
+    const inStage = p.layerTypes.slice(firstLayer, firstLayer + layers);
+    return inStage.filter((k) => (t.only === "linear" ? k === "linear" : k !== "linear")).length;
+  }
   const dense = p.moe ? Math.max(0, Math.min(p.moe.denseLayers, firstLayer + layers) - firstLayer) : 0;
   if (t.stage === "dense") return dense;
   return MOE_LAYER_TENSORS.has(t.name) ? layers - dense : layers;
@@ -257,7 +284,7 @@ export function estimateWeights(p: ModelProfile, o: WeightsOptions): WeightsEsti
       let cols = t.cols;
       if (t.shard === "col" || t.shard === "vocab") rows = rows / o.tp;
       if (t.shard === "row") cols = cols / o.tp;
-      const expert = t.name.startsWith("experts.") || t.name.startsWith("shared_expert.") || (!p.moe && (t.name === "gate_up_proj" || t.name === "down_proj"));
+      const expert = t.name.startsWith("experts.") || t.name.startsWith("shared_expert.") || (!p.moe && (t.name === "gate_up_proj" || t.name === "down_proj")) || t.name === "lm_head"; // lm_head is only quantizable when the checkpoint packs it (NVFP4 in ModelOpt mixed)
       const one = t.quantizable && o.quantization ? quantizedBytes(rows, cols, o.quantization, bytes, expert) : rows * cols * bytes;
       const copies = t.copies ?? 1;
       // Experts are one fused parameter per layer; other repeated tensors are separate allocations.
