@@ -32,13 +32,27 @@ export interface MoeSpec {
   readonly denseLayers: number;
 }
 
+/**
+ * The vision encoder and projector of a vision-language model, by family (vLLM's model file in brackets):
+ * - "qwen2-vl" (qwen2_vl.py): LayerNorm blocks with a plain fc1/fc2 MLP, a patch merger;
+ * - "qwen2.5-vl" (qwen2_5_vl.py): RMSNorm blocks with a gated MLP, a patch merger;
+ * - "qwen3-vl" (qwen3_vl.py, also Qwen3.5/3.6): learned position embeddings, a patch merger and deepstack mergers;
+ * - "siglip" (gemma3_mm.py): SigLIP + Gemma 3's pooling projector to mm_tokens_per_image tokens;
+ * - "llama4" (mllama4.py): 336-pixel tiles, a pixel-shuffle adapter and a linear projector;
+ * - "pixtral" (pixtral.py, mistral3.py, llava.py): RMSNorm blocks with a gated MLP, a patch merger (Mistral 3) and a two-layer projector.
+ */
+export type VisionKind = "qwen2-vl" | "qwen2.5-vl" | "qwen3-vl" | "siglip" | "llama4" | "pixtral";
+
 export interface VisionTower {
-  /** "qwen-vl": Qwen2-VL-style tower with a patch merger; "siglip": SigLIP tower + Gemma 3 projector (pooled to mm_tokens_per_image). */
-  readonly kind: "qwen-vl" | "siglip";
-  /** Patches per image (SigLIP: (image_size / patch_size)²). */
+  readonly kind: VisionKind;
+  /** Patches per image (SigLIP: (image_size / patch_size)²; Llama 4: per 336-pixel tile). */
   readonly patchesPerImage: number;
   /** LLM tokens per image (Gemma 3: mm_tokens_per_image). */
   readonly tokensPerImage: number;
+  /** LLM tokens of the largest image vLLM profiles (get_mm_max_tokens_per_item). */
+  readonly maxTokensPerImage: number;
+  /** ViT patches that image passes through the encoder. */
+  readonly maxPatchesPerImage: number;
   readonly depth: number;
   readonly hiddenSize: number;
   readonly intermediateSize: number;
@@ -47,6 +61,13 @@ export interface VisionTower {
   readonly inChannels: number;
   readonly spatialMergeSize: number;
   readonly outHiddenSize: number;
+  /** Learned position embeddings (Qwen3-VL num_position_embeddings, Llama 4's tile grid + class token). */
+  readonly positionEmbeddings: number;
+  /** Qwen3-VL deepstack mergers: each feeds one more set of embeddings to the language model. */
+  readonly deepstackLayers: number;
+  /** Llama 4 adapter and projector widths; Mistral 3 / LLaVA projector bias. */
+  readonly projectorInputDim: number;
+  readonly projectorBias: boolean;
 }
 
 export type AttentionKind = "full" | "mla" | "encoder-only";
@@ -131,7 +152,7 @@ const GATED_DELTANET_TYPES = new Set(["qwen3_next", "qwen3_5", "qwen3_5_moe", "q
 /** Other recurrent hybrids whose state layouts (Mamba-1/2, short conv, MiniMax/Kimi linear attention) the planner does not size. */
 const UNSIZED_HYBRID_TYPES = new Set(["jamba", "bamba", "nemotron_h", "falcon_h1", "granitemoehybrid", "zamba", "zamba2", "plamo2", "lfm2", "lfm2_moe", "mamba", "mamba2", "falcon_mamba", "minimax", "minimax_text_01", "minimax_m1", "kimi_linear"]);
 /** The Qwen3 family normalises each query and key head (q_norm, k_norm). */
-const QK_NORM_TYPES = new Set(["qwen3", "qwen3_moe", "qwen3_next", "qwen3_5_text", "qwen3_5_moe_text", "qwen3_vl_text", "qwen3_vl_moe_text"]);
+const QK_NORM_TYPES = new Set(["qwen3", "qwen3_moe", "qwen3_next", "qwen3_5_text", "qwen3_5_moe_text", "qwen3_vl_text", "qwen3_vl_moe_text", "gemma3", "gemma3_text"]);
 
 /** Architectures that are encoders (no KV cache): BERT-style embedding and cross-encoder models. */
 const ENCODER_MODEL_TYPES = new Set(["bert", "roberta", "xlm-roberta", "modernbert", "nomic_bert", "new"]);
@@ -210,6 +231,89 @@ const TRANSFORMERS_DEFAULTS: Record<string, Json> = {
 function withDefaults(c: Json): Json {
   const d = TRANSFORMERS_DEFAULTS[String(c["model_type"] ?? "")];
   return d ? { ...d, ...Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) } : c;
+}
+
+/** The largest image Qwen-VL processors keep: Qwen2/2.5-VL max_pixels 12,845,056 = 16,384 × 28²; Qwen3-VL/3.5 longest_edge 16,777,216 = 16,384 × 32². */
+const QWEN_VL_MAX_TOKENS_PER_IMAGE = 16_384;
+/** Llama 4's image processor tiles an image into at most max_patches 336-pixel chunks (plus one global tile). */
+const LLAMA4_MAX_TILES = 16;
+
+function visionTower(top: Json, textHidden: number, path: string): VisionTower | undefined {
+  const raw = top["vision_config"] as Json | undefined;
+  if (!raw || typeof raw !== "object") return undefined;
+  const vc = withDefaults(raw);
+  const type = String(vc["model_type"] ?? "");
+  const topType = String(top["model_type"] ?? "");
+  const kind: VisionKind | undefined =
+    type === "siglip_vision_model"
+      ? "siglip"
+      : type === "llama4_vision_model"
+        ? "llama4"
+        : type === "pixtral"
+          ? "pixtral"
+          : type.startsWith("qwen3") || topType.startsWith("qwen3")
+            ? "qwen3-vl"
+            : type.startsWith("qwen2_5") || topType.startsWith("qwen2_5")
+              ? "qwen2.5-vl"
+              : topType.startsWith("qwen2_vl") || "embed_dim" in vc
+                ? "qwen2-vl"
+                : undefined;
+  if (!kind) {
+    throw new PlanningError([
+      error("MODEL_NOT_SIZABLE", path, {
+        field: "config.json vision_config.model_type",
+        problem: `vision encoder "${type || topType}" is not one the planner lays out`,
+        why: "the encoder's weights and the images vLLM profiles at start-up both take GPU memory, and a guess could hide an out-of-memory start",
+        fix: "use a Qwen2/2.5/3-VL, Qwen3.5, Gemma 3, Llama 4 or Pixtral/Mistral 3 vision model, or serve it text-only",
+      }),
+    ]);
+  }
+  const d = num(vc, "embed_dim", "hidden_size") ?? 0;
+  const patch = num(vc, "patch_size") ?? 14;
+  const imageSize = num(vc, "image_size") ?? 224;
+  const merge = kind === "pixtral" ? (num(top, "spatial_merge_size") ?? 1) : (num(vc, "spatial_merge_size") ?? 1);
+  const base = {
+    kind,
+    depth: num(vc, "depth", "num_hidden_layers") ?? 0,
+    hiddenSize: d,
+    intermediateSize: num(vc, "intermediate_size") ?? d * (num(vc, "mlp_ratio") ?? 4),
+    patchSize: patch,
+    temporalPatchSize: num(vc, "temporal_patch_size") ?? 1,
+    inChannels: num(vc, "in_chans", "in_channels", "num_channels") ?? 3,
+    deepstackLayers: Array.isArray(vc["deepstack_visual_indexes"]) ? (vc["deepstack_visual_indexes"] as unknown[]).length : 0,
+    projectorInputDim: num(vc, "projector_input_dim") ?? 0,
+    projectorBias: top["multimodal_projector_bias"] !== false && vc["multi_modal_projector_bias"] !== false,
+  };
+  if (kind === "siglip") {
+    // SigLIP + Gemma 3 projector: the patches pool into mm_tokens_per_image tokens (4096 → 256 = a 4×4 merge); pan-and-scan is off by default.
+    const patches = (imageSize / patch) ** 2;
+    const tokens = num(top, "mm_tokens_per_image") ?? patches;
+    return { ...base, patchesPerImage: patches, tokensPerImage: tokens, maxTokensPerImage: tokens, maxPatchesPerImage: patches, spatialMergeSize: Math.sqrt(patches / tokens), outHiddenSize: textHidden, positionEmbeddings: patches };
+  }
+  if (kind === "llama4") {
+    // Each 336-pixel tile: (336/14)² = 576 patches, pixel-shuffled by ratio 0.5 to 144 tokens; the largest image has 16 tiles and a global one.
+    const perTile = (imageSize / patch) ** 2;
+    const ratio = num(vc, "pixel_shuffle_ratio") ?? 0.5;
+    const tokens = perTile * ratio * ratio;
+    return { ...base, patchesPerImage: perTile, tokensPerImage: tokens, maxTokensPerImage: (LLAMA4_MAX_TILES + 1) * tokens, maxPatchesPerImage: (LLAMA4_MAX_TILES + 1) * (perTile + 1), spatialMergeSize: 1 / ratio, outHiddenSize: textHidden, positionEmbeddings: perTile + 1 };
+  }
+  if (kind === "pixtral") {
+    // The largest image is image_size² pixels: (image_size / patch)² patches, merged spatial_merge_size² to one token (Mistral 3).
+    const patches = (imageSize / patch) ** 2;
+    return { ...base, patchesPerImage: patches, tokensPerImage: patches / (merge * merge), maxTokensPerImage: patches / (merge * merge), maxPatchesPerImage: patches, spatialMergeSize: merge, outHiddenSize: textHidden, positionEmbeddings: 0 };
+  }
+  // Qwen-VL: dynamic resolution; Qwen2.5-VL/Qwen3-VL name the projection width out_hidden_size, Qwen2-VL calls it hidden_size (its ViT width is embed_dim).
+  const out = num(vc, "out_hidden_size") ?? (num(vc, "embed_dim") !== undefined ? num(vc, "hidden_size") : undefined) ?? textHidden;
+  return {
+    ...base,
+    patchesPerImage: 0,
+    tokensPerImage: 0,
+    maxTokensPerImage: QWEN_VL_MAX_TOKENS_PER_IMAGE,
+    maxPatchesPerImage: QWEN_VL_MAX_TOKENS_PER_IMAGE * merge * merge,
+    spatialMergeSize: merge,
+    outHiddenSize: out,
+    positionEmbeddings: kind === "qwen3-vl" ? (num(vc, "num_position_embeddings") ?? 0) : 0,
+  };
 }
 
 /** Read a config.json (already parsed) into a profile. `path` names the model in error messages. */
@@ -339,29 +443,7 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
         }
       : undefined;
 
-  const vcRaw = top["vision_config"] as Json | undefined;
-  const vc = vcRaw && typeof vcRaw === "object" ? withDefaults(vcRaw) : undefined;
-  const siglip = vc?.["model_type"] === "siglip_vision_model";
-  const patchesPerImage = siglip ? ((num(vc!, "image_size") ?? 224) / (num(vc!, "patch_size") ?? 16)) ** 2 : 0;
-  const tokensPerImage = siglip ? (num(top, "mm_tokens_per_image") ?? patchesPerImage) : 0;
-  const vision: VisionTower | undefined =
-    vc && typeof vc === "object"
-      ? {
-          kind: siglip ? "siglip" : "qwen-vl",
-          patchesPerImage,
-          tokensPerImage,
-          depth: num(vc, "depth", "num_hidden_layers") ?? 0,
-          hiddenSize: num(vc, "embed_dim", "hidden_size") ?? 0,
-          intermediateSize: num(vc, "intermediate_size") ?? (num(vc, "embed_dim", "hidden_size") ?? 0) * (num(vc, "mlp_ratio") ?? 4),
-          patchSize: num(vc, "patch_size") ?? 14,
-          temporalPatchSize: num(vc, "temporal_patch_size") ?? 1,
-          inChannels: num(vc, "in_chans", "in_channels", "num_channels") ?? 3,
-          // SigLIP + Gemma 3 projector: patchesPerImage patches pool into tokensPerImage tokens (4096 → 256 = a 4×4 merge).
-          spatialMergeSize: siglip ? Math.sqrt(patchesPerImage / tokensPerImage) : (num(vc, "spatial_merge_size") ?? 1),
-          // Qwen2.5-VL/Qwen3-VL name the projection width out_hidden_size; Qwen2-VL calls it hidden_size (its ViT width is embed_dim).
-          outHiddenSize: siglip ? h : (num(vc, "out_hidden_size") ?? (num(vc, "embed_dim") !== undefined ? num(vc, "hidden_size") : undefined) ?? h),
-        }
-      : undefined;
+  const vision = visionTower(top, h, path);
 
   const labels = top["id2label"] && typeof top["id2label"] === "object" ? Object.keys(top["id2label"] as Json).length : num(top, "num_labels") ?? 1;
   const partialRotary = num(text, "partial_rotary_factor") ?? 1;
@@ -381,7 +463,7 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
     dtype,
     tiedEmbeddings: typeof text["tie_word_embeddings"] === "boolean" ? (text["tie_word_embeddings"] as boolean) : ["gemma", "gemma2", "falcon"].includes(modelType),
     gatedMlp: gated,
-    attentionBias: text["attention_bias"] === true || ["qwen2", "qwen2_vl", "phi", "bert", "xlm-roberta", "roberta"].includes(modelType) || text["bias"] === true,
+    attentionBias: text["attention_bias"] === true || ["qwen2", "qwen2_vl", "qwen2_5_vl", "phi", "bert", "xlm-roberta", "roberta"].includes(modelType) || text["bias"] === true,
     mlpBias: text["mlp_bias"] === true || ["phi", "bert", "xlm-roberta", "roberta"].includes(modelType),
     attention: encoder ? "encoder-only" : mla ? "mla" : "full",
     slidingWindow: slidingWindowLayers > 0 ? slidingWindow : 0,

@@ -11,6 +11,7 @@ import { error, GiB, round, warning, type Finding } from "./findings";
 import { DTYPE_BYTES, type Dtype, type ModelProfile, type Quantization } from "./model-profile";
 import { estimateWeights, layersPerStage } from "./weights";
 import type { EngineProfile } from "./engine";
+import { checkLimitMmPerPrompt, encoderProfile, type LimitMmPerPrompt } from "./multimodal";
 import { attentionBytesPerTokenPerLayer, BLOCK_SIZE, bytesPerRequest, kvBlocks, kvCacheLayout, loggedKvTokens, maxConcurrency as concurrencyOf, type KvCacheLayout } from "./kv-cache";
 
 export { BLOCK_SIZE } from "./kv-cache";
@@ -61,6 +62,8 @@ export interface SizingInput {
    * gpu_memory_utilization for the pool.
    */
   readonly kvCacheMemoryBytes?: number;
+  /** `--limit-mm-per-prompt`: bounds the images vLLM profiles the vision encoder with. @default vLLM's: 999 of each modality */
+  readonly limitMmPerPrompt?: LimitMmPerPrompt;
   /** FlashInfer is installed (it is in the vllm/vllm-openai images); without it some releases sample natively, which peaks higher. @default true */
   readonly flashInferInstalled?: boolean;
   /** Where findings point. */
@@ -173,49 +176,10 @@ function onlineQuantization(q: OnlineQuantization | undefined, p: ModelProfile, 
   return { method: "fp8", weightBits: 8, groupSize: 0, origin: "online" };
 }
 
-/**
- * The multimodal part of vLLM's profile run (gpu_model_runner.profile_run, multimodal/encoder_budget.py): the
- * encoder runs once on `items` dummy images of the largest size, and their embeddings stay in the encoder cache
- * while the language model's dummy batch runs.
- */
-export interface EncoderProfile {
-  /** LLM tokens one image of the largest size becomes. */
-  readonly tokensPerItem: number;
-  /** Images in the profiled batch. */
-  readonly items: number;
-  /** Encoder budget in tokens (max(max_num_batched_tokens, tokensPerItem)). */
-  readonly budget: number;
-}
-
-/** Image limit per prompt when none is set: vLLM's default for `--limit-mm-per-prompt` (999 per modality). */
-export const DEFAULT_IMAGES_PER_PROMPT = 999;
-
-/**
- * The largest image in LLM tokens: Qwen-VL processors resize to at most longest_edge pixels (Qwen2/2.5-VL
- * 12,845,056 = 16,384 × 28², Qwen3-VL/3.5 16,777,216 = 16,384 × 32²), i.e. 16,384 merged patches; Gemma 3's
- * SigLIP image is always mm_tokens_per_image (pan-and-scan is off by default).
- */
-export function maxTokensPerImage(p: ModelProfile): number {
-  if (!p.vision) return 0;
-  if (p.vision.kind === "siglip") return p.vision.tokensPerImage;
-  return 16_384;
-}
-
-export function encoderProfile(p: ModelProfile, o: { maxNumBatchedTokens: number; maxNumSeqs: number; maxModelLen: number; imagesPerPrompt?: number }): EncoderProfile | undefined {
-  const perItem = maxTokensPerImage(p);
-  const limit = o.imagesPerPrompt ?? DEFAULT_IMAGES_PER_PROMPT;
-  if (perItem === 0 || limit === 0) return undefined; // a limit of 0 skips the encoder profile (and the encoder cache)
-  const budget = Math.max(o.maxNumBatchedTokens, perItem);
-  // MultiModalBudget._get_max_items: what the encoder budget holds, capped by what max_num_seqs prompts could carry.
-  const perPrompt = Math.max(1, Math.min(limit, Math.floor(o.maxModelLen / perItem)));
-  const items = Math.max(1, Math.min(Math.floor(budget / perItem), o.maxNumSeqs * perPrompt));
-  return { tokensPerItem: perItem, items, budget };
-}
-
 /** Peak transient memory of the profile run on one GPU of stage `stage`, in bytes. */
 export function activationPeakBytes(
   p: ModelProfile,
-  o: { tp: number; pp: number; stage: number; tokens: number; seqs: number; dtype: Dtype; engine: EngineProfile; smCount: number; maxModelLen?: number; imagesPerPrompt?: number; flashInfer?: boolean },
+  o: { tp: number; pp: number; stage: number; tokens: number; seqs: number; dtype: Dtype; engine: EngineProfile; smCount: number; maxModelLen?: number; limits?: LimitMmPerPrompt; flashInfer?: boolean },
 ): number {
   const b = DTYPE_BYTES[o.dtype];
   const h = p.hiddenSize;
@@ -261,17 +225,19 @@ export function activationPeakBytes(
     const sampler = requests * p.vocabSize * (b + 4 * runner.samplerFloat32CopiesPerLogit) + perSm + n * h * b;
     peak = Math.max(peak, sampler);
   }
-  const enc = p.vision && o.stage === 0 ? encoderProfile(p, { maxNumBatchedTokens: n, maxNumSeqs: o.seqs, maxModelLen: o.maxModelLen ?? n, imagesPerPrompt: o.imagesPerPrompt }) : undefined;
+  const enc = p.vision && o.stage === 0 ? encoderProfile(p, { maxNumBatchedTokens: n, maxNumSeqs: o.seqs, maxModelLen: o.maxModelLen ?? n, ...(o.limits ? { limits: o.limits } : {}) }) : undefined;
   if (p.vision && enc) {
     const v = p.vision;
     const tokens = enc.items * enc.tokensPerItem;
-    // The dummy images' embeddings stay in the encoder cache during the language model's dummy run.
-    peak += tokens * h * b;
+    // The dummy images' embeddings stay in the encoder cache during the language model's dummy run (Qwen3-VL also keeps
+    // one set per deepstack layer).
+    const embeddings = tokens * h * b * (1 + v.deepstackLayers);
+    peak += embeddings;
     // The encoder forward itself: every patch of every image through the ViT (hidden + residual, the MLP's
     // up-projection and activation), with the pixel values as input.
-    const patches = v.kind === "siglip" ? enc.items * v.patchesPerImage : tokens * v.spatialMergeSize * v.spatialMergeSize;
+    const patches = enc.items * enc.patchesPerItem;
     const pixels = patches * v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize * b;
-    const vision = pixels + patches * b * (2 * v.hiddenSize + (2 * v.intermediateSize) / tp) + tokens * h * b;
+    const vision = pixels + patches * b * (2 * v.hiddenSize + (2 * v.intermediateSize) / tp) + embeddings;
     peak = Math.max(peak, vision);
   }
   return peak;
@@ -343,6 +309,7 @@ export function size(input: SizingInput): SizingResult {
   if (kvDtype !== "auto" && input.gpu.computeCapability < 8.0) {
     errors.push(error("KV_CACHE_DTYPE_UNSUPPORTED_ON_GPU", path, { field: "kvCacheDtype", problem: `kvCacheDtype "${kvDtype}" on ${input.gpu.id} (compute capability ${input.gpu.computeCapability.toFixed(1)})`, why: "vLLM's fp8 KV-cache kernels need compute capability 8.0 or newer", fix: 'use kvCacheDtype "auto"' }));
   }
+  errors.push(...checkLimitMmPerPrompt(input.limitMmPerPrompt, p, path));
   const dtype = resolveDtype(p, input.dtype ?? "auto", input.gpu, path, errors, warnings);
   const quant = onlineQuantization(input.quantization, p, input.gpu, path, errors);
 
@@ -373,7 +340,7 @@ export function size(input: SizingInput): SizingResult {
   const stageFacts = stageLayers.map((layers, s) => {
     const w = weights.bytesPerStage[s] * scale + (input.extraBytesPerGpu ?? 0);
     const graphs = engine.cudaGraphBytes(p, layers, maxNumSeqs);
-    const act = activationPeakBytes(p, { tp: safeTp, pp: safePp, stage: s, tokens, seqs: maxNumSeqs, dtype, engine, smCount: input.gpu.smCount, maxModelLen: safeLen, flashInfer: input.flashInferInstalled ?? true });
+    const act = activationPeakBytes(p, { tp: safeTp, pp: safePp, stage: s, tokens, seqs: maxNumSeqs, dtype, engine, smCount: input.gpu.smCount, maxModelLen: safeLen, ...(input.limitMmPerPrompt ? { limits: input.limitMmPerPrompt } : {}), flashInfer: input.flashInferInstalled ?? true });
     const available = input.kvCacheMemoryBytes ?? requested - w - act - nonTorch - graphs;
     const layout = layoutFor(firstLayer, layers, safeLen);
     const first = firstLayer;

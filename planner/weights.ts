@@ -145,48 +145,96 @@ function tensors(p: ModelProfile, tp: number, pp = 1): Tensor[] {
     out.push({ name: "classifier.out_proj.bias", rows: 1, cols: p.classifierLabels, shard: "none", stage: "last", quantizable: false });
   }
 
-  if (p.vision?.kind === "siglip") {
-    // SigLIP (Gemma 3): conv patch embedding, learned positions, pre-norm blocks with biased q/k/v/o and fc1/fc2,
-    // a post-layernorm, then the projector (soft-embedding RMSNorm + a [vision, text] projection). Replicated, bf16.
-    const v = p.vision;
-    const d = v.hiddenSize;
-    const add = (name: string, rows: number, cols: number, copies = 1) => out.push({ name, rows, cols, shard: "none", stage: "first", quantizable: false, copies });
-    add("vision.patch_embedding", d, v.inChannels * v.patchSize * v.patchSize);
-    add("vision.patch_embedding.bias", 1, d);
-    add("vision.position_embedding", v.patchesPerImage, d);
-    for (const [name, rows, cols] of [["q", d, d], ["k", d, d], ["v", d, d], ["o", d, d], ["fc1", v.intermediateSize, d], ["fc2", d, v.intermediateSize]] as const) {
-      add(`vision.${name}`, rows, cols, v.depth);
-      add(`vision.${name}.bias`, 1, rows, v.depth);
-    }
-    add("vision.layer_norms", 4, d, v.depth); // layer_norm1/2, weight and bias
-    add("vision.post_layernorm", 2, d);
-    add("projector.mm_soft_emb_norm", 1, d);
-    add("projector.mm_input_projection", d, h);
-  } else if (p.vision) {
-    const v = p.vision;
-    const patchIn = v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize;
-    const merged = v.hiddenSize * v.spatialMergeSize * v.spatialMergeSize;
-    out.push({ name: "visual.patch_embed", rows: v.hiddenSize, cols: patchIn, shard: "none", stage: "first", quantizable: false });
-    const block: Array<[string, number, number, Shard]> = [
-      ["visual.norm1", 2, v.hiddenSize, "none"],
-      ["visual.norm2", 2, v.hiddenSize, "none"],
-      ["visual.qkv", 3 * v.hiddenSize, v.hiddenSize, "col"],
-      ["visual.qkv.bias", 1, 3 * v.hiddenSize, "none"],
-      ["visual.proj", v.hiddenSize, v.hiddenSize, "row"],
-      ["visual.proj.bias", 1, v.hiddenSize, "none"],
-      ["visual.fc1", v.intermediateSize, v.hiddenSize, "col"],
-      ["visual.fc1.bias", 1, v.intermediateSize, "none"],
-      ["visual.fc2", v.hiddenSize, v.intermediateSize, "row"],
-      ["visual.fc2.bias", 1, v.hiddenSize, "none"],
-    ];
-    for (const [name, rows, cols, shard] of block) out.push({ name, rows, cols, shard, stage: "first", quantizable: false, copies: v.depth });
-    out.push({ name: "visual.merger.ln_q", rows: 2, cols: v.hiddenSize, shard: "none", stage: "first", quantizable: false }); // LayerNorm weight and bias
-    out.push({ name: "visual.merger.fc1", rows: merged, cols: merged, shard: "col", stage: "first", quantizable: false });
-    out.push({ name: "visual.merger.fc1.bias", rows: 1, cols: merged, shard: "none", stage: "first", quantizable: false });
-    out.push({ name: "visual.merger.fc2", rows: v.outHiddenSize, cols: merged, shard: "row", stage: "first", quantizable: false });
-    out.push({ name: "visual.merger.fc2.bias", rows: 1, cols: v.outHiddenSize, shard: "none", stage: "first", quantizable: false });
-  }
+  if (p.vision) visionTensors(p, out);
   return out;
+}
+
+/**
+ * The vision encoder and projector, whole on the first pipeline stage. vLLM shards the Qwen-VL towers' qkv/MLP across
+ * TP ranks (col/row); the other towers are counted replicated (a bound: vLLM splits some of their Linears too).
+ */
+function visionTensors(p: ModelProfile, out: Tensor[]): void {
+  const v = p.vision!;
+  const d = v.hiddenSize;
+  const i = v.intermediateSize;
+  const h = p.hiddenSize;
+  const add = (name: string, rows: number, cols: number, copies = 1, shard: Shard = "none") => out.push({ name: `vision.${name}`, rows, cols, shard, stage: "first", quantizable: false, copies });
+  /** A Linear [rows, cols], with its bias when `bias`. */
+  const linear = (name: string, rows: number, cols: number, bias: boolean, copies = 1, shard: Shard = "none") => {
+    add(name, rows, cols, copies, shard);
+    if (bias) add(`${name}.bias`, 1, rows, copies);
+  };
+  const merged = d * v.spatialMergeSize * v.spatialMergeSize;
+  const blocks = v.depth;
+  switch (v.kind) {
+    case "siglip":
+      // SigLIP: conv patch embedding, learned positions, pre-norm blocks with biased q/k/v/o and fc1/fc2, a post-layernorm,
+      // then Gemma 3's projector (soft-embedding RMSNorm + a [vision, text] projection).
+      linear("patch_embedding", d, v.inChannels * v.patchSize * v.patchSize, true);
+      add("position_embedding", v.positionEmbeddings, d);
+      for (const [name, rows, cols] of [["q", d, d], ["k", d, d], ["v", d, d], ["o", d, d], ["fc1", i, d], ["fc2", d, i]] as const) linear(name, rows, cols, true, blocks);
+      add("layer_norms", 4, d, blocks); // layer_norm1/2, weight and bias
+      add("post_layernorm", 2, d);
+      add("mm_soft_emb_norm", 1, d);
+      add("mm_input_projection", d, h);
+      return;
+    case "llama4":
+      // Llama 4: unfolded-conv patch embedding, class token and positions, pre/post LayerNorms, LayerNorm blocks with biased
+      // attention and fc1/fc2, the pixel-shuffle adapter (fc1 [projector_input_dim, 4·hidden], fc2 square) and the projector.
+      add("patch_embedding", d, v.inChannels * v.patchSize * v.patchSize);
+      add("class_embedding", 1, d);
+      add("positional_embedding_vlm", v.positionEmbeddings, d);
+      add("layernorm_pre_post", 4, d);
+      for (const [name, rows, cols] of [["q", d, d], ["k", d, d], ["v", d, d], ["o", d, d], ["fc1", i, d], ["fc2", d, i]] as const) linear(name, rows, cols, true, blocks);
+      add("layer_norms", 4, d, blocks);
+      add("adapter.fc1", v.projectorInputDim, merged);
+      add("adapter.fc2", v.projectorInputDim, v.projectorInputDim);
+      linear("projector", h, v.projectorInputDim, v.projectorBias);
+      return;
+    case "pixtral":
+      // Pixtral: conv patch embedding, RMSNorm blocks with bias-free attention and a gated MLP; Mistral 3 adds an RMSNorm and a
+      // patch merger before the two-layer projector.
+      add("patch_conv", d, v.inChannels * v.patchSize * v.patchSize);
+      add("ln_pre", 1, d);
+      for (const [name, rows, cols] of [["q", d, d], ["k", d, d], ["v", d, d], ["o", d, d], ["gate", i, d], ["up", i, d], ["down", d, i]] as const) add(name, rows, cols, blocks);
+      add("norms", 2, d, blocks);
+      if (v.spatialMergeSize > 1) {
+        add("projector.norm", 1, d);
+        add("projector.patch_merger", d, merged);
+      }
+      linear("projector.linear_1", h, d, v.projectorBias);
+      linear("projector.linear_2", h, h, v.projectorBias);
+      return;
+    default: {
+      // Qwen-VL: Conv3d patch embedding over temporal_patch_size frames, blocks sharded like the LLM (qkv and the MLP's
+      // up projections by column, proj and the down projection by row), then the patch merger(s).
+      const qwen3 = v.kind === "qwen3-vl";
+      linear("patch_embed", d, v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize, qwen3);
+      if (v.positionEmbeddings > 0) add("pos_embed", v.positionEmbeddings, d);
+      linear("qkv", 3 * d, d, true, blocks, "col");
+      linear("proj", d, d, true, blocks, "row");
+      if (v.kind === "qwen2.5-vl") {
+        linear("gate_proj", i, d, true, blocks, "col");
+        linear("up_proj", i, d, true, blocks, "col");
+        linear("down_proj", d, i, true, blocks, "row");
+        add("norms", 2, d, blocks); // RMSNorm norm1, norm2
+        add("merger.ln_q", 1, d);
+      } else {
+        linear("fc1", i, d, true, blocks, "col");
+        linear("fc2", d, i, true, blocks, "row");
+        add("norms", 4, d, blocks); // LayerNorm norm1, norm2: weight and bias
+        add("merger.norm", 2, d);
+      }
+      linear("merger.fc1", merged, merged, true, 1, "col");
+      linear("merger.fc2", v.outHiddenSize, merged, true, 1, "row");
+      // Qwen3-VL deepstack mergers: LayerNorm over the merged patch, then the same two Linears.
+      if (v.deepstackLayers > 0) {
+        add("deepstack.norm", 2, merged, v.deepstackLayers);
+        linear("deepstack.fc1", merged, merged, true, v.deepstackLayers);
+        linear("deepstack.fc2", v.outHiddenSize, merged, true, v.deepstackLayers);
+      }
+    }
+  }
 }
 
 const MOE_LAYER_TENSORS = new Set(["router", "router.bias", "experts.w13", "experts.w2", "experts.w13.bias", "experts.w2.bias", "shared_expert.gate_up", "shared_expert.down", "shared_expert_gate"]);
