@@ -24,6 +24,8 @@ export interface RunnerBehaviour {
 
 export interface EngineProfile {
   readonly id: string;
+  /** The vLLM version this profile was asked for ("0.24.0"). */
+  readonly version: string;
   /** How the start-up log prints "GPU KV cache size": whole blocks ÷ KV-cache groups (≤ v0.23) or max concurrency × max_model_len (v0.24+). */
   readonly kvTokensLogged: "blocks" | "concurrency";
   readonly engine: "V0" | "V1";
@@ -65,7 +67,7 @@ interface EngineRow {
 
 const rows = (enginesJson as { engines: EngineRow[] }).engines;
 
-function toProfile(r: EngineRow): EngineProfile {
+function toProfile(r: EngineRow, version: string): EngineProfile {
   const v2 = (p: ModelProfile) => {
     const generative = p.attention !== "encoder-only" && p.classifierLabels === 0;
     if (!generative) return false;
@@ -79,6 +81,7 @@ function toProfile(r: EngineRow): EngineProfile {
   };
   return {
     id: r.id,
+    version,
     kvTokensLogged: r.kvTokensLogged,
     engine: r.engine,
     hybridKvCacheManager: r.hybridKvCacheManager,
@@ -128,7 +131,7 @@ function cmp(a: string, b: string): number {
 export function engineFor(version: string): EngineProfile {
   const r = rows.find((x) => cmp(version, x.minVersion) >= 0 && (x.belowVersion === null || cmp(version, x.belowVersion) < 0));
   if (!r) throw new Error(`no engine profile in catalog/engines.json covers vLLM ${version}`);
-  return toProfile(r);
+  return toProfile(r, version.replace(/^v/, ""));
 }
 
 interface ReleaseRow {

@@ -110,6 +110,8 @@ export interface ModelProfile {
   readonly attentionOutputGate?: boolean;
   /** Per-head RMSNorms on q and k (Qwen3 family). */
   readonly qkNorm?: boolean;
+  /** A vision encoder of a family the planner does not lay out (its model_type): sized without it, with a warning. */
+  readonly unsizedVisionTower?: string;
 }
 
 /** What a decoder layer keeps per request: a KV cache of every token, of the sliding window, or a fixed recurrent state. */
@@ -196,6 +198,8 @@ export function parseQuantization(config: Json, path: string): Quantization | un
     const acts = first["input_activations"] as Json | null | undefined;
     const bits = num(weights, "num_bits") ?? 8;
     const type = String(weights["type"] ?? "int");
+    // 4-bit floats are NVFP4 (fp4 with an fp8 scale per 16); 4-bit ints are the GPTQ-style W4A16 layout.
+    if (bits === 4 && type === "float") return { method: "nvfp4", weightBits: 4, groupSize: num(weights, "group_size") ?? 16, origin: "checkpoint" };
     if (bits === 4) return { method: "w4a16", weightBits: 4, groupSize: num(weights, "group_size") ?? 128, origin: "checkpoint" };
     if (type === "float") return { method: "w8a8-fp8", weightBits: 8, groupSize: 0, origin: "checkpoint" };
     return { method: acts ? "w8a8-int8" : "w8a8-int8", weightBits: 8, groupSize: 0, origin: "checkpoint" };
@@ -238,7 +242,7 @@ const QWEN_VL_MAX_TOKENS_PER_IMAGE = 16_384;
 /** Llama 4's image processor tiles an image into at most max_patches 336-pixel chunks (plus one global tile). */
 const LLAMA4_MAX_TILES = 16;
 
-function visionTower(top: Json, textHidden: number, path: string): VisionTower | undefined {
+function visionTower(top: Json, textHidden: number): VisionTower | undefined {
   const raw = top["vision_config"] as Json | undefined;
   if (!raw || typeof raw !== "object") return undefined;
   const vc = withDefaults(raw);
@@ -258,16 +262,7 @@ function visionTower(top: Json, textHidden: number, path: string): VisionTower |
               : topType.startsWith("qwen2_vl") || "embed_dim" in vc
                 ? "qwen2-vl"
                 : undefined;
-  if (!kind) {
-    throw new PlanningError([
-      error("MODEL_NOT_SIZABLE", path, {
-        field: "config.json vision_config.model_type",
-        problem: `vision encoder "${type || topType}" is not one the planner lays out`,
-        why: "the encoder's weights and the images vLLM profiles at start-up both take GPU memory, and a guess could hide an out-of-memory start",
-        fix: "use a Qwen2/2.5/3-VL, Qwen3.5, Gemma 3, Llama 4 or Pixtral/Mistral 3 vision model, or serve it text-only",
-      }),
-    ]);
-  }
+  if (!kind) return undefined; // the profile records it as an unsized tower (ModelProfile.unsizedVisionTower)
   const d = num(vc, "embed_dim", "hidden_size") ?? 0;
   const patch = num(vc, "patch_size") ?? 14;
   const imageSize = num(vc, "image_size") ?? 224;
@@ -443,7 +438,8 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
         }
       : undefined;
 
-  const vision = visionTower(top, h, path);
+  const vision = visionTower(top, h);
+  const vcType = top["vision_config"] && typeof top["vision_config"] === "object" ? String((top["vision_config"] as Json)["model_type"] ?? modelType) : undefined;
 
   const labels = top["id2label"] && typeof top["id2label"] === "object" ? Object.keys(top["id2label"] as Json).length : num(top, "num_labels") ?? 1;
   const partialRotary = num(text, "partial_rotary_factor") ?? 1;
@@ -479,7 +475,7 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
       const q = parseQuantization(top["quantization_config"] ? top : text, path);
       return q ? { quantization: q } : {};
     })(),
-    ...(vision ? { vision } : {}),
+    ...(vision ? { vision } : vcType !== undefined ? { unsizedVisionTower: vcType } : {}),
     normsPerLayer: modelType === "gemma2" || modelType === "gemma3" ? 4 : modelType === "falcon" || modelType === "phi" ? 1 : 2, // parallel attention/MLP blocks share one norm
     classifierLabels: architecture.endsWith("ForSequenceClassification") ? labels : 0,
     rotaryDim: Math.round(headDim * partialRotary),

@@ -91,6 +91,7 @@ export function encoderProfile(p: ModelProfile, o: { maxNumBatchedTokens: number
 export function checkLimitMmPerPrompt(limits: LimitMmPerPrompt | undefined, p: ModelProfile, path: string): Finding[] {
   if (limits === undefined) return [];
   const out: Finding[] = [];
+  if (!p.vision && p.unsizedVisionTower) return out; // a tower the planner does not lay out: vLLM checks the limit itself
   if (!p.vision) {
     out.push(
       error("LIMIT_MM_PER_PROMPT_INVALID", path, {

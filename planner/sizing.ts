@@ -11,6 +11,8 @@ import { error, GiB, round, warning, type Finding } from "./findings";
 import { DTYPE_BYTES, type Dtype, type ModelProfile, type Quantization } from "./model-profile";
 import { estimateWeights, layersPerStage } from "./weights";
 import type { EngineProfile } from "./engine";
+import { GPUS } from "../catalog";
+import { quantFindings } from "./quant-support";
 import { checkLimitMmPerPrompt, encoderProfile, type LimitMmPerPrompt } from "./multimodal";
 import { attentionBytesPerTokenPerLayer, BLOCK_SIZE, bytesPerRequest, kvBlocks, kvCacheLayout, loggedKvTokens, maxConcurrency as concurrencyOf, type KvCacheLayout } from "./kv-cache";
 
@@ -150,7 +152,7 @@ function resolveDtype(p: ModelProfile, requested: Dtype | "auto", gpu: GpuFacts,
   return p.dtype;
 }
 
-function onlineQuantization(q: OnlineQuantization | undefined, p: ModelProfile, gpu: GpuFacts, path: string, errors: Finding[]): Quantization | undefined {
+function onlineQuantization(q: OnlineQuantization | undefined, p: ModelProfile, path: string, errors: Finding[]): Quantization | undefined {
   if (!q) return p.quantization;
   if (p.quantization) {
     errors.push(
@@ -162,16 +164,6 @@ function onlineQuantization(q: OnlineQuantization | undefined, p: ModelProfile, 
       }),
     );
     return p.quantization;
-  }
-  if (gpu.computeCapability < 8.0) {
-    errors.push(
-      error("QUANT_UNSUPPORTED_ON_GPU", path, {
-        field: "quantization",
-        problem: `fp8 on ${gpu.id} (compute capability ${gpu.computeCapability.toFixed(1)})`,
-        why: "vLLM runs fp8 natively from compute capability 8.9 and as weight-only Marlin kernels from 8.0; older GPUs have neither",
-        fix: "use an Ampere or newer GPU, or an AWQ/GPTQ checkpoint",
-      }),
-    );
   }
   return { method: "fp8", weightBits: 8, groupSize: 0, origin: "online" };
 }
@@ -310,8 +302,20 @@ export function size(input: SizingInput): SizingResult {
     errors.push(error("KV_CACHE_DTYPE_UNSUPPORTED_ON_GPU", path, { field: "kvCacheDtype", problem: `kvCacheDtype "${kvDtype}" on ${input.gpu.id} (compute capability ${input.gpu.computeCapability.toFixed(1)})`, why: "vLLM's fp8 KV-cache kernels need compute capability 8.0 or newer", fix: 'use kvCacheDtype "auto"' }));
   }
   errors.push(...checkLimitMmPerPrompt(input.limitMmPerPrompt, p, path));
+  if (p.unsizedVisionTower) {
+    warnings.push(
+      warning("VISION_TOWER_NOT_SIZED", path, {
+        field: "config.json vision_config",
+        problem: `the vision encoder "${p.unsizedVisionTower}" is not one the planner lays out, so its weights and vLLM's start-up image profile are not counted`,
+        why: "the planner knows the Qwen-VL, Gemma 3 SigLIP, Llama 4 and Pixtral towers; others typically add 0.4–1 B parameters and a profile of a few GiB",
+        fix: "leave headroom (a lower gpuMemoryUtilization), or set limitMmPerPrompt to { image: 0 } if you serve text only",
+      }),
+    );
+  }
   const dtype = resolveDtype(p, input.dtype ?? "auto", input.gpu, path, errors, warnings);
-  const quant = onlineQuantization(input.quantization, p, input.gpu, path, errors);
+  const quant = onlineQuantization(input.quantization, p, path, errors);
+  // The release decides which GPUs run the format: refused below its minimum capability, Marlin-emulated in between.
+  for (const f of quantFindings(quant, input.gpu, engine.version, GPUS, path)) (f.severity === "error" ? errors : warnings).push(f);
 
   const batch = engine.batchDefaults(input.gpu, maxLen);
   const maxNumSeqs = input.maxNumSeqs ?? batch.maxNumSeqs;

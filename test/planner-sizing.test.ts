@@ -24,6 +24,8 @@ function run(over: Partial<SizingInput> & { profile: ModelProfile; gpu: GpuFacts
   return size({ engine, tensorParallel: 1, maxModelLen: 8192, path: "stack/endpoint", ...over });
 }
 const codes = (r: { errors: readonly { code: string }[] }) => r.errors.map((e) => e.code);
+/** A real profile with the quantization of another checkpoint format (same layers, packed differently). */
+const profileWith = (p: ModelProfile, quantization: NonNullable<ModelProfile["quantization"]>): ModelProfile => ({ ...p, quantization });
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** `[CODE] path: problem. why. Fix: action.` */
 const messageForm = (code: string, path: string) => new RegExp(`^\\[${code}\\] ${escape(path)}: \\S.*\\. \\S.*\\. Fix: \\S.*\\.$`, "s");
@@ -224,10 +226,23 @@ describe("coded errors, each as `[CODE] path: problem. why. Fix: action.`", () =
     expect(r.warnings.map((w) => [w.code, w.severity])).toEqual([["DTYPE_DOWNCAST", "warning"]]);
   });
 
-  it("refuses online fp8 quantization on a T4 as QUANT_UNSUPPORTED_ON_GPU", () => {
+  it("runs online fp8 on a T4 through Marlin weight-only kernels (v0.24 accepts compute capability 7.5) and says so as QUANT_EMULATED_ON_GPU", () => {
     const r = run({ profile: catalogProfile("meta-llama/Llama-3.2-1B-Instruct"), gpu: gpu("T4"), quantization: "fp8", dtype: "float16" });
+    expect(codes(r)).toEqual([]);
+    const w = r.warnings.find((x) => x.code === "QUANT_EMULATED_ON_GPU")!;
+    expect(w.message).toMatch(messageForm("QUANT_EMULATED_ON_GPU", "stack/endpoint"));
+    expect(w.message).toContain("Marlin");
+    // The GPUs with native FP8 kernels are named: Ada and newer.
+    expect(w.message).toMatch(/native kernels: .*L4.*H100/);
+  });
+
+  it("refuses a ModelOpt FP8 checkpoint on an A100 (ModelOptFp8Config needs 8.9, no Marlin fallback), naming the GPUs that run it", () => {
+    const fp8 = profileWith(catalogProfile("meta-llama/Llama-3.1-8B-Instruct"), { method: "modelopt-fp8", weightBits: 8, groupSize: 0, origin: "checkpoint" });
+    const r = run({ profile: fp8, gpu: gpu("A100-80G") });
     expect(codes(r)).toEqual(["QUANT_UNSUPPORTED_ON_GPU"]);
     expect(r.errors[0].message).toMatch(messageForm("QUANT_UNSUPPORTED_ON_GPU", "stack/endpoint"));
+    expect(r.errors[0].message).toMatch(/natively: .*L40S.*H100/);
+    expect(r.errors[0].message).not.toMatch(/natively: [^;]*A100/);
   });
 
   it("refuses online fp8 on a checkpoint that is already quantized as QUANTIZATION_CONFLICT", () => {
