@@ -2,6 +2,7 @@
  * Build the ServingPlan from what the user declared: size and place every endpoint, pack replicas
  * into node pools, add up quota at the ceiling and the cost range, and collect every finding.
  */
+import { capabilityOf } from "./import-validation";
 import { DEFAULT_ENDPOINT_LIMIT_MM_PER_PROMPT } from "./multimodal";
 import { findQuota, HOURS_PER_MONTH, PRICES_CAPTURED_AT, REGION, REGIONAL_PRICES, SERVICE_PRICES, servicePriceIn, type RegionalServicePrice, type ServicePriceItem } from "../catalog";
 import { chooseShape, candidateOf, fitOnShape, MULTI_NODE_SPANS, spansNodes, type FitRequest, type ServingRequirements, type ShapeFit } from "./choose";
@@ -138,6 +139,9 @@ export function placeEndpoint(e: EndpointDeclaration, engine: EngineProfile = vl
     );
     return { findings };
   }
+  // The endpoint's release must register the architecture (registries differ between releases: catalog/vllm/registry.json).
+  const registered = capabilityOf(e.model.profile, e.path, engine.version);
+  if (!registered.capability && registered.findings.some((f) => f.code === "ARCH_UNSUPPORTED")) return { findings: [...findings, ...registered.findings] };
   const adapters = e.adapters ?? [];
   if (adapters.length || e.maxLoraRank !== undefined) {
     const bad = checkAdapters(adapters, e.model.modelId, e.maxLoraRank, e.path);
