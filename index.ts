@@ -35,6 +35,7 @@ export { planServing, placeEndpoint, type EndpointDeclaration, type ModelDeclara
 export { chooseShape, fitOnShape, type FitRequest, type ServingRequirements, type ShapeChoice, type ShapeFit } from "./planner/choose";
 export { size as sizeModel, type KvCacheDtype, type OnlineQuantization, type SizingInput, type SizingResult } from "./planner/sizing";
 export { profileFromConfig, type Dtype, type ModelProfile, type Quantization } from "./planner/model-profile";
+export { DEFAULT_ENDPOINT_LIMIT_MM_PER_PROMPT, type LimitMmPerPrompt, type MmLimit } from "./planner/multimodal";
 export { GpuShape } from "./planner/shapes";
 export { PlanningError, type Finding, type Severity } from "./planner/findings";
 export type { AdapterPlan, Capability, CapacityType, EndpointPlan, LoraPlan, NodePoolPlan, QuotaPlan, ServingPlan, ShapeCandidate, UsdRange } from "./planner/plan-types";

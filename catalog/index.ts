@@ -23,6 +23,8 @@ const Gpu = z.object({
   computeCapability: z.number().positive(),
   memoryBandwidthGBps: z.number().positive(),
   smCount: z.number().int().positive(),
+  /** Memory shared with the CPU (GB10): vLLM counts the host's available RAM as free GPU memory. @default false */
+  unifiedMemory: z.boolean().optional(),
   source: z.string().min(1),
   /** Throughput facts the performance model needs; optional so a GPU without sourced figures can still be sized. */
   performance: z

@@ -34,6 +34,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { error, PlanningError, warning, type Finding } from "../planner/findings";
 import { TOKENIZER_FILES, validateImport } from "../planner/import-validation";
 import { profileFromConfig } from "../planner/model-profile";
+import { parseConfigJson } from "../planner/config-json";
 import { headerLength, parseHeader, shardsFromIndex, summarize, type SafetensorsHeader } from "../planner/safetensors";
 import { LOCK_FILE, type LockedModel } from "../constructs/lock-file";
 import { assertRepoId, checkRevision, isCommitSha, normaliseRevision, parseS3Uri } from "../constructs/model-source";
@@ -109,7 +110,7 @@ async function readJson(remote: Remote, file: RemoteFile, where: string): Promis
   }
   const text = new TextDecoder().decode(await remote.whole(file.path));
   try {
-    const json = JSON.parse(text) as unknown;
+    const json = parseConfigJson(text);
     if (!json || typeof json !== "object" || Array.isArray(json)) throw new Error("not a JSON object");
     return json as Record<string, unknown>;
   } catch (e) {

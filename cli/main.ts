@@ -22,6 +22,7 @@ import { PlanningError, round, type Finding } from "../planner/findings";
 import { assertRegion, DEFAULT_REGION } from "../planner/region";
 import { profileFromConfig, type ModelProfile } from "../planner/model-profile";
 import { derivedMaxModelLen, size, type GpuFacts, type KvCacheDtype, type SizingResult } from "../planner/sizing";
+import type { LimitMmPerPrompt } from "../planner/multimodal";
 import { loadConfig } from "./model-source";
 import { LOCK_USAGE, lockCommand } from "./lock";
 import { planConsoleTable } from "../constructs/plan-report";
@@ -32,9 +33,9 @@ import { planDiffMarkdown } from "../constructs/plan-report";
 const USAGE = `usage:
   model-serving size   --config <config.json | catalog model id> (--gpu <${GPUS.map((g) => g.id).join("|")}> | --gpu-memory-gib N)
                        [--gpus N] [--tp N] [--pp N] [--util F] [--max-model-len N] [--dtype D] [--kv-cache-dtype D]
-                       [--quantization fp8] [--vllm X.Y.Z] [--region R] [--json]
+                       [--quantization fp8] [--limit-mm-per-prompt JSON] [--enable-prefix-caching] [--vllm X.Y.Z] [--region R] [--json]
   model-serving shapes --config <…> --max-model-len N [--min-concurrency F] [--util F] [--kv-cache-dtype D]
-                       [--quantization fp8] [--vllm X.Y.Z] [--region R] [--json]
+                       [--quantization fp8] [--limit-mm-per-prompt JSON] [--enable-prefix-caching] [--vllm X.Y.Z] [--region R] [--json]
   model-serving plan   [--vllm X.Y.Z] [--region R] [--json]   the serving plan of the app in ./cdktf.json, without writing Terraform
   model-serving plan   --compare <base serving-plan.json | plan --json output> [--json]
                        what changed against the base (cost, shapes, replicas, quotas, $/1M tokens) as markdown
@@ -54,6 +55,9 @@ ${LOCK_USAGE}
   --vllm is the release to size for (default ${DEFAULT_VLLM_VERSION}): any of v0.6–v0.29; a stack serves ${servableVllmVersions().join(", ")}.
     plan --vllm sets the release of every cluster that does not name its own.
   --quantization is vLLM's online quantization of an unquantized checkpoint.
+  --limit-mm-per-prompt is vLLM's flag for vision models, as JSON: '{"image":2}' or '{"image":{"count":1,"width":1024,"height":1024}}'
+           (default: vLLM's 999 per modality); vLLM profiles the vision encoder with that many images at start-up.
+  --enable-prefix-caching sizes Gated DeltaNet hybrids (Qwen3-Next, Qwen3.5) with two recurrent states per request.
   --region is the AWS region shapes are offered and priced in (default ${DEFAULT_REGION}); for plan, the
            region to price the app in instead of its own (a what-if: no Terraform is written).
 exit codes: 0 success, 1 does not fit / invalid input, 2 usage`;
@@ -98,6 +102,8 @@ const OPTIONS = {
   dtype: { type: "string" },
   "kv-cache-dtype": { type: "string" },
   quantization: { type: "string" },
+  "limit-mm-per-prompt": { type: "string" },
+  "enable-prefix-caching": { type: "boolean" },
   vllm: { type: "string" },
   region: { type: "string" },
   input: { type: "string" },
@@ -135,6 +141,21 @@ function regionFrom(values: Record<string, string | boolean | undefined>): strin
   return region;
 }
 
+/** --limit-mm-per-prompt and --enable-prefix-caching, as the sizing takes them. */
+function servingFlags(values: Record<string, string | boolean | undefined>): { limitMmPerPrompt?: LimitMmPerPrompt; enablePrefixCaching?: boolean } {
+  const raw = values["limit-mm-per-prompt"] as string | undefined;
+  let limits: unknown;
+  if (raw !== undefined) {
+    try {
+      limits = JSON.parse(raw);
+    } catch {
+      throw new UsageError(`--limit-mm-per-prompt must be JSON such as '{"image":2}' (got ${raw})`);
+    }
+    if (!limits || typeof limits !== "object" || Array.isArray(limits)) throw new UsageError(`--limit-mm-per-prompt must be a JSON object such as '{"image":2}' (got ${raw})`);
+  }
+  return { ...(limits ? { limitMmPerPrompt: limits as LimitMmPerPrompt } : {}), ...(values["enable-prefix-caching"] ? { enablePrefixCaching: true } : {}) };
+}
+
 function codes(list: readonly Finding[]) {
   return list.map((f) => ({ code: f.code, message: f.message }));
 }
@@ -157,7 +178,9 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
   const dtype = oneOf("dtype", values.dtype as string | undefined, DTYPES);
   const kv = oneOf("kv-cache-dtype", values["kv-cache-dtype"] as string | undefined, KV_DTYPES);
   const quantization = oneOf("quantization", values.quantization as string | undefined, ["fp8"] as const);
+  const flags = servingFlags(values);
   const result = size({
+    ...flags,
     profile,
     gpu,
     engine,
@@ -173,7 +196,7 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
   });
   const fitsOn = result.fits
     ? []
-    : chooseShape({ profile, engine, maxModelLen, path: loaded.id, region, ...(util !== undefined ? { gpuMemoryUtilization: util } : {}), ...(kv ? { kvCacheDtype: kv as KvCacheDtype } : {}), ...(quantization ? { quantization } : {}) })
+    : chooseShape({ ...flags, profile, engine, maxModelLen, path: loaded.id, region, ...(util !== undefined ? { gpuMemoryUtilization: util } : {}), ...(kv ? { kvCacheDtype: kv as KvCacheDtype } : {}), ...(quantization ? { quantization } : {}) })
         .ranked.filter((f) => f.feasible)
         .slice(0, 5)
         .map((f) => ({ shape: f.shape.name, instanceType: f.host!.instance.instanceType, usdPerReplicaHour: Math.round(f.usdPerReplicaHour * 10000) / 10000, tensorParallel: f.tensorParallel, kvCacheTokens: f.sizing.kvCacheTokens, maxConcurrency: f.sizing.maxConcurrency }));
@@ -187,6 +210,7 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
     overheadGiB: result.overheadGiB,
     kvCacheGiB: result.kvCacheGiB,
     kvCacheTokens: result.kvCacheTokens,
+    kvBlockSize: result.kvBlockSize,
     maxConcurrency: result.maxConcurrency,
     tensorParallel: result.tensorParallel,
     pipelineParallel: result.pipelineParallel,
@@ -194,6 +218,7 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
     gpuMemoryUtilization: result.gpuMemoryUtilization,
     dtype: result.dtype,
     kvCacheDtype: result.kvCacheDtype,
+    ...(flags.limitMmPerPrompt ? { limitMmPerPrompt: flags.limitMmPerPrompt } : {}),
     vllm: release.version,
     vllmImage: release.imageTag,
     region,
@@ -242,6 +267,7 @@ function runShapes(values: Record<string, string | boolean | undefined>, io: Io)
     return ranked.some((r) => r.perReplicaRequestsPerSecond !== null) ? 0 : 1;
   }
   const choice = chooseShape({
+    ...servingFlags(values),
     region,
     profile,
     engine: release.engine,

@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, s
 import { join } from "node:path";
 import { catalogModelIds, findCatalogModel } from "../catalog/models";
 import { error, PlanningError } from "../planner/findings";
+import { parseConfigJson } from "../planner/config-json";
 import { headerLength, parseHeader, shardsFromIndex, summarize, type SafetensorsHeader, type WeightsSummary } from "../planner/safetensors";
 
 export interface LoadedConfig {
@@ -43,7 +44,7 @@ export function loadConfig(ref: string): LoadedConfig {
   if (existsSync(file)) {
     let config: unknown;
     try {
-      config = JSON.parse(readFileSync(file, "utf8"));
+      config = parseConfigJson(readFileSync(file, "utf8"));
     } catch (e) {
       throw new PlanningError([
         error("CONFIG_INVALID", "--config", { field: "--config", problem: `${file} is not valid JSON (${(e as Error).message})`, why: "config.json must parse to read the model's sizes", fix: "point at the model's real config.json" }),

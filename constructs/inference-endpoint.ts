@@ -13,6 +13,7 @@ import { checkpointBytesOf, startupSeconds as startupSecondsFor, type EndpointDe
 import type { Capability, CapacityType, ThroughputTarget } from "../planner/plan-types";
 import { replicaResources } from "../planner/shapes";
 import type { KvCacheDtype, OnlineQuantization } from "../planner/sizing";
+import type { LimitMmPerPrompt } from "../planner/multimodal";
 import { VLLM_PORT, vllmArgs } from "../planner/vllm-args";
 import { vllmRelease, type VllmRelease } from "../planner/engine";
 import { DataAwsIamPolicyDocument, EksPodIdentityAssociation, IamPolicy, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
@@ -92,6 +93,13 @@ export interface InferenceEndpointProps {
   readonly spotPriceUsdPerHour?: number;
   /** Prefix caching for generative models. @default true */
   readonly enablePrefixCaching?: boolean;
+  /**
+   * `--limit-mm-per-prompt` of a vision-language model: images (and, for Qwen-VL, videos) one request may carry,
+   * optionally with the largest image size — e.g. `{ image: 2 }` or `{ image: { count: 1, width: 1024, height: 1024 } }`.
+   * vLLM profiles the vision encoder with that many images of that size at start-up, which comes out of the KV cache.
+   * @default { image: 4, video: 0 }
+   */
+  readonly limitMmPerPrompt?: LimitMmPerPrompt;
   /** API key clients must send, by reference. @default - none (cluster-internal Service only) */
   readonly apiKey?: SecretRef;
   /** Expose outside the cluster through a load balancer restricted to these sources. @default - ClusterIP only */
@@ -210,6 +218,8 @@ export class InferenceEndpoint extends Construct {
       ...(props.kvCacheDtype ? { kvCacheDtype: props.kvCacheDtype } : {}),
       ...(props.quantization ? { quantization: props.quantization } : {}),
       ...(props.dtype ? { dtype: props.dtype } : {}),
+      ...(props.limitMmPerPrompt ? { limitMmPerPrompt: props.limitMmPerPrompt } : {}),
+      ...(props.enablePrefixCaching !== undefined ? { enablePrefixCaching: props.enablePrefixCaching } : {}),
       ...(props.maxLoraRank !== undefined ? { maxLoraRank: props.maxLoraRank } : {}),
       ...(props.spotPriceUsdPerHour !== undefined ? { spotPriceUsdPerHour: props.spotPriceUsdPerHour } : {}),
       ...(props.throughput ? { throughput: props.throughput, replicasFromThroughput: props.replicas === undefined && !auto } : {}),
@@ -387,7 +397,7 @@ export class InferenceEndpoint extends Construct {
         const e = this.planned();
         const lora = e?.lora;
         return vllmArgs(
-          e ?? { name: this.name, capability: placed.decl.capability, tensorParallel: fit.tensorParallel, pipelineParallel: fit.pipelineParallel, maxModelLen: placed.decl.maxModelLen, gpuMemoryUtilization: s.gpuMemoryUtilization, maxNumSeqs: s.maxNumSeqs, maxNumBatchedTokens: s.maxNumBatchedTokens, kvCacheDtype: s.kvCacheDtype, quantization: placed.decl.quantization ?? model.profile?.quantization?.method ?? null, dtype: s.dtype },
+          e ?? { name: this.name, capability: placed.decl.capability, tensorParallel: fit.tensorParallel, pipelineParallel: fit.pipelineParallel, maxModelLen: placed.decl.maxModelLen, gpuMemoryUtilization: s.gpuMemoryUtilization, maxNumSeqs: s.maxNumSeqs, maxNumBatchedTokens: s.maxNumBatchedTokens, kvCacheDtype: s.kvCacheDtype, quantization: placed.decl.quantization ?? model.profile?.quantization?.method ?? null, dtype: s.dtype, ...(placed.decl.limitMmPerPrompt ? { limitMmPerPrompt: placed.decl.limitMmPerPrompt } : {}) },
           {
             model: modelArg,
             ...(source.kind === "huggingface" ? { revision: source.revision, downloadDir: MODEL_DIR } : {}),

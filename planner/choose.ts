@@ -5,6 +5,7 @@
  * its verdict so a reviewer sees why.
  */
 import { error, round, type Finding } from "./findings";
+import type { LimitMmPerPrompt } from "./multimodal";
 import type { EngineProfile } from "./engine";
 import type { ModelProfile } from "./model-profile";
 import type { ShapeCandidate } from "./plan-types";
@@ -26,6 +27,10 @@ export interface ServingRequirements {
   readonly quantization?: OnlineQuantization;
   /** @default "auto" */
   readonly dtype?: "auto" | "bfloat16" | "float16" | "float32";
+  /** `--limit-mm-per-prompt` of a vision-language model. @default vLLM's: 999 of each modality */
+  readonly limitMmPerPrompt?: LimitMmPerPrompt;
+  /** `--enable-prefix-caching`; for Gated DeltaNet hybrids it doubles the states per request. @default vLLM's (off for hybrid models) */
+  readonly enablePrefixCaching?: boolean;
 }
 
 export interface FitRequest extends ServingRequirements {
@@ -110,7 +115,7 @@ export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaul
   const tp = layoutFor(req.profile, shape.gpus, tensorParallel).tp;
   const key = JSON.stringify([
     req.engine.id, req.region ?? DEFAULT_REGION, shape.name, host?.instance.instanceType ?? null, tensorParallel ?? null, nodes, req.maxModelLen, req.minConcurrency ?? 1,
-    req.gpuMemoryUtilization ?? null, req.kvCacheDtype ?? null, req.quantization ?? null, req.dtype ?? null, req.checkpointBytes ?? null,
+    req.gpuMemoryUtilization ?? null, req.kvCacheDtype ?? null, req.quantization ?? null, req.dtype ?? null, req.checkpointBytes ?? null, req.limitMmPerPrompt ?? null, req.enablePrefixCaching ?? null,
     req.replicas ?? 1, req.extraBytesPerGpu ? req.extraBytesPerGpu(tp) : 0,
   ]);
   let byProfile = fitCache.get(req.profile);
@@ -142,6 +147,8 @@ function computeFit(req: FitRequest, shape: GpuShape, host: Host | undefined, te
     ...(req.kvCacheDtype ? { kvCacheDtype: req.kvCacheDtype } : {}),
     ...(req.quantization ? { quantization: req.quantization } : {}),
     ...(req.dtype ? { dtype: req.dtype } : {}),
+    ...(req.limitMmPerPrompt ? { limitMmPerPrompt: req.limitMmPerPrompt } : {}),
+    ...(req.enablePrefixCaching !== undefined ? { enablePrefixCaching: req.enablePrefixCaching } : {}),
     ...(req.checkpointBytes ? { checkpointBytes: req.checkpointBytes } : {}),
     ...(req.extraBytesPerGpu ? { extraBytesPerGpu: req.extraBytesPerGpu(tp) } : {}),
     ...(host ? { gpusPerNode: host.instance.gpus } : {}),

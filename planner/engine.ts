@@ -24,9 +24,13 @@ export interface RunnerBehaviour {
 
 export interface EngineProfile {
   readonly id: string;
+  /** The vLLM version this profile was asked for ("0.24.0"). */
+  readonly version: string;
   /** How the start-up log prints "GPU KV cache size": whole blocks ÷ KV-cache groups (≤ v0.23) or max concurrency × max_model_len (v0.24+). */
   readonly kvTokensLogged: "blocks" | "concurrency";
   readonly engine: "V0" | "V1";
+  /** Sliding-window and full layers in separate KV-cache groups sharing one block pool (v0.9.1+); before, sliding layers are kept as full attention. */
+  readonly hybridKvCacheManager: boolean;
   readonly gpuMemoryUtilization: number;
   readonly nonTorchBaseGiB: number;
   readonly tensorParallelCommGiB: number;
@@ -34,8 +38,11 @@ export interface EngineProfile {
   readonly chunkedPrefill: boolean;
   /** Whether the scheduler plans the next step while the GPU runs this one (outputs reach clients a step later). */
   readonly asyncScheduling: boolean;
-  /** Which model runner serves this architecture, and how it warms up. */
-  runner(p: ModelProfile): RunnerBehaviour;
+  /**
+   * Which model runner serves this architecture, and how it warms up. `flashInfer: false` (a pip install without
+   * FlashInfer) selects the native sampler on releases whose default sampler is FlashInfer's.
+   */
+  runner(p: ModelProfile, env?: { flashInfer?: boolean }): RunnerBehaviour;
   batchDefaults(gpu: { id: string; cudaVisibleGiB: number }, maxModelLen: number): BatchDefaults;
   /** CUDA graph memory charged to the KV budget, per GPU. */
   cudaGraphBytes(p: ModelProfile, layersOnGpu: number, maxNumSeqs?: number): number;
@@ -53,16 +60,19 @@ interface EngineRow {
   nonTorchBaseGiB: number;
   tensorParallelCommGiB: number;
   runners: { v1: RunnerBehaviour; v2: RunnerBehaviour };
+  /** The native sampler of releases that default to FlashInfer's, used when FlashInfer is not installed. */
+  nativeSampler?: Omit<RunnerBehaviour, "cudaGraphsInBudget">;
   /** Model Runner V2 serves these architectures, and from v0.25 every dense generative model too. */
   modelRunnerV2: { architectures: string[]; allDenseGenerative: boolean };
   kvTokensLogged: "blocks" | "concurrency";
+  hybridKvCacheManager: boolean;
   cudaGraphGiBPerLayer: number;
   source: string;
 }
 
 const rows = (enginesJson as { engines: EngineRow[] }).engines;
 
-function toProfile(r: EngineRow): EngineProfile {
+function toProfile(r: EngineRow, version: string): EngineProfile {
   const v2 = (p: ModelProfile) => {
     const generative = p.attention !== "encoder-only" && p.classifierLabels === 0;
     if (!generative) return false;
@@ -70,11 +80,16 @@ function toProfile(r: EngineRow): EngineProfile {
     // v0.25+: VllmConfig._is_default_v2_model_runner_model — not MoE, not a hybrid (linear-attention/mamba) model.
     return r.modelRunnerV2.allDenseGenerative && !p.moe && !p.linearAttention;
   };
-  const runner = (p: ModelProfile) => (v2(p) ? r.runners.v2 : r.runners.v1);
+  const runner = (p: ModelProfile, env?: { flashInfer?: boolean }) => {
+    const base = v2(p) ? r.runners.v2 : r.runners.v1;
+    return env?.flashInfer === false && r.nativeSampler ? { ...base, ...r.nativeSampler } : base;
+  };
   return {
     id: r.id,
+    version,
     kvTokensLogged: r.kvTokensLogged,
     engine: r.engine,
+    hybridKvCacheManager: r.hybridKvCacheManager,
     gpuMemoryUtilization: r.gpuMemoryUtilization,
     nonTorchBaseGiB: r.nonTorchBaseGiB,
     tensorParallelCommGiB: r.tensorParallelCommGiB,
@@ -124,7 +139,7 @@ function cmp(a: string, b: string): number {
 export function engineFor(version: string): EngineProfile {
   const r = rows.find((x) => cmp(version, x.minVersion) >= 0 && (x.belowVersion === null || cmp(version, x.belowVersion) < 0));
   if (!r) throw new Error(`no engine profile in catalog/engines.json covers vLLM ${version}`);
-  return toProfile(r);
+  return toProfile(r, version.replace(/^v/, ""));
 }
 
 interface ReleaseRow {

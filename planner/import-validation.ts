@@ -3,7 +3,7 @@
  * architecture the pinned vLLM serves, exactly one capability, weights in safetensors (pickle-only
  * weights refused unless allowed), and a tokenizer.
  */
-import { architectureCapability, VLLM_RELEASE } from "../catalog/vllm";
+import { architectureCapability, releasesRegistering, VLLM_RELEASE } from "../catalog/vllm";
 import { error, warning, type Finding } from "./findings";
 import type { ModelProfile } from "./model-profile";
 import type { Capability } from "./plan-types";
@@ -19,17 +19,22 @@ export interface ImportCheck {
   readonly allowPickleWeights?: boolean;
 }
 
-/** The one capability vLLM serves this architecture with, or a coded error. */
-export function capabilityOf(profile: ModelProfile, path: string): { capability?: Capability; findings: Finding[] } {
-  const cap = architectureCapability(profile.architecture);
+/**
+ * The one capability vLLM serves this architecture with, or a coded error. With `version`, that release's registry
+ * decides; without, any release this library serves (an endpoint then checks its own release).
+ */
+export function capabilityOf(profile: ModelProfile, path: string, version?: string): { capability?: Capability; findings: Finding[] } {
+  const registering = releasesRegistering(profile.architecture);
+  const cap = architectureCapability(profile.architecture, version ?? registering[0]);
   if (cap === undefined) {
+    const release = version ?? VLLM_RELEASE.version;
     return {
       findings: [
         error("ARCH_UNSUPPORTED", path, {
           field: "config.json architectures",
-          problem: `${profile.architecture} is not in vLLM ${VLLM_RELEASE.version}'s model registry`,
-          why: `the pinned image ${VLLM_RELEASE.image} would fail with "Model architectures ['${profile.architecture}'] are not supported"`,
-          fix: "choose a supported model, or pin a vLLM image whose registry has it",
+          problem: `${profile.architecture} is not in vLLM ${release}'s model registry`,
+          why: `the vllm/vllm-openai:v${release} image would fail with "Model architectures ['${profile.architecture}'] are not supported"`,
+          fix: registering.length ? `serve it with a vLLM release that registers it: ${registering.join(", ")}` : "choose a supported model, or pin a vLLM image whose registry has it",
         }),
       ],
     };

@@ -19,6 +19,8 @@ export interface Quantization {
   readonly weightBlock?: readonly [number, number];
   /** Which Linear layers the format packs: all of them, or only the MoE experts (gpt-oss keeps attention and router in bf16). @default "all" */
   readonly scope?: "all" | "experts";
+  /** The checkpoint quantizes lm_head too (ModelOpt lists it in quantized_layers); by default it stays in the model dtype. */
+  readonly lmHead?: boolean;
 }
 
 export interface MoeSpec {
@@ -30,13 +32,27 @@ export interface MoeSpec {
   readonly denseLayers: number;
 }
 
+/**
+ * The vision encoder and projector of a vision-language model, by family (vLLM's model file in brackets):
+ * - "qwen2-vl" (qwen2_vl.py): LayerNorm blocks with a plain fc1/fc2 MLP, a patch merger;
+ * - "qwen2.5-vl" (qwen2_5_vl.py): RMSNorm blocks with a gated MLP, a patch merger;
+ * - "qwen3-vl" (qwen3_vl.py, also Qwen3.5/3.6): learned position embeddings, a patch merger and deepstack mergers;
+ * - "siglip" (gemma3_mm.py): SigLIP + Gemma 3's pooling projector to mm_tokens_per_image tokens;
+ * - "llama4" (mllama4.py): 336-pixel tiles, a pixel-shuffle adapter and a linear projector;
+ * - "pixtral" (pixtral.py, mistral3.py, llava.py): RMSNorm blocks with a gated MLP, a patch merger (Mistral 3) and a two-layer projector.
+ */
+export type VisionKind = "qwen2-vl" | "qwen2.5-vl" | "qwen3-vl" | "siglip" | "llama4" | "pixtral";
+
 export interface VisionTower {
-  /** "qwen-vl": Qwen2-VL-style tower with a patch merger; "siglip": SigLIP tower + Gemma 3 projector (pooled to mm_tokens_per_image). */
-  readonly kind: "qwen-vl" | "siglip";
-  /** Patches per image (SigLIP: (image_size / patch_size)²). */
+  readonly kind: VisionKind;
+  /** Patches per image (SigLIP: (image_size / patch_size)²; Llama 4: per 336-pixel tile). */
   readonly patchesPerImage: number;
   /** LLM tokens per image (Gemma 3: mm_tokens_per_image). */
   readonly tokensPerImage: number;
+  /** LLM tokens of the largest image vLLM profiles (get_mm_max_tokens_per_item). */
+  readonly maxTokensPerImage: number;
+  /** ViT patches that image passes through the encoder. */
+  readonly maxPatchesPerImage: number;
   readonly depth: number;
   readonly hiddenSize: number;
   readonly intermediateSize: number;
@@ -45,6 +61,13 @@ export interface VisionTower {
   readonly inChannels: number;
   readonly spatialMergeSize: number;
   readonly outHiddenSize: number;
+  /** Learned position embeddings (Qwen3-VL num_position_embeddings, Llama 4's tile grid + class token). */
+  readonly positionEmbeddings: number;
+  /** Qwen3-VL deepstack mergers: each feeds one more set of embeddings to the language model. */
+  readonly deepstackLayers: number;
+  /** Llama 4 adapter and projector widths; Mistral 3 / LLaVA projector bias. */
+  readonly projectorInputDim: number;
+  readonly projectorBias: boolean;
 }
 
 export type AttentionKind = "full" | "mla" | "encoder-only";
@@ -81,8 +104,20 @@ export interface ModelProfile {
   readonly ropeScaled: boolean;
   /** Linear-attention (Gated DeltaNet / mamba-style) layers of a hybrid model, which keep a fixed-size state instead of a KV cache. */
   readonly linearAttention?: LinearAttention;
+  /** The type of each decoder layer, for models that mix types (sliding + full, linear + full); absent when all layers are alike. */
+  readonly layerTypes?: readonly LayerType[];
+  /** Gated attention (Qwen3-Next, Qwen3.5): q_proj also produces a sigmoid gate, twice the query width. */
+  readonly attentionOutputGate?: boolean;
+  /** Per-head RMSNorms on q and k (Qwen3 family). */
+  readonly qkNorm?: boolean;
+  /** A vision encoder of a family the planner does not lay out (its model_type): sized without it, with a warning. */
+  readonly unsizedVisionTower?: string;
 }
 
+/** What a decoder layer keeps per request: a KV cache of every token, of the sliding window, or a fixed recurrent state. */
+export type LayerType = "full" | "sliding" | "linear";
+
+/** Gated DeltaNet layers (Qwen3-Next, Qwen3.5/3.6): vLLM keeps a conv state and a recurrent state per request instead of a KV cache. */
 export interface LinearAttention {
   readonly layers: number;
   readonly numKeyHeads: number;
@@ -90,8 +125,8 @@ export interface LinearAttention {
   readonly keyHeadDim: number;
   readonly valueHeadDim: number;
   readonly convKernel: number;
-  /** dtype of the recurrent (SSM) state. */
-  readonly stateDtype: Dtype;
+  /** dtype of the recurrent (temporal) state when the config names one (Qwen3.5's mamba_ssm_dtype); otherwise the model dtype. */
+  readonly stateDtype?: Dtype;
 }
 
 type Json = Record<string, unknown>;
@@ -114,6 +149,13 @@ const DTYPES: Record<string, Dtype> = {
 
 export const DTYPE_BYTES: Record<Dtype, number> = { float32: 4, bfloat16: 2, float16: 2 };
 
+/** Gated DeltaNet hybrids: linear-attention layers with a full-attention layer every full_attention_interval. */
+const GATED_DELTANET_TYPES = new Set(["qwen3_next", "qwen3_5", "qwen3_5_moe", "qwen3_5_text", "qwen3_5_moe_text"]);
+/** Other recurrent hybrids whose state layouts (Mamba-1/2, short conv, MiniMax/Kimi linear attention) the planner does not size. */
+const UNSIZED_HYBRID_TYPES = new Set(["jamba", "bamba", "nemotron_h", "falcon_h1", "granitemoehybrid", "zamba", "zamba2", "plamo2", "lfm2", "lfm2_moe", "mamba", "mamba2", "falcon_mamba", "minimax", "minimax_text_01", "minimax_m1", "kimi_linear"]);
+/** The Qwen3 family normalises each query and key head (q_norm, k_norm). */
+const QK_NORM_TYPES = new Set(["qwen3", "qwen3_moe", "qwen3_next", "qwen3_5_text", "qwen3_5_moe_text", "qwen3_vl_text", "qwen3_vl_moe_text", "gemma3", "gemma3_text"]);
+
 /** Architectures that are encoders (no KV cache): BERT-style embedding and cross-encoder models. */
 const ENCODER_MODEL_TYPES = new Set(["bert", "roberta", "xlm-roberta", "modernbert", "nomic_bert", "new"]);
 
@@ -135,9 +177,11 @@ export function parseQuantization(config: Json, path: string): Quantization | un
     // NVIDIA ModelOpt (hf_quant_config.json, mirrored as quantization_config): NVFP4 = fp4 weights, one fp8 scale per 16 values and a
     // float32 global scale; FP8 = per-tensor float32 scales; MIXED_PRECISION = NVFP4 MLPs and FP8 elsewhere.
     const algo = String(q["quant_algo"] ?? (method === "modelopt_fp4" ? "NVFP4" : method === "modelopt_mixed" ? "MIXED_PRECISION" : "")).toUpperCase();
-    if (algo.includes("NVFP4")) return { method: "nvfp4", weightBits: 4, groupSize: num(q, "group_size") ?? 16, origin: "checkpoint" };
-    if (algo === "FP8") return { method: "modelopt-fp8", weightBits: 8, groupSize: 0, origin: "checkpoint" };
-    if (algo === "MIXED_PRECISION") return { method: "modelopt-mixed", weightBits: 4, groupSize: 16, origin: "checkpoint" };
+    const layers = q["quantized_layers"];
+    const lmHead = !!layers && typeof layers === "object" && "lm_head" in (layers as Json) ? { lmHead: true } : {};
+    if (algo.includes("NVFP4")) return { method: "nvfp4", weightBits: 4, groupSize: num(q, "group_size") ?? 16, origin: "checkpoint", ...lmHead };
+    if (algo === "FP8") return { method: "modelopt-fp8", weightBits: 8, groupSize: 0, origin: "checkpoint", ...lmHead };
+    if (algo === "MIXED_PRECISION") return { method: "modelopt-mixed", weightBits: 4, groupSize: 16, origin: "checkpoint", ...lmHead };
   }
   if (method === "gptq") {
     const bits = num(q, "bits") ?? 4;
@@ -154,6 +198,8 @@ export function parseQuantization(config: Json, path: string): Quantization | un
     const acts = first["input_activations"] as Json | null | undefined;
     const bits = num(weights, "num_bits") ?? 8;
     const type = String(weights["type"] ?? "int");
+    // 4-bit floats are NVFP4 (fp4 with an fp8 scale per 16); 4-bit ints are the GPTQ-style W4A16 layout.
+    if (bits === 4 && type === "float") return { method: "nvfp4", weightBits: 4, groupSize: num(weights, "group_size") ?? 16, origin: "checkpoint" };
     if (bits === 4) return { method: "w4a16", weightBits: 4, groupSize: num(weights, "group_size") ?? 128, origin: "checkpoint" };
     if (type === "float") return { method: "w8a8-fp8", weightBits: 8, groupSize: 0, origin: "checkpoint" };
     return { method: acts ? "w8a8-int8" : "w8a8-int8", weightBits: 8, groupSize: 0, origin: "checkpoint" };
@@ -189,6 +235,80 @@ const TRANSFORMERS_DEFAULTS: Record<string, Json> = {
 function withDefaults(c: Json): Json {
   const d = TRANSFORMERS_DEFAULTS[String(c["model_type"] ?? "")];
   return d ? { ...d, ...Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) } : c;
+}
+
+/** The largest image Qwen-VL processors keep: Qwen2/2.5-VL max_pixels 12,845,056 = 16,384 × 28²; Qwen3-VL/3.5 longest_edge 16,777,216 = 16,384 × 32². */
+const QWEN_VL_MAX_TOKENS_PER_IMAGE = 16_384;
+/** Llama 4's image processor tiles an image into at most max_patches 336-pixel chunks (plus one global tile). */
+const LLAMA4_MAX_TILES = 16;
+
+function visionTower(top: Json, textHidden: number): VisionTower | undefined {
+  const raw = top["vision_config"] as Json | undefined;
+  if (!raw || typeof raw !== "object") return undefined;
+  const vc = withDefaults(raw);
+  const type = String(vc["model_type"] ?? "");
+  const topType = String(top["model_type"] ?? "");
+  const kind: VisionKind | undefined =
+    type === "siglip_vision_model"
+      ? "siglip"
+      : type === "llama4_vision_model"
+        ? "llama4"
+        : type === "pixtral"
+          ? "pixtral"
+          : type.startsWith("qwen3") || topType.startsWith("qwen3")
+            ? "qwen3-vl"
+            : type.startsWith("qwen2_5") || topType.startsWith("qwen2_5")
+              ? "qwen2.5-vl"
+              : topType.startsWith("qwen2_vl") || "embed_dim" in vc
+                ? "qwen2-vl"
+                : undefined;
+  if (!kind) return undefined; // the profile records it as an unsized tower (ModelProfile.unsizedVisionTower)
+  const d = num(vc, "embed_dim", "hidden_size") ?? 0;
+  const patch = num(vc, "patch_size") ?? 14;
+  const imageSize = num(vc, "image_size") ?? 224;
+  const merge = kind === "pixtral" ? (num(top, "spatial_merge_size") ?? 1) : (num(vc, "spatial_merge_size") ?? 1);
+  const base = {
+    kind,
+    depth: num(vc, "depth", "num_hidden_layers") ?? 0,
+    hiddenSize: d,
+    intermediateSize: num(vc, "intermediate_size") ?? d * (num(vc, "mlp_ratio") ?? 4),
+    patchSize: patch,
+    temporalPatchSize: num(vc, "temporal_patch_size") ?? 1,
+    inChannels: num(vc, "in_chans", "in_channels", "num_channels") ?? 3,
+    deepstackLayers: Array.isArray(vc["deepstack_visual_indexes"]) ? (vc["deepstack_visual_indexes"] as unknown[]).length : 0,
+    projectorInputDim: num(vc, "projector_input_dim") ?? 0,
+    projectorBias: top["multimodal_projector_bias"] !== false && vc["multi_modal_projector_bias"] !== false,
+  };
+  if (kind === "siglip") {
+    // SigLIP + Gemma 3 projector: the patches pool into mm_tokens_per_image tokens (4096 → 256 = a 4×4 merge); pan-and-scan is off by default.
+    const patches = (imageSize / patch) ** 2;
+    const tokens = num(top, "mm_tokens_per_image") ?? patches;
+    return { ...base, patchesPerImage: patches, tokensPerImage: tokens, maxTokensPerImage: tokens, maxPatchesPerImage: patches, spatialMergeSize: Math.sqrt(patches / tokens), outHiddenSize: textHidden, positionEmbeddings: patches };
+  }
+  if (kind === "llama4") {
+    // Each 336-pixel tile: (336/14)² = 576 patches, pixel-shuffled by ratio 0.5 to 144 tokens; the largest image has 16 tiles and a global one.
+    const perTile = (imageSize / patch) ** 2;
+    const ratio = num(vc, "pixel_shuffle_ratio") ?? 0.5;
+    const tokens = perTile * ratio * ratio;
+    return { ...base, patchesPerImage: perTile, tokensPerImage: tokens, maxTokensPerImage: (LLAMA4_MAX_TILES + 1) * tokens, maxPatchesPerImage: (LLAMA4_MAX_TILES + 1) * (perTile + 1), spatialMergeSize: 1 / ratio, outHiddenSize: textHidden, positionEmbeddings: perTile + 1 };
+  }
+  if (kind === "pixtral") {
+    // The largest image is image_size² pixels: (image_size / patch)² patches, merged spatial_merge_size² to one token (Mistral 3).
+    const patches = (imageSize / patch) ** 2;
+    return { ...base, patchesPerImage: patches, tokensPerImage: patches / (merge * merge), maxTokensPerImage: patches / (merge * merge), maxPatchesPerImage: patches, spatialMergeSize: merge, outHiddenSize: textHidden, positionEmbeddings: 0 };
+  }
+  // Qwen-VL: dynamic resolution; Qwen2.5-VL/Qwen3-VL name the projection width out_hidden_size, Qwen2-VL calls it hidden_size (its ViT width is embed_dim).
+  const out = num(vc, "out_hidden_size") ?? (num(vc, "embed_dim") !== undefined ? num(vc, "hidden_size") : undefined) ?? textHidden;
+  return {
+    ...base,
+    patchesPerImage: 0,
+    tokensPerImage: 0,
+    maxTokensPerImage: QWEN_VL_MAX_TOKENS_PER_IMAGE,
+    maxPatchesPerImage: QWEN_VL_MAX_TOKENS_PER_IMAGE * merge * merge,
+    spatialMergeSize: merge,
+    outHiddenSize: out,
+    positionEmbeddings: kind === "qwen3-vl" ? (num(vc, "num_position_embeddings") ?? 0) : 0,
+  };
 }
 
 /** Read a config.json (already parsed) into a profile. `path` names the model in error messages. */
@@ -264,43 +384,62 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
   const kvLoraRank = num(text, "kv_lora_rank");
   const mla = kvLoraRank ? { kvLoraRank, qkRopeHeadDim: num(text, "qk_rope_head_dim") ?? 64 } : undefined;
 
+  const textModelType = String(text["model_type"] ?? modelType);
+  const declaredTypes = Array.isArray(text["layer_types"]) ? (text["layer_types"] as unknown[]).map(String) : undefined;
+  const unknownLayerType = declaredTypes?.find((t) => !["full_attention", "sliding_attention", "linear_attention"].includes(t));
+  if (UNSIZED_HYBRID_TYPES.has(modelType) || UNSIZED_HYBRID_TYPES.has(textModelType) || unknownLayerType !== undefined) {
+    throw new PlanningError([
+      error("MODEL_NOT_SIZABLE", path, {
+        field: "config.json model_type",
+        problem: `model_type "${textModelType}"${unknownLayerType ? ` has "${unknownLayerType}" layers` : ""} is a recurrent hybrid (Mamba, short-convolution or linear-attention state) whose per-request state the planner does not size`,
+        why: "vLLM keeps a fixed-size state per request for those layers in the same block pool as the KV cache, so counting them as attention layers would misstate the memory fit",
+        fix: "size it on a GPU by hand with `vllm serve` and its start-up log, or use a Gated DeltaNet hybrid (Qwen3-Next, Qwen3.5/3.6) or an attention model",
+      }),
+    ]);
+  }
+
   // Sliding window: gemma-2 alternates local/global layers; Mistral-v0.1/Phi-3 put every layer on it;
   // Qwen2 configures a window but turns it off with use_sliding_window=false.
   let slidingWindow = num(text, "sliding_window") ?? 0;
   if (text["use_sliding_window"] === false) slidingWindow = 0;
-  let slidingWindowLayers = 0;
-  if (slidingWindow > 0) {
-    const layerTypes = text["layer_types"];
-    if (Array.isArray(layerTypes)) slidingWindowLayers = layerTypes.filter((t) => t === "sliding_attention").length;
-    else if (pattern && pattern > 1) slidingWindowLayers = numLayers! - Math.floor(numLayers! / pattern);
-    else if (modelType === "gemma2" || modelType === "gemma3") slidingWindowLayers = Math.floor(numLayers! / 2);
-    else slidingWindowLayers = numLayers!;
-  }
   const maxPositionEmbeddings = num(text, "max_position_embeddings", "n_positions", "max_seq_len", "seq_length") ?? 2048;
-  if (slidingWindow >= maxPositionEmbeddings) slidingWindowLayers = 0;
-
-  const vcRaw = top["vision_config"] as Json | undefined;
-  const vc = vcRaw && typeof vcRaw === "object" ? withDefaults(vcRaw) : undefined;
-  const siglip = vc?.["model_type"] === "siglip_vision_model";
-  const patchesPerImage = siglip ? ((num(vc!, "image_size") ?? 224) / (num(vc!, "patch_size") ?? 16)) ** 2 : 0;
-  const tokensPerImage = siglip ? (num(top, "mm_tokens_per_image") ?? patchesPerImage) : 0;
-  const vision: VisionTower | undefined =
-    vc && typeof vc === "object"
+  if (slidingWindow >= maxPositionEmbeddings) slidingWindow = 0;
+  const n = numLayers!;
+  // Each layer's type, as Transformers' config classes derive it (layer_types, else the model's pattern).
+  const interval = num(text, "full_attention_interval");
+  const gdn = GATED_DELTANET_TYPES.has(textModelType) || GATED_DELTANET_TYPES.has(modelType) || !!declaredTypes?.includes("linear_attention");
+  const types: LayerType[] = Array.from({ length: n }, (_, i) => {
+    const declared = declaredTypes?.[i];
+    if (declared === "linear_attention") return "linear";
+    if (declared === "sliding_attention") return slidingWindow > 0 ? "sliding" : "full";
+    if (declared === "full_attention") return "full";
+    // Qwen3NextConfig: layer i is full attention when (i + 1) % full_attention_interval == 0.
+    if (gdn) return (i + 1) % (interval ?? 4) === 0 ? "full" : "linear";
+    if (slidingWindow <= 0) return "full";
+    // Gemma 3 before layer_types: every sliding_window_pattern-th layer is global; Gemma 2: even layers slide.
+    if (pattern && pattern > 1) return (i + 1) % pattern === 0 ? "full" : "sliding";
+    if (modelType === "gemma2" || modelType === "gemma3") return i % 2 === 0 ? "sliding" : "full";
+    return "sliding";
+  });
+  const slidingWindowLayers = types.filter((t) => t === "sliding").length;
+  const linearLayers = types.filter((t) => t === "linear").length;
+  const mixed = new Set(types).size > 1;
+  const stateDtype = DTYPES[String(text["mamba_ssm_dtype"] ?? "")];
+  const linearAttention: LinearAttention | undefined =
+    linearLayers > 0
       ? {
-          kind: siglip ? "siglip" : "qwen-vl",
-          patchesPerImage,
-          tokensPerImage,
-          depth: num(vc, "depth", "num_hidden_layers") ?? 0,
-          hiddenSize: num(vc, "embed_dim", "hidden_size") ?? 0,
-          intermediateSize: num(vc, "intermediate_size") ?? (num(vc, "embed_dim", "hidden_size") ?? 0) * (num(vc, "mlp_ratio") ?? 4),
-          patchSize: num(vc, "patch_size") ?? 14,
-          temporalPatchSize: num(vc, "temporal_patch_size") ?? 1,
-          inChannels: num(vc, "in_chans", "in_channels", "num_channels") ?? 3,
-          // SigLIP + Gemma 3 projector: patchesPerImage patches pool into tokensPerImage tokens (4096 → 256 = a 4×4 merge).
-          spatialMergeSize: siglip ? Math.sqrt(patchesPerImage / tokensPerImage) : (num(vc, "spatial_merge_size") ?? 1),
-          outHiddenSize: siglip ? h : (num(vc, "hidden_size", "out_hidden_size") ?? h),
+          layers: linearLayers,
+          numKeyHeads: num(text, "linear_num_key_heads") ?? 16,
+          numValueHeads: num(text, "linear_num_value_heads") ?? 32,
+          keyHeadDim: num(text, "linear_key_head_dim") ?? 128,
+          valueHeadDim: num(text, "linear_value_head_dim") ?? 128,
+          convKernel: num(text, "linear_conv_kernel_dim") ?? 4,
+          ...(stateDtype ? { stateDtype } : {}),
         }
       : undefined;
+
+  const vision = visionTower(top, h);
+  const vcType = top["vision_config"] && typeof top["vision_config"] === "object" ? String((top["vision_config"] as Json)["model_type"] ?? modelType) : undefined;
 
   const labels = top["id2label"] && typeof top["id2label"] === "object" ? Object.keys(top["id2label"] as Json).length : num(top, "num_labels") ?? 1;
   const partialRotary = num(text, "partial_rotary_factor") ?? 1;
@@ -320,18 +459,23 @@ export function profileFromConfig(raw: unknown, path: string): ModelProfile {
     dtype,
     tiedEmbeddings: typeof text["tie_word_embeddings"] === "boolean" ? (text["tie_word_embeddings"] as boolean) : ["gemma", "gemma2", "falcon"].includes(modelType),
     gatedMlp: gated,
-    attentionBias: text["attention_bias"] === true || ["qwen2", "qwen2_vl", "phi", "bert", "xlm-roberta", "roberta"].includes(modelType) || text["bias"] === true,
+    attentionBias: text["attention_bias"] === true || ["qwen2", "qwen2_vl", "qwen2_5_vl", "phi", "bert", "xlm-roberta", "roberta"].includes(modelType) || text["bias"] === true,
     mlpBias: text["mlp_bias"] === true || ["phi", "bert", "xlm-roberta", "roberta"].includes(modelType),
     attention: encoder ? "encoder-only" : mla ? "mla" : "full",
     slidingWindow: slidingWindowLayers > 0 ? slidingWindow : 0,
     slidingWindowLayers,
+    ...(linearAttention ? { linearAttention } : {}),
+    ...(mixed ? { layerTypes: types } : {}),
+    // Qwen3NextAttention: attn_output_gate defaults to true (vllm/model_executor/models/qwen3_next.py).
+    ...(gdn && text["attn_output_gate"] !== false ? { attentionOutputGate: true } : {}),
+    ...(QK_NORM_TYPES.has(textModelType) || QK_NORM_TYPES.has(modelType) ? { qkNorm: true } : {}),
     ...(mla ? { mla } : {}),
     ...(moe ? { moe } : {}),
     ...(() => {
       const q = parseQuantization(top["quantization_config"] ? top : text, path);
       return q ? { quantization: q } : {};
     })(),
-    ...(vision ? { vision } : {}),
+    ...(vision ? { vision } : vcType !== undefined ? { unsizedVisionTower: vcType } : {}),
     normsPerLayer: modelType === "gemma2" || modelType === "gemma3" ? 4 : modelType === "falcon" || modelType === "phi" ? 1 : 2, // parallel attention/MLP blocks share one norm
     classifierLabels: architecture.endsWith("ForSequenceClassification") ? labels : 0,
     rotaryDim: Math.round(headDim * partialRotary),

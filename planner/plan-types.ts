@@ -1,4 +1,5 @@
 /** The ServingPlan: the planner's one JSON-serialisable output (shape documented in DESIGN.md). */
+import type { LimitMmPerPrompt } from "./multimodal";
 import type { Finding } from "./findings";
 
 export type Capability = "TEXT_TO_TEXT" | "IMAGE_TEXT_TO_TEXT" | "EMBEDDING" | "RERANK";
@@ -113,6 +114,8 @@ export interface EndpointPlan {
   readonly gpuMemoryUtilization: number;
   readonly dtype: string;
   readonly kvCacheDtype: string;
+  /** `--limit-mm-per-prompt` of a vision endpoint, as rendered; the encoder profile is sized with it. */
+  readonly limitMmPerPrompt?: LimitMmPerPrompt;
   readonly quantization: string | null;
   readonly maxNumSeqs: number;
   readonly maxNumBatchedTokens: number;

@@ -2,6 +2,8 @@
  * Build the ServingPlan from what the user declared: size and place every endpoint, pack replicas
  * into node pools, add up quota at the ceiling and the cost range, and collect every finding.
  */
+import { capabilityOf } from "./import-validation";
+import { DEFAULT_ENDPOINT_LIMIT_MM_PER_PROMPT } from "./multimodal";
 import { findQuota, HOURS_PER_MONTH, PRICES_CAPTURED_AT, REGION, REGIONAL_PRICES, SERVICE_PRICES, servicePriceIn, type RegionalServicePrice, type ServicePriceItem } from "../catalog";
 import { chooseShape, candidateOf, declaredLayoutProblem, fitOnShape, MULTI_NODE_SPANS, spansNodes, type FitRequest, type ServingRequirements, type ShapeFit } from "./choose";
 import { vllmRelease, type EngineProfile } from "./engine";
@@ -215,6 +217,9 @@ function placeByMemory(e: EndpointDeclaration, engine: EngineProfile, region: st
     );
     return { findings };
   }
+  // The endpoint's release must register the architecture (registries differ between releases: catalog/vllm/registry.json).
+  const registered = capabilityOf(e.model.profile, e.path, engine.version);
+  if (!registered.capability && registered.findings.some((f) => f.code === "ARCH_UNSUPPORTED")) return { findings: [...findings, ...registered.findings] };
   const adapters = e.adapters ?? [];
   if (adapters.length || e.maxLoraRank !== undefined) {
     const bad = checkAdapters(adapters, e.model.modelId, e.maxLoraRank, e.path);
@@ -297,9 +302,15 @@ function nothingFits(e: EndpointDeclaration, ranked: readonly ShapeFit[]): Findi
 }
 
 /** The serving requirements of a declaration, with unset ones left out (not carried as undefined). */
-function pickRequirements(e: ServingRequirements): ServingRequirements {
-  const keys = ["minConcurrency", "gpuMemoryUtilization", "kvCacheDtype", "quantization", "dtype"] as const;
-  return Object.assign({ maxModelLen: e.maxModelLen }, ...keys.filter((k) => e[k] !== undefined).map((k) => ({ [k]: e[k] })));
+function pickRequirements(e: ServingRequirements & { capability?: string }): ServingRequirements {
+  const keys = ["minConcurrency", "gpuMemoryUtilization", "kvCacheDtype", "quantization", "dtype", "limitMmPerPrompt", "enablePrefixCaching"] as const;
+  return Object.assign(
+    { maxModelLen: e.maxModelLen },
+    // Sized as rendered: vision endpoints pass their image limit, generative ones enable prefix caching (vllm-args.ts).
+    e.capability === "IMAGE_TEXT_TO_TEXT" ? { limitMmPerPrompt: DEFAULT_ENDPOINT_LIMIT_MM_PER_PROMPT } : {},
+    e.capability === "TEXT_TO_TEXT" || e.capability === "IMAGE_TEXT_TO_TEXT" ? { enablePrefixCaching: true } : {},
+    ...keys.filter((k) => e[k] !== undefined).map((k) => ({ [k]: e[k] })),
+  );
 }
 
 /** For a multi-node replica: would fp8 weights bring it back to one node, and what would that save? */
@@ -560,6 +571,7 @@ export function planServing(input: PlanInput): ServingPlan {
         gpuMemoryUtilization: s.gpuMemoryUtilization,
         dtype: s.dtype,
         kvCacheDtype: s.kvCacheDtype,
+        ...(p.decl.capability === "IMAGE_TEXT_TO_TEXT" ? { limitMmPerPrompt: p.decl.limitMmPerPrompt ?? DEFAULT_ENDPOINT_LIMIT_MM_PER_PROMPT } : {}),
         quantization: p.decl.quantization ?? p.decl.model.profile.quantization?.method ?? null,
         maxNumSeqs: s.maxNumSeqs,
         maxNumBatchedTokens: s.maxNumBatchedTokens,

@@ -11,8 +11,12 @@ import { error, GiB, round, warning, type Finding } from "./findings";
 import { DTYPE_BYTES, type Dtype, type ModelProfile, type Quantization } from "./model-profile";
 import { estimateWeights, layersPerStage } from "./weights";
 import type { EngineProfile } from "./engine";
+import { GPUS } from "../catalog";
+import { quantFindings } from "./quant-support";
+import { checkLimitMmPerPrompt, encoderProfile, type LimitMmPerPrompt } from "./multimodal";
+import { attentionBytesPerTokenPerLayer, BLOCK_SIZE, bytesPerRequest, kvBlocks, kvCacheLayout, loggedKvTokens, maxConcurrency as concurrencyOf, type KvCacheLayout } from "./kv-cache";
 
-export const BLOCK_SIZE = 16;
+export { BLOCK_SIZE } from "./kv-cache";
 
 export interface GpuFacts {
   readonly id: string;
@@ -20,6 +24,8 @@ export interface GpuFacts {
   readonly cudaVisibleGiB: number;
   readonly computeCapability: number;
   readonly smCount: number;
+  /** Memory shared with the CPU (GB10). @default false */
+  readonly unifiedMemory?: boolean;
 }
 
 export type KvCacheDtype = "auto" | "fp8" | "fp8_e4m3" | "fp8_e5m2";
@@ -48,6 +54,20 @@ export interface SizingInput {
   readonly gpusPerNode?: number;
   /** Extra GPU memory each GPU must hold (LoRA adapters), in bytes. */
   readonly extraBytesPerGpu?: number;
+  /**
+   * `--enable-prefix-caching`. It changes the sizing only for Gated DeltaNet hybrids, whose states then take two
+   * blocks per request ("align" mode). @default vLLM's: off for hybrid models, on for the rest
+   */
+  readonly enablePrefixCaching?: boolean;
+  /**
+   * `--kv-cache-memory-bytes`: the KV pool per GPU, fixed; vLLM then skips the memory profile and ignores
+   * gpu_memory_utilization for the pool.
+   */
+  readonly kvCacheMemoryBytes?: number;
+  /** `--limit-mm-per-prompt`: bounds the images vLLM profiles the vision encoder with. @default vLLM's: 999 of each modality */
+  readonly limitMmPerPrompt?: LimitMmPerPrompt;
+  /** FlashInfer is installed (it is in the vllm/vllm-openai images); without it some releases sample natively, which peaks higher. @default true */
+  readonly flashInferInstalled?: boolean;
   /** Where findings point. */
   readonly path: string;
 }
@@ -61,8 +81,15 @@ export interface SizingResult {
   readonly overheadGiB: number;
   readonly requestedGiB: number;
   readonly kvCacheGiB: number;
+  /** "GPU KV cache size" as the release prints it. */
   readonly kvCacheTokens: number;
+  /** Blocks in the KV pool, and tokens per attention block (16, or larger for recurrent hybrids). */
+  readonly kvCacheBlocks: number;
+  readonly kvBlockSize: number;
+  /** Attention KV bytes per token per GPU (full and sliding layers). */
   readonly kvBytesPerToken: number;
+  /** Recurrent state of one request per GPU (Gated DeltaNet layers), before padding to the block page. */
+  readonly stateBytesPerRequest: number;
   readonly maxConcurrency: number;
   readonly tensorParallel: number;
   readonly pipelineParallel: number;
@@ -146,7 +173,7 @@ function resolveDtype(p: ModelProfile, requested: Dtype | "auto", gpu: GpuFacts,
   return p.dtype;
 }
 
-function onlineQuantization(q: OnlineQuantization | undefined, p: ModelProfile, gpu: GpuFacts, path: string, errors: Finding[]): Quantization | undefined {
+function onlineQuantization(q: OnlineQuantization | undefined, p: ModelProfile, path: string, errors: Finding[]): Quantization | undefined {
   if (!q) return p.quantization;
   if (p.quantization) {
     errors.push(
@@ -159,32 +186,32 @@ function onlineQuantization(q: OnlineQuantization | undefined, p: ModelProfile, 
     );
     return p.quantization;
   }
-  if (gpu.computeCapability < 8.0) {
-    errors.push(
-      error("QUANT_UNSUPPORTED_ON_GPU", path, {
-        field: "quantization",
-        problem: `fp8 on ${gpu.id} (compute capability ${gpu.computeCapability.toFixed(1)})`,
-        why: "vLLM runs fp8 natively from compute capability 8.9 and as weight-only Marlin kernels from 8.0; older GPUs have neither",
-        fix: "use an Ampere or newer GPU, or an AWQ/GPTQ checkpoint",
-      }),
-    );
-  }
   return { method: "fp8", weightBits: 8, groupSize: 0, origin: "online" };
 }
 
 /** Peak transient memory of the profile run on one GPU of stage `stage`, in bytes. */
 export function activationPeakBytes(
   p: ModelProfile,
-  o: { tp: number; pp: number; stage: number; tokens: number; seqs: number; dtype: Dtype; engine: EngineProfile; smCount: number },
+  o: { tp: number; pp: number; stage: number; tokens: number; seqs: number; dtype: Dtype; engine: EngineProfile; smCount: number; maxModelLen?: number; limits?: LimitMmPerPrompt; flashInfer?: boolean },
 ): number {
   const b = DTYPE_BYTES[o.dtype];
   const h = p.hiddenSize;
   const n = o.tokens;
   const tp = o.tp;
   const residual = 2 * n * h * b; // hidden states and residual stream, alive across every layer
-  const qkvOut = ((p.numHeads / tp) * p.headDim + 2 * Math.max(1, Math.floor(p.numKvHeads / tp)) * p.headDim) * n * b;
+  const qHeads = p.numHeads * (p.attentionOutputGate ? 2 : 1);
+  const qkvOut = ((qHeads / tp) * p.headDim + 2 * Math.max(1, Math.floor(p.numKvHeads / tp)) * p.headDim) * n * b;
   const attnOut = ((p.numHeads / tp) * p.headDim) * n * b;
   const attention = residual + qkvOut + attnOut;
+  let linear = 0;
+  if (p.linearAttention) {
+    // Gated DeltaNet in the profile run: the recurrent kernels are skipped (no attention metadata), so the peak is the
+    // fused q/k/v/z projection, the b/a gates and the core output buffer with its gated-norm copy.
+    const la = p.linearAttention;
+    const keyDim = (la.numKeyHeads * la.keyHeadDim) / tp;
+    const valueDim = (la.numValueHeads * la.valueHeadDim) / tp;
+    linear = residual + n * b * (2 * keyDim + 2 * valueDim + (2 * la.numValueHeads) / tp + 2 * valueDim);
+  }
   let mlp: number;
   if (p.moe) {
     // fused_moe: w13 output and the activated output for every routed (token, expert) pair, then the weighted sum.
@@ -197,7 +224,7 @@ export function activationPeakBytes(
     const i = p.intermediateSize / tp;
     mlp = residual + (p.gatedMlp ? 3 * i : 2 * i) * n * b + n * h * b;
   }
-  let peak = Math.max(attention, mlp);
+  let peak = Math.max(attention, linear, mlp);
   if (o.pp > 1 && o.stage < o.pp - 1) peak += 2 * n * h * b; // buffers sent to the next stage
   const lastStage = o.stage === o.pp - 1;
   const generative = p.attention !== "encoder-only" && p.classifierLabels === 0;
@@ -206,16 +233,24 @@ export function activationPeakBytes(
     // logits in the model dtype, float32 copies (logits, probs, exponential noise), the top-k/top-p
     // kernel's per-SM rows, while the dummy run's hidden states are still referenced.
     const requests = Math.min(n, o.seqs);
-    const runner = o.engine.runner(p);
+    const runner = o.engine.runner(p, { flashInfer: o.flashInfer ?? true });
     const perSm = runner.samplerTopKTopPBufferPerSm ? Math.min(o.smCount, requests) * p.vocabSize * 4 : 0;
     const sampler = requests * p.vocabSize * (b + 4 * runner.samplerFloat32CopiesPerLogit) + perSm + n * h * b;
     peak = Math.max(peak, sampler);
   }
-  if (p.vision && o.stage === 0) {
-    // The encoder profile: one batch of patches that merge into max_num_batched_tokens LLM tokens.
+  const enc = p.vision && o.stage === 0 ? encoderProfile(p, { maxNumBatchedTokens: n, maxNumSeqs: o.seqs, maxModelLen: o.maxModelLen ?? n, ...(o.limits ? { limits: o.limits } : {}) }) : undefined;
+  if (p.vision && enc) {
     const v = p.vision;
-    const patches = n * v.spatialMergeSize * v.spatialMergeSize;
-    const vision = patches * b * (2 * v.hiddenSize + (2 * v.intermediateSize) / tp) + n * h * b;
+    const tokens = enc.items * enc.tokensPerItem;
+    // The dummy images' embeddings stay in the encoder cache during the language model's dummy run (Qwen3-VL also keeps
+    // one set per deepstack layer).
+    const embeddings = tokens * h * b * (1 + v.deepstackLayers);
+    peak += embeddings;
+    // The encoder forward itself: every patch of every image through the ViT (hidden + residual, the MLP's
+    // up-projection and activation), with the pixel values as input.
+    const patches = enc.items * enc.patchesPerItem;
+    const pixels = patches * v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize * b;
+    const vision = pixels + patches * b * (2 * v.hiddenSize + (2 * v.intermediateSize) / tp) + embeddings;
     peak = Math.max(peak, vision);
   }
   return peak;
@@ -226,10 +261,9 @@ export function nonTorchBytes(engine: EngineProfile, tp: number): number {
   return (engine.nonTorchBaseGiB + (tp > 1 ? engine.tensorParallelCommGiB : 0)) * GiB;
 }
 
+/** KV bytes per token per GPU over `layers` attention layers (MLA's latent is replicated, not split by TP). */
 export function kvBytesPerTokenPerGpu(p: ModelProfile, tp: number, layers: number, kvBytes: number): number {
-  if (p.attention === "encoder-only") return 0;
-  if (p.mla) return layers * (p.mla.kvLoraRank + p.mla.qkRopeHeadDim) * kvBytes; // latent is replicated, not split
-  return 2 * layers * Math.max(1, Math.floor(p.numKvHeads / tp)) * p.headDim * kvBytes;
+  return layers * attentionBytesPerTokenPerLayer(p, tp, kvBytes);
 }
 
 export function size(input: SizingInput): SizingResult {
@@ -282,8 +316,21 @@ export function size(input: SizingInput): SizingResult {
   if (kvDtype !== "auto" && input.gpu.computeCapability < 8.0) {
     errors.push(error("KV_CACHE_DTYPE_UNSUPPORTED_ON_GPU", path, { field: "kvCacheDtype", problem: `kvCacheDtype "${kvDtype}" on ${input.gpu.id} (compute capability ${input.gpu.computeCapability.toFixed(1)})`, why: "vLLM's fp8 KV-cache kernels need compute capability 8.0 or newer", fix: 'use kvCacheDtype "auto"' }));
   }
+  errors.push(...checkLimitMmPerPrompt(input.limitMmPerPrompt, p, path));
+  if (p.unsizedVisionTower) {
+    warnings.push(
+      warning("VISION_TOWER_NOT_SIZED", path, {
+        field: "config.json vision_config",
+        problem: `the vision encoder "${p.unsizedVisionTower}" is not one the planner lays out, so its weights and vLLM's start-up image profile are not counted`,
+        why: "the planner knows the Qwen-VL, Gemma 3 SigLIP, Llama 4 and Pixtral towers; others typically add 0.4–1 B parameters and a profile of a few GiB",
+        fix: "leave headroom (a lower gpuMemoryUtilization), or set limitMmPerPrompt to { image: 0 } if you serve text only",
+      }),
+    );
+  }
   const dtype = resolveDtype(p, input.dtype ?? "auto", input.gpu, path, errors, warnings);
-  const quant = onlineQuantization(input.quantization, p, input.gpu, path, errors);
+  const quant = onlineQuantization(input.quantization, p, path, errors);
+  // The release decides which GPUs run the format: refused below its minimum capability, Marlin-emulated in between.
+  for (const f of quantFindings(quant, input.gpu, engine.version, GPUS, path)) (f.severity === "error" ? errors : warnings).push(f);
 
   const batch = engine.batchDefaults(input.gpu, maxLen);
   const maxNumSeqs = input.maxNumSeqs ?? batch.maxNumSeqs;
@@ -302,15 +349,24 @@ export function size(input: SizingInput): SizingResult {
   const stageLayers = layersPerStage(p.numLayers, safePp);
   const tokens = maxNumBatchedTokens;
   const nonTorch = nonTorchBytes(engine, safeTp);
+  const encoderOnly = p.attention === "encoder-only";
+  const safeLen = Number.isInteger(maxLen) && maxLen > 0 ? maxLen : 1;
+  const prefixCaching = input.enablePrefixCaching ?? !p.linearAttention;
+  const layoutFor = (firstLayer: number, layers: number, len: number): KvCacheLayout =>
+    kvCacheLayout(p, { tp: safeTp, firstLayer, layers, kvBytes, modelDtype: dtype, maxModelLen: len, maxNumBatchedTokens, hybridKvCacheManager: engine.hybridKvCacheManager, prefixCaching });
 
+  let firstLayer = 0;
   const stageFacts = stageLayers.map((layers, s) => {
     const w = weights.bytesPerStage[s] * scale + (input.extraBytesPerGpu ?? 0);
     const graphs = engine.cudaGraphBytes(p, layers, maxNumSeqs);
-    const act = activationPeakBytes(p, { tp: safeTp, pp: safePp, stage: s, tokens, seqs: maxNumSeqs, dtype, engine, smCount: input.gpu.smCount });
-    const available = requested - w - act - nonTorch - graphs;
-    const perToken = kvBytesPerTokenPerGpu(p, safeTp, layers, kvBytes);
-    const blocks = perToken > 0 ? Math.max(0, Math.floor(available / (BLOCK_SIZE * perToken))) : available > 0 ? Infinity : 0;
-    return { w, act, available, perToken, graphs, blocks };
+    const act = activationPeakBytes(p, { tp: safeTp, pp: safePp, stage: s, tokens, seqs: maxNumSeqs, dtype, engine, smCount: input.gpu.smCount, maxModelLen: safeLen, ...(input.limitMmPerPrompt ? { limits: input.limitMmPerPrompt } : {}), flashInfer: input.flashInferInstalled ?? true });
+    const available = input.kvCacheMemoryBytes ?? requested - w - act - nonTorch - graphs;
+    const layout = layoutFor(firstLayer, layers, safeLen);
+    const first = firstLayer;
+    firstLayer += layers;
+    // Encoder-only models have no KV cache: any memory left over just goes unused.
+    const blocks = encoderOnly ? (available > 0 ? Infinity : 0) : kvBlocks(layout, available);
+    return { w, act, available, layout, graphs, blocks, first, layers };
   });
   // The stage with the fewest blocks bounds the replica (vLLM takes the minimum over workers).
   let bottleneck = 0;
@@ -318,16 +374,37 @@ export function size(input: SizingInput): SizingResult {
     const best = stageFacts[bottleneck];
     if (f.blocks < best.blocks || (f.blocks === best.blocks && f.available < best.available)) bottleneck = s;
   });
-  const minBlocks = stageFacts[bottleneck].blocks;
   const b = stageFacts[bottleneck];
-  const encoderOnly = p.attention === "encoder-only";
-  const kvTokens = encoderOnly ? 0 : Number.isFinite(minBlocks) ? minBlocks * BLOCK_SIZE : 0;
-  const perRequestTokens = perRequestKvTokens(p, maxLen, maxNumBatchedTokens);
-  const estimatedMaxModelLen = encoderOnly ? derived : Math.max(0, Math.min(derived, kvTokens));
+  const minBlocks = b.blocks;
+  const kvTokens = encoderOnly || !Number.isFinite(minBlocks) ? 0 : loggedKvTokens(b.layout, minBlocks, safeLen, engine.kvTokensLogged);
+  // vLLM's "estimated maximum model length": the longest request whose blocks fit what every stage has left.
+  const fitsLen = (len: number) => stageFacts.every((f) => bytesPerRequest(layoutFor(f.first, f.layers, len)) <= f.available);
+  let estimatedMaxModelLen = derived;
+  if (!encoderOnly && !fitsLen(derived)) {
+    let lo = 0;
+    let hi = derived;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (fitsLen(mid)) lo = mid;
+      else hi = mid;
+    }
+    estimatedMaxModelLen = lo;
+  }
 
-  const maxConcurrency = encoderOnly ? (b.available > 0 ? maxNumSeqs : 0) : perRequestTokens > 0 ? kvTokens / perRequestTokens : 0;
+  const maxConcurrency = encoderOnly ? (b.available > 0 ? maxNumSeqs : 0) : Number.isFinite(minBlocks) ? concurrencyOf(b.layout, minBlocks) : 0;
+  if (input.gpu.unifiedMemory) {
+    warnings.push(
+      warning("KV_BUDGET_SHARED_WITH_HOST", path, {
+        field: "gpu",
+        problem: `${input.gpu.id} shares its memory with the CPU, so the KV cache vLLM allocates depends on what the host uses while it starts`,
+        why: "on an integrated GPU vLLM takes free memory from the host's available RAM (vllm/utils/mem_utils.py), so RAM the host and the start-up itself use counts as non-torch memory; published DGX Spark logs show the pool moving by tens of percent between boots with the same flags",
+        fix: "leave headroom below this estimate, or pin the pool with --kv-cache-memory-bytes after reading one start-up log",
+      }),
+    );
+  }
   const weightsGiB = b.w / GiB;
   if (errors.length === 0) {
+    const short = stageFacts.find((f) => !encoderOnly && f.available > 0 && bytesPerRequest(f.layout) > f.available);
     if (b.available <= 0) {
       errors.push(
         error("MODEL_DOES_NOT_FIT", path, {
@@ -336,13 +413,14 @@ export function size(input: SizingInput): SizingResult {
           fix: "use more or larger GPUs (a higher tensor parallel size), or a quantized checkpoint (fp8, AWQ, GPTQ)",
         }),
       );
-    } else if (!encoderOnly && kvTokens < perRequestTokens) {
-      const neededGiB = (perRequestTokens * b.perToken) / GiB;
+    } else if (short) {
+      const neededGiB = bytesPerRequest(short.layout) / GiB;
+      const left = round(Math.max(0, short.available) / GiB);
       errors.push(
         error("MODEL_DOES_NOT_FIT", path, {
           field: "maxModelLen",
-          problem: `one request of maxModelLen ${maxLen} tokens needs ${round(neededGiB)} GiB of KV cache per GPU, but only ${round(Math.max(0, b.available) / GiB)} GiB is left after the weights (${round(weightsGiB)} GiB)`,
-          why: `vLLM refuses to start: "To serve at least one request with the models's max seq len (${maxLen}), (${round(neededGiB)} GiB KV cache is needed, which is larger than the available KV cache memory (${round(Math.max(0, b.available) / GiB)} GiB). Based on the available memory, the estimated maximum model length is ${estimatedMaxModelLen}."`,
+          problem: `one request of maxModelLen ${maxLen} tokens needs ${round(neededGiB)} GiB of KV cache per GPU, but only ${left} GiB is left after the weights (${round(short.w / GiB)} GiB)`,
+          why: `vLLM refuses to start: "To serve at least one request with the models's max seq len (${maxLen}), (${round(neededGiB)} GiB KV cache is needed, which is larger than the available KV cache memory (${left} GiB). Based on the available memory, the estimated maximum model length is ${estimatedMaxModelLen}."`,
           fix: `lower maxModelLen to ≤ ${Math.floor(estimatedMaxModelLen / BLOCK_SIZE) * BLOCK_SIZE}, raise gpuMemoryUtilization, use kvCacheDtype "fp8", or more or larger GPUs`,
         }),
       );
@@ -358,7 +436,10 @@ export function size(input: SizingInput): SizingResult {
     requestedGiB: round(requested / GiB),
     kvCacheGiB: round(Math.max(0, b.available) / GiB),
     kvCacheTokens: kvTokens,
-    kvBytesPerToken: b.perToken,
+    kvCacheBlocks: encoderOnly || !Number.isFinite(minBlocks) ? 0 : minBlocks,
+    kvBlockSize: b.layout.blockSize,
+    kvBytesPerToken: encoderOnly ? 0 : b.layout.attentionBytesPerToken,
+    stateBytesPerRequest: b.layout.stateBytesPerRequest,
     maxConcurrency: round(maxConcurrency),
     tensorParallel: tp,
     pipelineParallel: pp,

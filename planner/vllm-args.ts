@@ -4,6 +4,7 @@
  * typo or a removed flag fails the build, not a pod at 3 a.m.
  */
 import { vllmRelease, type VllmRelease } from "./engine";
+import { DEFAULT_ENDPOINT_LIMIT_MM_PER_PROMPT, limitMmPerPromptArg } from "./multimodal";
 import type { EndpointPlan } from "./plan-types";
 
 export const VLLM_PORT = 8000;
@@ -15,7 +16,6 @@ export interface ServeOptions {
   readonly revision?: string | null;
   readonly downloadDir?: string;
   readonly enablePrefixCaching?: boolean;
-  readonly maxImagesPerPrompt?: number;
   /** LoRA settings and the adapters as name → local directory. */
   /** Stable public name shared by the endpoints of a traffic group (blue/green, canary). */
   readonly trafficGroup?: string;
@@ -23,7 +23,7 @@ export interface ServeOptions {
 }
 
 export function vllmArgs(
-  e: Pick<EndpointPlan, "name" | "capability" | "tensorParallel" | "pipelineParallel" | "maxModelLen" | "gpuMemoryUtilization" | "maxNumSeqs" | "maxNumBatchedTokens" | "kvCacheDtype" | "quantization" | "dtype">,
+  e: Pick<EndpointPlan, "name" | "capability" | "tensorParallel" | "pipelineParallel" | "maxModelLen" | "gpuMemoryUtilization" | "maxNumSeqs" | "maxNumBatchedTokens" | "kvCacheDtype" | "quantization" | "dtype" | "limitMmPerPrompt">,
   o: ServeOptions,
   checkpointQuantized: boolean,
   release: VllmRelease = vllmRelease(undefined, e.name, "serve"),
@@ -55,7 +55,7 @@ export function vllmArgs(
   const pooling = e.capability === "EMBEDDING" || e.capability === "RERANK";
   if (pooling) add("--runner", "pooling");
   else add(o.enablePrefixCaching === false ? "--no-enable-prefix-caching" : "--enable-prefix-caching");
-  if (e.capability === "IMAGE_TEXT_TO_TEXT") add("--limit-mm-per-prompt", JSON.stringify({ image: o.maxImagesPerPrompt ?? 4, video: 0 }));
+  if (e.capability === "IMAGE_TEXT_TO_TEXT") add("--limit-mm-per-prompt", limitMmPerPromptArg(e.limitMmPerPrompt ?? DEFAULT_ENDPOINT_LIMIT_MM_PER_PROMPT));
   if (o.lora && o.lora.modules.length) {
     add("--enable-lora");
     add("--max-lora-rank", o.lora.maxLoraRank);

@@ -22,6 +22,8 @@ interface Tensor {
   readonly quantizable: boolean;
   /** Number of identical copies (experts). */
   readonly copies?: number;
+  /** In a hybrid model, which layers hold it: attention layers (full or sliding) or Gated DeltaNet layers. @default every layer */
+  readonly only?: "attention" | "linear";
 }
 
 const VOCAB_PADDING = 64;
@@ -60,11 +62,30 @@ function tensors(p: ModelProfile, tp: number, pp = 1): Tensor[] {
     out.push({ name: "kv_b_proj", rows: qHeads * (nope + nope), cols: p.mla.kvLoraRank, shard: "col", stage: "layer", quantizable: true });
     out.push({ name: "o_proj", rows: h, cols: qHeads * nope, shard: "row", stage: "layer", quantizable: true });
   } else {
+    const attention = p.linearAttention ? ("attention" as const) : undefined;
+    const at = attention ? { only: attention } : {};
+    // Gated attention doubles q_proj: every query head also produces its output gate.
+    const q = qHeads * (p.attentionOutputGate ? 2 : 1);
     // Stored per rank to express replication exactly: (q heads / tp + 2 × kv heads per rank) × head_dim.
-    out.push({ name: "qkv_proj", rows: (qHeads + 2 * kvPerRank * tp) * p.headDim, cols: h, shard: "col", stage: "layer", quantizable: true });
-    if (p.attentionBias) out.push({ name: "qkv_proj.bias", rows: 1, cols: (qHeads + 2 * kvPerRank * tp) * p.headDim, shard: "none", stage: "layer", quantizable: false });
-    out.push({ name: "o_proj", rows: h, cols: qHeads * p.headDim, shard: "row", stage: "layer", quantizable: true });
-    if (oBias) out.push({ name: "o_proj.bias", rows: 1, cols: h, shard: "none", stage: "layer", quantizable: false });
+    out.push({ name: "qkv_proj", rows: (q + 2 * kvPerRank * tp) * p.headDim, cols: h, shard: "col", stage: "layer", quantizable: true, ...at });
+    if (p.attentionBias) out.push({ name: "qkv_proj.bias", rows: 1, cols: (q + 2 * kvPerRank * tp) * p.headDim, shard: "none", stage: "layer", quantizable: false, ...at });
+    out.push({ name: "o_proj", rows: h, cols: qHeads * p.headDim, shard: "row", stage: "layer", quantizable: true, ...at });
+    if (oBias) out.push({ name: "o_proj.bias", rows: 1, cols: h, shard: "none", stage: "layer", quantizable: false, ...at });
+    if (p.qkNorm) out.push({ name: "qk_norm", rows: 2, cols: p.headDim, shard: "none", stage: "layer", quantizable: false, ...at });
+  }
+  if (p.linearAttention) {
+    // Gated DeltaNet (vLLM Qwen3NextGatedDeltaNet): fused q/k/v/z and b/a input projections, a depthwise causal
+    // conv over q/k/v, per-head A_log and dt_bias, a gated RMSNorm over the value head and the output projection.
+    const la = p.linearAttention;
+    const keyDim = la.numKeyHeads * la.keyHeadDim;
+    const valueDim = la.numValueHeads * la.valueHeadDim;
+    const lin = { stage: "layer" as const, only: "linear" as const };
+    out.push({ name: "linear_attn.in_proj_qkvz", rows: 2 * keyDim + 2 * valueDim, cols: h, shard: "col", quantizable: true, ...lin });
+    out.push({ name: "linear_attn.in_proj_ba", rows: 2 * la.numValueHeads, cols: h, shard: "col", quantizable: false, ...lin });
+    out.push({ name: "linear_attn.conv1d", rows: 2 * keyDim + valueDim, cols: la.convKernel, shard: "col", quantizable: false, ...lin });
+    out.push({ name: "linear_attn.A_log_dt_bias", rows: 2, cols: la.numValueHeads, shard: "row", quantizable: false, ...lin });
+    out.push({ name: "linear_attn.norm", rows: 1, cols: la.valueHeadDim, shard: "none", quantizable: false, ...lin });
+    out.push({ name: "linear_attn.out_proj", rows: h, cols: valueDim, shard: "row", quantizable: true, ...lin });
   }
 
   if (p.moe && p.moe.denseLayers > 0) {
@@ -90,6 +111,8 @@ function tensors(p: ModelProfile, tp: number, pp = 1): Tensor[] {
     if (e.sharedExpertIntermediateSize > 0) {
       out.push({ name: "shared_expert.gate_up", rows: 2 * e.sharedExpertIntermediateSize, cols: h, shard: "col", stage: "layer", quantizable: true });
       out.push({ name: "shared_expert.down", rows: h, cols: e.sharedExpertIntermediateSize, shard: "row", stage: "layer", quantizable: true });
+      // Qwen2-MoE/Qwen3-Next scale the shared expert by a sigmoid gate, one [1, hidden] Linear per layer.
+      if (p.modelType.startsWith("qwen")) out.push({ name: "shared_expert_gate", rows: 1, cols: h, shard: "none", stage: "layer", quantizable: false });
     }
   } else if (p.gatedMlp) {
     out.push({ name: "gate_up_proj", rows: 2 * p.intermediateSize, cols: h, shard: "col", stage: "layer", quantizable: true });
@@ -108,7 +131,7 @@ function tensors(p: ModelProfile, tp: number, pp = 1): Tensor[] {
   const generative = !encoder && p.classifierLabels === 0;
   // With tied embeddings the last pipeline stage still needs the vocabulary matrix for lm_head.
   if (generative && (!p.tiedEmbeddings || pp > 1)) {
-    out.push({ name: "lm_head", rows: padVocab(p.vocabSize), cols: h, shard: "vocab", stage: "last", quantizable: false });
+    out.push({ name: "lm_head", rows: padVocab(p.vocabSize), cols: h, shard: "vocab", stage: "last", quantizable: p.quantization?.lmHead === true });
     if (p.modelType === "phi") out.push({ name: "lm_head.bias", rows: 1, cols: padVocab(p.vocabSize), shard: "vocab", stage: "last", quantizable: false });
   }
   if (p.modelType === "bert" && p.classifierLabels === 0) {
@@ -122,55 +145,107 @@ function tensors(p: ModelProfile, tp: number, pp = 1): Tensor[] {
     out.push({ name: "classifier.out_proj.bias", rows: 1, cols: p.classifierLabels, shard: "none", stage: "last", quantizable: false });
   }
 
-  if (p.vision?.kind === "siglip") {
-    // SigLIP (Gemma 3): conv patch embedding, learned positions, pre-norm blocks with biased q/k/v/o and fc1/fc2,
-    // a post-layernorm, then the projector (soft-embedding RMSNorm + a [vision, text] projection). Replicated, bf16.
-    const v = p.vision;
-    const d = v.hiddenSize;
-    const add = (name: string, rows: number, cols: number, copies = 1) => out.push({ name, rows, cols, shard: "none", stage: "first", quantizable: false, copies });
-    add("vision.patch_embedding", d, v.inChannels * v.patchSize * v.patchSize);
-    add("vision.patch_embedding.bias", 1, d);
-    add("vision.position_embedding", v.patchesPerImage, d);
-    for (const [name, rows, cols] of [["q", d, d], ["k", d, d], ["v", d, d], ["o", d, d], ["fc1", v.intermediateSize, d], ["fc2", d, v.intermediateSize]] as const) {
-      add(`vision.${name}`, rows, cols, v.depth);
-      add(`vision.${name}.bias`, 1, rows, v.depth);
-    }
-    add("vision.layer_norms", 4, d, v.depth); // layer_norm1/2, weight and bias
-    add("vision.post_layernorm", 2, d);
-    add("projector.mm_soft_emb_norm", 1, d);
-    add("projector.mm_input_projection", d, h);
-  } else if (p.vision) {
-    const v = p.vision;
-    const patchIn = v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize;
-    const merged = v.hiddenSize * v.spatialMergeSize * v.spatialMergeSize;
-    out.push({ name: "visual.patch_embed", rows: v.hiddenSize, cols: patchIn, shard: "none", stage: "first", quantizable: false });
-    const block: Array<[string, number, number, Shard]> = [
-      ["visual.norm1", 2, v.hiddenSize, "none"],
-      ["visual.norm2", 2, v.hiddenSize, "none"],
-      ["visual.qkv", 3 * v.hiddenSize, v.hiddenSize, "col"],
-      ["visual.qkv.bias", 1, 3 * v.hiddenSize, "none"],
-      ["visual.proj", v.hiddenSize, v.hiddenSize, "row"],
-      ["visual.proj.bias", 1, v.hiddenSize, "none"],
-      ["visual.fc1", v.intermediateSize, v.hiddenSize, "col"],
-      ["visual.fc1.bias", 1, v.intermediateSize, "none"],
-      ["visual.fc2", v.hiddenSize, v.intermediateSize, "row"],
-      ["visual.fc2.bias", 1, v.hiddenSize, "none"],
-    ];
-    for (const [name, rows, cols, shard] of block) out.push({ name, rows, cols, shard, stage: "first", quantizable: false, copies: v.depth });
-    out.push({ name: "visual.merger.ln_q", rows: 2, cols: v.hiddenSize, shard: "none", stage: "first", quantizable: false }); // LayerNorm weight and bias
-    out.push({ name: "visual.merger.fc1", rows: merged, cols: merged, shard: "col", stage: "first", quantizable: false });
-    out.push({ name: "visual.merger.fc1.bias", rows: 1, cols: merged, shard: "none", stage: "first", quantizable: false });
-    out.push({ name: "visual.merger.fc2", rows: v.outHiddenSize, cols: merged, shard: "row", stage: "first", quantizable: false });
-    out.push({ name: "visual.merger.fc2.bias", rows: 1, cols: v.outHiddenSize, shard: "none", stage: "first", quantizable: false });
-  }
+  if (p.vision) visionTensors(p, out);
   return out;
 }
 
-const MOE_LAYER_TENSORS = new Set(["router", "router.bias", "experts.w13", "experts.w2", "experts.w13.bias", "experts.w2.bias", "shared_expert.gate_up", "shared_expert.down"]);
+/**
+ * The vision encoder and projector, whole on the first pipeline stage. vLLM shards the Qwen-VL towers' qkv/MLP across
+ * TP ranks (col/row); the other towers are counted replicated (a bound: vLLM splits some of their Linears too).
+ */
+function visionTensors(p: ModelProfile, out: Tensor[]): void {
+  const v = p.vision!;
+  const d = v.hiddenSize;
+  const i = v.intermediateSize;
+  const h = p.hiddenSize;
+  const add = (name: string, rows: number, cols: number, copies = 1, shard: Shard = "none") => out.push({ name: `vision.${name}`, rows, cols, shard, stage: "first", quantizable: false, copies });
+  /** A Linear [rows, cols], with its bias when `bias`. */
+  const linear = (name: string, rows: number, cols: number, bias: boolean, copies = 1, shard: Shard = "none") => {
+    add(name, rows, cols, copies, shard);
+    if (bias) add(`${name}.bias`, 1, rows, copies);
+  };
+  const merged = d * v.spatialMergeSize * v.spatialMergeSize;
+  const blocks = v.depth;
+  switch (v.kind) {
+    case "siglip":
+      // SigLIP: conv patch embedding, learned positions, pre-norm blocks with biased q/k/v/o and fc1/fc2, a post-layernorm,
+      // then Gemma 3's projector (soft-embedding RMSNorm + a [vision, text] projection).
+      linear("patch_embedding", d, v.inChannels * v.patchSize * v.patchSize, true);
+      add("position_embedding", v.positionEmbeddings, d);
+      for (const [name, rows, cols] of [["q", d, d], ["k", d, d], ["v", d, d], ["o", d, d], ["fc1", i, d], ["fc2", d, i]] as const) linear(name, rows, cols, true, blocks);
+      add("layer_norms", 4, d, blocks); // layer_norm1/2, weight and bias
+      add("post_layernorm", 2, d);
+      add("mm_soft_emb_norm", 1, d);
+      add("mm_input_projection", d, h);
+      return;
+    case "llama4":
+      // Llama 4: unfolded-conv patch embedding, class token and positions, pre/post LayerNorms, LayerNorm blocks with biased
+      // attention and fc1/fc2, the pixel-shuffle adapter (fc1 [projector_input_dim, 4·hidden], fc2 square) and the projector.
+      add("patch_embedding", d, v.inChannels * v.patchSize * v.patchSize);
+      add("class_embedding", 1, d);
+      add("positional_embedding_vlm", v.positionEmbeddings, d);
+      add("layernorm_pre_post", 4, d);
+      for (const [name, rows, cols] of [["q", d, d], ["k", d, d], ["v", d, d], ["o", d, d], ["fc1", i, d], ["fc2", d, i]] as const) linear(name, rows, cols, true, blocks);
+      add("layer_norms", 4, d, blocks);
+      add("adapter.fc1", v.projectorInputDim, merged);
+      add("adapter.fc2", v.projectorInputDim, v.projectorInputDim);
+      linear("projector", h, v.projectorInputDim, v.projectorBias);
+      return;
+    case "pixtral":
+      // Pixtral: conv patch embedding, RMSNorm blocks with bias-free attention and a gated MLP; Mistral 3 adds an RMSNorm and a
+      // patch merger before the two-layer projector.
+      add("patch_conv", d, v.inChannels * v.patchSize * v.patchSize);
+      add("ln_pre", 1, d);
+      for (const [name, rows, cols] of [["q", d, d], ["k", d, d], ["v", d, d], ["o", d, d], ["gate", i, d], ["up", i, d], ["down", d, i]] as const) add(name, rows, cols, blocks);
+      add("norms", 2, d, blocks);
+      if (v.spatialMergeSize > 1) {
+        add("projector.norm", 1, d);
+        add("projector.patch_merger", d, merged);
+      }
+      linear("projector.linear_1", h, d, v.projectorBias);
+      linear("projector.linear_2", h, h, v.projectorBias);
+      return;
+    default: {
+      // Qwen-VL: Conv3d patch embedding over temporal_patch_size frames, blocks sharded like the LLM (qkv and the MLP's
+      // up projections by column, proj and the down projection by row), then the patch merger(s).
+      const qwen3 = v.kind === "qwen3-vl";
+      linear("patch_embed", d, v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize, qwen3);
+      if (v.positionEmbeddings > 0) add("pos_embed", v.positionEmbeddings, d);
+      linear("qkv", 3 * d, d, true, blocks, "col");
+      linear("proj", d, d, true, blocks, "row");
+      if (v.kind === "qwen2.5-vl") {
+        linear("gate_proj", i, d, true, blocks, "col");
+        linear("up_proj", i, d, true, blocks, "col");
+        linear("down_proj", d, i, true, blocks, "row");
+        add("norms", 2, d, blocks); // RMSNorm norm1, norm2
+        add("merger.ln_q", 1, d);
+      } else {
+        linear("fc1", i, d, true, blocks, "col");
+        linear("fc2", d, i, true, blocks, "row");
+        add("norms", 4, d, blocks); // LayerNorm norm1, norm2: weight and bias
+        add("merger.norm", 2, d);
+      }
+      linear("merger.fc1", merged, merged, true, 1, "col");
+      linear("merger.fc2", v.outHiddenSize, merged, true, 1, "row");
+      // Qwen3-VL deepstack mergers: LayerNorm over the merged patch, then the same two Linears.
+      if (v.deepstackLayers > 0) {
+        add("deepstack.norm", 2, merged, v.deepstackLayers);
+        linear("deepstack.fc1", merged, merged, true, v.deepstackLayers);
+        linear("deepstack.fc2", v.outHiddenSize, merged, true, v.deepstackLayers);
+      }
+    }
+  }
+}
+
+const MOE_LAYER_TENSORS = new Set(["router", "router.bias", "experts.w13", "experts.w2", "experts.w13.bias", "experts.w2.bias", "shared_expert.gate_up", "shared_expert.down", "shared_expert_gate"]);
 
 /** How many times a tensor occurs in a stage that holds `layers` layers starting at layer `firstLayer`. */
 function layerCount(p: ModelProfile, t: Tensor, layers: number, firstLayer: number): number {
   if (t.stage !== "layer" && t.stage !== "dense") return 1;
+  if (t.only && p.layerTypes) {
+    const inStage = p.layerTypes.slice(firstLayer, firstLayer + layers);
+    return inStage.filter((k) => (t.only === "linear" ? k === "linear" : k !== "linear")).length;
+  }
   const dense = p.moe ? Math.max(0, Math.min(p.moe.denseLayers, firstLayer + layers) - firstLayer) : 0;
   if (t.stage === "dense") return dense;
   return MOE_LAYER_TENSORS.has(t.name) ? layers - dense : layers;
@@ -257,7 +332,7 @@ export function estimateWeights(p: ModelProfile, o: WeightsOptions): WeightsEsti
       let cols = t.cols;
       if (t.shard === "col" || t.shard === "vocab") rows = rows / o.tp;
       if (t.shard === "row") cols = cols / o.tp;
-      const expert = t.name.startsWith("experts.") || t.name.startsWith("shared_expert.") || (!p.moe && (t.name === "gate_up_proj" || t.name === "down_proj"));
+      const expert = t.name.startsWith("experts.") || t.name.startsWith("shared_expert.") || (!p.moe && (t.name === "gate_up_proj" || t.name === "down_proj")) || t.name === "lm_head"; // lm_head is only quantizable when the checkpoint packs it (NVFP4 in ModelOpt mixed)
       const one = t.quantizable && o.quantization ? quantizedBytes(rows, cols, o.quantization, bytes, expert) : rows * cols * bytes;
       const copies = t.copies ?? 1;
       // Experts are one fused parameter per layer; other repeated tensors are separate allocations.

@@ -9,6 +9,7 @@ import { GiB } from "../planner/findings";
 import { profileFromConfig } from "../planner/model-profile";
 import { size } from "../planner/sizing";
 import { checkpointBytes } from "../planner/weights";
+import { kvCacheLayout } from "../planner/kv-cache";
 import { benchConfig, catalogConfig, catalogConfigPath, catalogProfile } from "./fixtures/models";
 
 function cli(...argv: string[]) {
@@ -51,6 +52,18 @@ describe("Gemma 3 27B (multimodal)", () => {
     expect(p.maxPositionEmbeddings).toBe(131072);
     expect(p.tiedEmbeddings).toBe(true);
     expect(p.slidingWindowLayers).toBe(52);
+  });
+
+  it("groups its 10 global layers and 52 windowed ones in 10-layer KV groups (6 windowed groups, 8 of their slots padding) and, fitting, prints at least max_model_len", () => {
+    const p = catalogProfile("google/gemma-3-27b-it");
+    const l = kvCacheLayout(p, { tp: 1, firstLayer: 0, layers: 62, kvBytes: 2, modelDtype: "bfloat16", maxModelLen: 32768, maxNumBatchedTokens: 8192, hybridKvCacheManager: true });
+    expect(l.groupSize).toBe(10);
+    expect(l.groups.filter((g) => g.kind === "sliding").map((g) => g.layers)).toEqual([9, 9, 9, 9, 8, 8]);
+    // 2048 blocks for 32,768 tokens in the global group; cdiv(min(1023 + 8192, 32768), 16) + 1 = 577 per windowed group.
+    expect(l.blocksPerRequest).toBe(2048 + 6 * 577);
+    const r = size({ profile: p, gpu: findGpuByName("H100")!, engine: engineFor("0.24.0"), tensorParallel: 2, maxModelLen: 32768, path: "s/g" });
+    expect(r.fits).toBe(true);
+    expect(r.kvCacheTokens).toBeGreaterThanOrEqual(32768);
   });
 
   it("sizes the SigLIP vision tower and projector with the language model (about 0.4 B parameters more)", () => {
