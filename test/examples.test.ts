@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { invalidNames } from "./fixtures/emitted-names";
 import { checkovScan, type ScanRow } from "./fixtures/checkov-scan";
+import { crdsNotInstalled, duplicateDefaultProviders, manifestsInClusterStacks, secretsNobodyCreates, unpinnedCharts, unreachableApis, type Stacks } from "./fixtures/deploy-invariants";
 
 const root = join(__dirname, "..");
 // One node process with tsx's loader (the tsx CLI would start a second one).
@@ -89,6 +90,63 @@ describe.each(["quickstart", "existing-cluster", "multi-tenant", "large-model", 
     expect(plan.policy.rules.filter((r: { result: string }) => r.result === "fail")).toEqual([]);
     for (const s of plan.policy.suppressions) expect(s.reason.length).toBeGreaterThan(20);
   });
+});
+
+/** The example's stacks, parsed: stack name → cdk.tf.json. */
+function stacksOf(example: string): Stacks {
+  const files = firstRun(example).files;
+  return Object.fromEntries(Object.entries(files).filter(([f]) => f.endsWith("/cdk.tf.json")).map(([f, c]) => [f.split("/")[0], JSON.parse(c)]));
+}
+
+describe.each(["quickstart", "existing-cluster", "multi-tenant", "large-model", "throughput"])("examples/%s deploys as Terraform and EKS need", (example) => {
+  const stacks = stacksOf(example);
+  const existing = example === "existing-cluster";
+
+  test("no stack that creates a cluster holds a kubernetes_manifest (its plan needs that cluster's API)", () => {
+    expect(manifestsInClusterStacks(stacks)).toEqual([]);
+  });
+
+  test("every provider that talks to a cluster the app creates can reach its API, with exec auth", () => {
+    expect(unreachableApis(stacks)).toEqual([]);
+  });
+
+  test("every custom resource's CRD is installed by the app, by a pinned chart, in the same or an earlier stack", () => {
+    expect(crdsNotInstalled(stacks, existing)).toEqual([]);
+  });
+
+  test("every secret a pod reads is synced by the app (or the cluster is an existing one)", () => {
+    expect(secretsNobodyCreates(stacks, existing)).toEqual([]);
+  });
+
+  test("each stack has at most one unaliased block per provider type, and every Helm release pins its chart version", () => {
+    expect(duplicateDefaultProviders(stacks)).toEqual([]);
+    expect(unpinnedCharts(stacks)).toEqual([]);
+  });
+
+  test("the workloads stack depends on the cluster stack through cross-stack references, and the plan lists the phase order", () => {
+    const plan = JSON.parse(firstRun(example).files[`${example}/serving-plan.json`]);
+    if (existing) {
+      expect(Object.keys(stacks)).toEqual([example]);
+      expect(plan.phases.map((p: { stack: string }) => p.stack)).toEqual([example]);
+      return;
+    }
+    expect(Object.keys(stacks).sort()).toEqual([example, `${example}-cluster`].sort());
+    expect(stacks[example].data.terraform_remote_state).toHaveProperty([`cross-stack-reference-input-${example}-cluster`]);
+    expect(plan.phases.map((p: { order: number; stack: string }) => [p.order, p.stack])).toEqual([[1, `${example}-cluster`], [2, example]]);
+  });
+});
+
+test("the checks above catch what they look for", () => {
+  const cluster = { resource: { aws_eks_cluster: { c: { name: "c", vpc_config: [{ endpoint_public_access: false, subnet_ids: ["${aws_subnet.a.id}"] }] } }, kubernetes_manifest: { m: { manifest: { apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject", metadata: { name: "x" } } } } }, provider: { kubernetes: [{}, { host: "${aws_eks_cluster.c.endpoint}", token: "t" }] } };
+  const stacks: Stacks = { s: cluster };
+  expect(manifestsInClusterStacks(stacks)).toHaveLength(1);
+  expect(unreachableApis(stacks).join("\n")).toMatch(/cannot reach[\s\S]*get-token/);
+  expect(crdsNotInstalled(stacks, false)).toEqual(["s: ScaledObject needs the keda chart, which no stack it depends on installs"]);
+  expect(duplicateDefaultProviders(stacks)).toEqual(["s: 2 unaliased kubernetes providers"]);
+  const pod = { resource: { kubernetes_deployment_v1: { d: { spec: [{ template: [{ spec: [{ container: [{ env: [{ name: "K", value_from: [{ secret_key_ref: [{ name: "hand-made", key: "k" }] }] }] }] }] }] }] } } } };
+  expect(secretsNobodyCreates({ w: pod }, false)).toEqual(["w: kubernetes_deployment_v1.d reads secret hand-made, which nothing in the app creates or syncs"]);
+  expect(secretsNobodyCreates({ w: pod }, true)).toEqual([]);
+  expect(unpinnedCharts({ s: { resource: { helm_release: { h: { chart: "keda", repository: "https://x", version: ">= 2" } } } } })).toEqual(["s: helm_release.h has version >= 2"]);
 });
 
 test("the multi-tenant example hosts 50 adapters on one shape and prices each", () => {
