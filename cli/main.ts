@@ -13,7 +13,9 @@
  * Exit codes: 0 success, 1 the model does not fit or the input is invalid (coded errors), 2 usage.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { GPUS, findGpu, findGpuByName } from "../catalog";
 import { chooseShape, layoutFor } from "../planner/choose";
@@ -290,6 +292,30 @@ function runShapes(values: Record<string, string | boolean | undefined>, io: Io)
   return feasible.length ? 0 : 1;
 }
 
+/** The plans an app that calls synthOrExit prints in plan-only mode. */
+function printedPlans(stdout: string): { stacks: Record<string, ServingPlan> } | undefined {
+  try {
+    const p = JSON.parse(stdout) as { stacks?: Record<string, ServingPlan> };
+    return p.stacks ? { stacks: p.stacks } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The plans a synthesized app wrote beside its stacks: serving-plan.json, or serving-plan.<cluster>.json for several clusters. */
+function writtenPlans(outdir: string): { stacks: Record<string, ServingPlan> } | undefined {
+  const dir = join(outdir, "stacks");
+  if (!existsSync(dir)) return undefined;
+  const stacks: Record<string, ServingPlan> = {};
+  for (const stack of readdirSync(dir).sort()) {
+    for (const f of readdirSync(join(dir, stack)).sort()) {
+      const m = /^serving-plan(?:\.(.+))?\.json$/.exec(f);
+      if (m) stacks[m[1] ? `${stack}/${m[1]}` : stack] = JSON.parse(readFileSync(join(dir, stack, f), "utf8")) as ServingPlan;
+    }
+  }
+  return Object.keys(stacks).length ? { stacks } : undefined;
+}
+
 function runPlan(values: Record<string, string | boolean | undefined>, io: Io): number {
   if (!existsSync("cdktf.json")) throw new UsageError("plan runs the app of ./cdktf.json; run it in the project directory");
   const app = (JSON.parse(readFileSync("cdktf.json", "utf8")) as { app?: string }).app;
@@ -298,12 +324,19 @@ function runPlan(values: Record<string, string | boolean | undefined>, io: Io): 
   if (vllm !== undefined) vllmRelease(vllm, "--vllm", "serve"); // a coded error here, before the app runs
   // --region prices every cluster of the app in that region (clusters honour it only in plan-only runs).
   const planRegion = values.region === undefined ? "" : regionFrom(values);
-  const r = spawnSync(app, { shell: true, encoding: "utf8", env: { ...process.env, MODEL_SERVING_PLAN_ONLY: "1", MODEL_SERVING_QUIET: "1", MODEL_SERVING_PLAN_REGION: planRegion, ...(vllm ? { MODEL_SERVING_VLLM: vllm } : {}) }, maxBuffer: 256 * 1024 * 1024 });
-  let parsed: { stacks: Record<string, ServingPlan> };
+  // An app that ends in synthOrExit prints its plans and writes nothing; any other app synthesizes into a
+  // scratch directory, from which only the serving plans are read before it is removed.
+  const scratch = mkdtempSync(join(tmpdir(), "model-serving-plan-"));
+  let parsed: { stacks: Record<string, ServingPlan> } | undefined;
+  let r: ReturnType<typeof spawnSync>;
   try {
-    parsed = JSON.parse(r.stdout);
-  } catch {
-    io.err(r.stderr || r.stdout);
+    r = spawnSync(app, { shell: true, encoding: "utf8", env: { ...process.env, CDKTF_OUTDIR: scratch, MODEL_SERVING_PLAN_ONLY: "1", MODEL_SERVING_QUIET: "1", MODEL_SERVING_PLAN_REGION: planRegion, ...(vllm ? { MODEL_SERVING_VLLM: vllm } : {}) }, maxBuffer: 256 * 1024 * 1024 });
+    parsed = printedPlans(String(r.stdout)) ?? writtenPlans(scratch);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  if (!parsed) {
+    io.err(String(r.stderr || r.stdout).trim() || "the app wrote no serving plan: does it declare a GpuCluster?");
     return 1;
   }
   if (typeof values.compare === "string") {

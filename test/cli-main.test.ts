@@ -380,3 +380,38 @@ describe("the installed executable", () => {
     expect(JSON.parse(child.stdout)).toEqual(json<SizeJson>(cli(...argv)));
   });
 });
+
+describe("plan for any app", () => {
+  it("reads the serving plans of an app that calls plain app.synth() (no synthOrExit), one per cluster, and leaves no Terraform behind", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plan-any-app-"));
+    try {
+      // Plain compiled JavaScript against the built package: two clusters in one existing-cluster stack.
+      const app = [
+        `const { App, TerraformStack } = require(${JSON.stringify(join(REPO_ROOT, "node_modules", "cdktf"))});`,
+        `const { AwsProvider } = require(${JSON.stringify(join(REPO_ROOT, "node_modules", "@cdktf", "provider-aws", "lib", "provider"))});`,
+        `const ms = require(${JSON.stringify(join(REPO_ROOT, "lib", "index.js"))});`,
+        "const app = new App();",
+        'const stack = new TerraformStack(app, "platform");',
+        'new AwsProvider(stack, "aws", { region: "us-east-1" });',
+        'for (const name of ["blue", "green"]) {',
+        '  const cluster = ms.GpuCluster.fromExisting(stack, name, { clusterName: name, subnetIds: ["subnet-0a1b2c3d4e5f60718"], namespace: `llm-${name}`, quotas: { "L-DB2E81BA": 100 } });',
+        '  const model = new ms.ImportedModel(stack, `${name}-qwen`, { source: ms.ModelSource.huggingFace("Qwen/Qwen2.5-7B-Instruct", { revision: "a09a35458c702b33eeacc393d103063234e8bc28" }) });',
+        '  new ms.InferenceEndpoint(stack, `${name}-chat`, { cluster, model, maxModelLen: 8192 });',
+        "}",
+        "app.synth();",
+      ].join("\n");
+      writeFileSync(join(dir, "app.js"), app);
+      writeFileSync(join(dir, "cdktf.json"), JSON.stringify({ app: `"${process.execPath}" app.js` }));
+      const r = spawnSync(process.execPath, [join(REPO_ROOT, "bin", "model-serving.cjs"), "plan", "--json"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(Object.keys(out.stacks).sort()).toEqual(["platform/blue", "platform/green"]);
+      expect(out.stacks["platform/blue"].endpoints.map((e: { name: string }) => e.name)).toEqual(["blue-chat"]);
+      expect(out.stacks["platform/green"].endpoints.map((e: { name: string }) => e.name)).toEqual(["green-chat"]);
+      expect(require("node:fs").existsSync(join(dir, "cdktf.out"))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
