@@ -63,7 +63,9 @@ export class ServingWorkloads extends Construct {
     this.cluster = cluster;
     this.namespace = cluster.namespace;
     markOwned(this, () => cluster);
-    const aws = resolveAwsProvider(this, options.awsProvider, this.node.path);
+    // Beside its cluster, the workloads use the cluster's AWS provider unless told otherwise.
+    const sameStack = TerraformStack.of(this) === TerraformStack.of(cluster);
+    const aws = resolveAwsProvider(this, options.awsProvider ?? (sameStack ? cluster.awsProvider : undefined), this.node.path);
     this.findings.push(...aws.findings);
     this.awsProvider = aws.provider;
     this.region = aws.region;
@@ -94,7 +96,7 @@ export class ServingWorkloads extends Construct {
         const plan = cluster.writtenPlan();
         writeFileSync(join(dir, `${base}.json`), stableJson(plan));
         writeFileSync(join(dir, `${base}.md`), planMarkdown(`${stack.node.id} (cluster ${cluster.clusterName})`, plan));
-        if (process.env.MODEL_SERVING_QUIET !== "1") console.log(planConsoleTable(stack.node.id, plan));
+        if (process.env.MODEL_SERVING_QUIET !== "1") console.log(planConsoleTable(others.length ? `${stack.node.id} (cluster ${cluster.clusterName})` : stack.node.id, plan));
       },
     });
   }

@@ -3,7 +3,7 @@
  * executable as a child process.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../cli/main";
@@ -409,7 +409,7 @@ describe("plan for any app", () => {
       expect(Object.keys(out.stacks).sort()).toEqual(["platform/blue", "platform/green"]);
       expect(out.stacks["platform/blue"].endpoints.map((e: { name: string }) => e.name)).toEqual(["blue-chat"]);
       expect(out.stacks["platform/green"].endpoints.map((e: { name: string }) => e.name)).toEqual(["green-chat"]);
-      expect(require("node:fs").existsSync(join(dir, "cdktf.out"))).toBe(false);
+      expect(existsSync(join(dir, "cdktf.out"))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
