@@ -1,18 +1,16 @@
 /**
  * How the constructs report coded errors, so a user never sees a stack trace:
  *
- * - Problems found while the tree is built are kept as findings and reported when the stack
- *   synthesizes, at the path of the construct they concern (value objects defer theirs to the
- *   construct that consumes them).
+ * - Problems found while the tree is built are kept as findings and reported when the app
+ *   synthesizes (constructs/preflight.ts), at the path of the construct they concern; value objects
+ *   defer theirs to the construct that consumes them, and a duplicate id is built under a free id and
+ *   reported instead of thrown.
  * - Under the cdktf CLI (`cdktf synth`, `deploy`, …) the app runs with
- *   CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS set, because the CLI prints error annotations itself and
- *   fails the command (cdktf-cli's synth-stack: "we want to display the errors ourselves"). There the
- *   errors become error annotations without a stack trace: `ERROR [path]: [CODE] path: …` and exit 1.
- *   An app that calls plain `app.synth()` needs nothing else, and unrelated errors are left alone.
+ *   CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS set (the CLI prints error annotations itself). There the
+ *   preflight prints `ERROR [path]: [CODE] path: …` lines and exits 1 before any stack is written.
  * - Elsewhere (tests, a script calling `app.synth()`), validation fails as cdktf always does: an Error
  *   whose message is the coded lines, which the caller may catch (`synthOrExit` prints them and exits 1).
  */
-import { AnnotationMetadataEntryType } from "cdktf";
 import type { Construct } from "constructs";
 import { error, type Finding } from "../planner/findings";
 
@@ -21,20 +19,6 @@ export function cliPrintsAnnotations(): boolean {
   return process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS !== undefined;
 }
 
-/**
- * Report `produce()`'s error findings when the stack synthesizes: as trace-free error annotations
- * under the cdktf CLI, else as validation errors (synth stops before anything is written).
- */
-export function reportFindings(scope: Construct, produce: () => readonly Finding[]): void {
-  scope.node.addValidation({
-    validate: () => {
-      const errors = produce().filter((f) => f.severity === "error").map((f) => f.message);
-      if (!errors.length || !cliPrintsAnnotations()) return errors;
-      for (const message of new Set(errors)) scope.node.addMetadata(AnnotationMetadataEntryType.ERROR, message, { stackTrace: false });
-      return [];
-    },
-  });
-}
 
 /**
  * The id to construct under: `id` itself, or — when a sibling already has it, which the constructs

@@ -8,7 +8,7 @@ import type { Construct } from "constructs";
 import { error, type Finding } from "../planner/findings";
 import { nameProblem, nameRuleText, NameRegistry, suggestName, type NameKind } from "../planner/names";
 import { AwsProvider } from "./bindings/aws";
-import { reportFindings } from "./coded-errors";
+import { registerProducer } from "./preflight";
 
 const registries = new WeakMap<object, NameRegistry>();
 const checkedStacks = new WeakSet<TerraformStack>();
@@ -46,7 +46,7 @@ export function claimName(c: Construct, kind: string, scope: string, name: strin
   registry.claim({ kind, scope, name, path: c.node.path, stack: stack.node.path, ...(rule ? { rule } : {}) });
   if (!checkedStacks.has(stack)) {
     checkedStacks.add(stack);
-    reportFindings(stack, () => registry.collisions(stack.node.path));
+    registerProducer(stack, () => registry.collisions(stack.node.path));
   }
 }
 

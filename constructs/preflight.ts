@@ -7,7 +7,7 @@
  * comes first, reports every library error of the whole app, so synth writes nothing when anything
  * is wrong. Warnings become annotations on the construct they are about, in that construct's stack.
  */
-import { AnnotationMetadataEntryType, Annotations, TerraformStack } from "cdktf";
+import { Annotations, TerraformStack } from "cdktf";
 import { cliPrintsAnnotations } from "./coded-errors";
 import type { Construct, IConstruct } from "constructs";
 import type { Finding } from "../planner/findings";
@@ -43,8 +43,7 @@ function stateOf(scope: IConstruct): AppState {
   return s;
 }
 
-function hook(scope: IConstruct, state: AppState): void {
-  const stack = TerraformStack.of(scope);
+function hook(stack: TerraformStack, state: AppState): void {
   if (state.hooked.has(stack)) return;
   state.hooked.add(stack);
   stack.node.addValidation({ validate: () => validate(stack, state) });
@@ -54,14 +53,21 @@ function hook(scope: IConstruct, state: AppState): void {
 export function registerFindings(source: FindingSource): void {
   const state = stateOf(source);
   state.sources.add(source);
-  hook(source, state);
+  hook(TerraformStack.of(source), state);
+}
+
+/** Report what `produce` finds about `scope` (its whole stack, say) when the app synthesizes. */
+export function registerProducer(scope: IConstruct, produce: () => readonly Finding[]): void {
+  const state = stateOf(scope);
+  state.sources.add({ node: scope.node, with: scope.with.bind(scope), findingsForPreflight: produce });
+  hook(TerraformStack.of(scope), state);
 }
 
 /** Run this construct's whole-tree checks when the app synthesizes. */
 export function registerPreflight(check: PreflightCheck): void {
   const state = stateOf(check);
   state.checks.add(check);
-  hook(check, state);
+  hook(TerraformStack.of(check), state);
 }
 
 function validate(stack: TerraformStack, state: AppState): string[] {
@@ -87,15 +93,20 @@ function validate(stack: TerraformStack, state: AppState): string[] {
   const owners = new Map<string, Construct>();
   for (const s of [...state.sources, ...state.checks]) owners.set(s.node.path, s as unknown as Construct);
   const cli = cliPrintsAnnotations();
+  const cliErrors: string[] = [];
   for (const f of findings) {
     if (seen.has(f.message)) continue;
     seen.add(f.message);
     const owner = owners.get(f.path) ?? nearestOwner(f.path, owners) ?? stack;
     if (f.severity !== "error") Annotations.of(owner).addWarning(f.message);
-    // Under the cdktf CLI, which prints error annotations itself and fails the command, an error is an
-    // annotation on the construct it concerns: no stack trace. Elsewhere validation fails as usual.
-    else if (cli) owner.node.addMetadata(AnnotationMetadataEntryType.ERROR, f.message, { stackTrace: false });
+    else if (cli) cliErrors.push(`ERROR [${owner.node.path}]: ${f.message}`);
     else errors.push(f.message);
+  }
+  if (cliErrors.length) {
+    // Under the cdktf CLI, which runs this process only to synthesize, print the coded lines the way the
+    // CLI prints error annotations and stop before any stack is written: no stack trace, no half output.
+    process.stderr.write(`${cliErrors.join("\n")}\n`);
+    process.exit(1);
   }
   if (errors.length) renderings.delete(stack);
   return errors;

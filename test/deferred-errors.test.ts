@@ -140,6 +140,9 @@ describe("under the cdktf CLI", () => {
       expect(out).not.toMatch(/\n\s+at .+:\d+:\d+/);
       expect(out).not.toMatch(/Validation failed with the following errors/);
       expect(readFileSync(join(dir, "main.ts"), "utf8")).toContain("app.synth()");
+      // Stopped before the first stack was written.
+      expect(existsSync(join(dir, "cdktf.out", "stacks", "bad", "cdk.tf.json"))).toBe(false);
+      expect(existsSync(join(dir, "cdktf.out", "stacks", "bad-cluster", "cdk.tf.json"))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
