@@ -23,6 +23,7 @@ import type { GpuClusterBase } from "./gpu-cluster";
 import type { GpuNodePool } from "./gpu-node-pool";
 import type { ImportedModel } from "./imported-model";
 import { ipv4CidrProblem } from "./gpu-cluster";
+import { scaledObject } from "./manifests/workloads";
 import { registerFindings } from "./preflight";
 import type { ServingWorkloads } from "./serving-workloads";
 import { AWS_CLI_IMAGE, vllmImage } from "./images";
@@ -622,39 +623,10 @@ export class InferenceEndpoint extends Construct {
     });
   }
 
-  /** KEDA ScaledObject on vLLM's queue depth or KV-cache use, for this Deployment only. */
+  /** KEDA ScaledObject on vLLM's queue depth or KV-cache use, for this Deployment only (built in constructs/manifests). */
   private scaledObject(a: AutoscalingOptions, prometheusUrl: string, namespace: string, deployment: DeploymentV1): void {
-    const metric = a.metric ?? "queue";
-    const selector = `{namespace="${namespace}",model_name="${this.name}"}`;
-    const query = metric === "queue" ? `sum(vllm:num_requests_waiting${selector})` : `avg(vllm:kv_cache_usage_perc${selector})`;
-    const target = a.target ?? (metric === "queue" ? 5 : 0.8);
     new Manifest(this, "scaled-object", {
-      manifest: {
-        apiVersion: "keda.sh/v1alpha1",
-        kind: "ScaledObject",
-        metadata: { name: this.name, namespace },
-        spec: {
-          scaleTargetRef: { name: this.name },
-          minReplicaCount: a.minReplicas,
-          maxReplicaCount: a.maxReplicas,
-          pollingInterval: 15,
-          // Replicas are expensive to start: scale down slowly, to zero only after 15 idle minutes.
-          cooldownPeriod: 900,
-          advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleDown: { stabilizationWindowSeconds: 600, policies: [{ type: "Pods", value: 1, periodSeconds: 300 }] } } } },
-          triggers: [
-            {
-              type: "prometheus",
-              metadata: {
-                serverAddress: prometheusUrl,
-                query,
-                threshold: String(target),
-                // Wake from zero on the first waiting request (or any KV use).
-                activationThreshold: "0",
-              },
-            },
-          ],
-        },
-      },
+      manifest: scaledObject({ name: this.name, namespace, minReplicas: a.minReplicas, maxReplicas: a.maxReplicas, prometheusUrl, ...(a.metric ? { metric: a.metric } : {}), ...(a.target !== undefined ? { target: a.target } : {}) }),
       dependsOn: [deployment],
     });
   }
