@@ -162,6 +162,44 @@ function codes(list: readonly Finding[]) {
   return list.map((f) => ({ code: f.code, message: f.message }));
 }
 
+/**
+ * The layout and the engine flags `size` and `perf` share, and vLLM's budget for them: one place reads
+ * --gpus/--tp/--pp, --max-model-len, --util, --dtype, --kv-cache-dtype, --quantization, the batch limits
+ * and the serving flags.
+ */
+function sizeFromFlags(values: Record<string, string | boolean | undefined>, c: { profile: ModelProfile; gpu: GpuFacts; engine: EngineProfile; loaded: ReturnType<typeof loadConfig>; defaultMaxModelLen: number }) {
+  const gpus = positiveInt("gpus", values.gpus as string | undefined);
+  const tpArg = positiveInt("tp", values.tp as string | undefined);
+  const ppArg = positiveInt("pp", values.pp as string | undefined);
+  const layout = tpArg || ppArg ? { tp: tpArg ?? 1, pp: ppArg ?? 1 } : layoutFor(c.profile, gpus ?? 1);
+  if (gpus !== undefined && layout.tp * layout.pp !== gpus) throw new UsageError(`--tp × --pp (${layout.tp} × ${layout.pp}) must equal --gpus (${gpus})`);
+  const maxModelLen = positiveInt("max-model-len", values["max-model-len"] as string | undefined) ?? c.defaultMaxModelLen;
+  const util = positiveNumber("util", values.util as string | undefined);
+  const dtype = oneOf("dtype", values.dtype as string | undefined, DTYPES);
+  const kv = oneOf("kv-cache-dtype", values["kv-cache-dtype"] as string | undefined, KV_DTYPES);
+  const quantization = oneOf("quantization", values.quantization as string | undefined, ["fp8"] as const);
+  const maxNumSeqs = positiveInt("max-num-seqs", values["max-num-seqs"] as string | undefined);
+  const maxNumBatchedTokens = positiveInt("max-num-batched-tokens", values["max-num-batched-tokens"] as string | undefined);
+  const sizing = size({
+    ...servingFlags(values),
+    profile: c.profile,
+    gpu: c.gpu,
+    engine: c.engine,
+    tensorParallel: layout.tp,
+    pipelineParallel: layout.pp,
+    maxModelLen,
+    path: c.loaded.id,
+    ...(c.loaded.safetensors ? { checkpointBytes: c.loaded.safetensors.bytes } : {}),
+    ...(util !== undefined ? { gpuMemoryUtilization: util } : {}),
+    ...(dtype ? { dtype } : {}),
+    ...(kv ? { kvCacheDtype: kv as KvCacheDtype } : {}),
+    ...(quantization ? { quantization } : {}),
+    ...(maxNumSeqs ? { maxNumSeqs } : {}),
+    ...(maxNumBatchedTokens ? { maxNumBatchedTokens } : {}),
+  });
+  return { layout, maxModelLen, util, kv, quantization, sizing };
+}
+
 function runSize(values: Record<string, string | boolean | undefined>, io: Io): number {
   if (!values.config) throw new UsageError("size needs --config");
   const gpu = gpuFrom(values);
@@ -170,32 +208,8 @@ function runSize(values: Record<string, string | boolean | undefined>, io: Io): 
   const profile = profileFromConfig(loaded.config, loaded.id);
   const release = vllmRelease(values.vllm as string | undefined, "--vllm");
   const engine = release.engine;
-  const gpus = positiveInt("gpus", values.gpus as string | undefined);
-  const tpArg = positiveInt("tp", values.tp as string | undefined);
-  const ppArg = positiveInt("pp", values.pp as string | undefined);
-  const layout = tpArg || ppArg ? { tp: tpArg ?? 1, pp: ppArg ?? 1 } : layoutFor(profile, gpus ?? 1);
-  if (gpus !== undefined && layout.tp * layout.pp !== gpus) throw new UsageError(`--tp × --pp (${layout.tp} × ${layout.pp}) must equal --gpus (${gpus})`);
-  const maxModelLen = positiveInt("max-model-len", values["max-model-len"] as string | undefined) ?? derivedMaxModelLen(profile);
-  const util = positiveNumber("util", values.util as string | undefined);
-  const dtype = oneOf("dtype", values.dtype as string | undefined, DTYPES);
-  const kv = oneOf("kv-cache-dtype", values["kv-cache-dtype"] as string | undefined, KV_DTYPES);
-  const quantization = oneOf("quantization", values.quantization as string | undefined, ["fp8"] as const);
+  const { layout, maxModelLen, util, kv, quantization, sizing: result } = sizeFromFlags(values, { profile, gpu, engine, loaded, defaultMaxModelLen: derivedMaxModelLen(profile) });
   const flags = servingFlags(values);
-  const result = size({
-    ...flags,
-    profile,
-    gpu,
-    engine,
-    tensorParallel: layout.tp,
-    pipelineParallel: layout.pp,
-    maxModelLen,
-    path: loaded.id,
-    ...(loaded.safetensors ? { checkpointBytes: loaded.safetensors.bytes } : {}),
-    ...(util !== undefined ? { gpuMemoryUtilization: util } : {}),
-    ...(dtype ? { dtype } : {}),
-    ...(kv ? { kvCacheDtype: kv as KvCacheDtype } : {}),
-    ...(quantization ? { quantization } : {}),
-  });
   const fitsOn = result.fits
     ? []
     : chooseShape({ ...flags, profile, engine, maxModelLen, path: loaded.id, region, ...(util !== undefined ? { gpuMemoryUtilization: util } : {}), ...(kv ? { kvCacheDtype: kv as KvCacheDtype } : {}), ...(quantization ? { quantization } : {}) })
@@ -372,35 +386,9 @@ function runPerf(values: Record<string, string | boolean | undefined>, io: Io): 
   const profile = profileFromConfig(loaded.config, loaded.id);
   const release = vllmRelease(values.vllm as string | undefined, "--vllm");
   const engine = release.engine;
-  const gpus = positiveInt("gpus", values.gpus as string | undefined);
-  const tpArg = positiveInt("tp", values.tp as string | undefined);
-  const ppArg = positiveInt("pp", values.pp as string | undefined);
-  const layout = tpArg || ppArg ? { tp: tpArg ?? 1, pp: ppArg ?? 1 } : layoutFor(profile, gpus ?? 1);
-  if (gpus !== undefined && layout.tp * layout.pp !== gpus) throw new UsageError(`--tp × --pp (${layout.tp} × ${layout.pp}) must equal --gpus (${gpus})`);
   // Long enough for the requests; vLLM's own default (the model's maximum) rarely fits one GPU.
-  const maxModelLen = positiveInt("max-model-len", values["max-model-len"] as string | undefined) ?? Math.min(derivedMaxModelLen(profile), Math.max(8192, load.inputTokens + load.outputTokens));
-  const util = positiveNumber("util", values.util as string | undefined);
-  const dtype = oneOf("dtype", values.dtype as string | undefined, DTYPES);
-  const kv = oneOf("kv-cache-dtype", values["kv-cache-dtype"] as string | undefined, KV_DTYPES);
-  const quantization = oneOf("quantization", values.quantization as string | undefined, ["fp8"] as const);
-  const maxNumSeqs = positiveInt("max-num-seqs", values["max-num-seqs"] as string | undefined);
-  const maxNumBatchedTokens = positiveInt("max-num-batched-tokens", values["max-num-batched-tokens"] as string | undefined);
-  const sizing = size({
-    profile,
-    gpu,
-    engine,
-    tensorParallel: layout.tp,
-    pipelineParallel: layout.pp,
-    maxModelLen,
-    path: loaded.id,
-    ...(loaded.safetensors ? { checkpointBytes: loaded.safetensors.bytes } : {}),
-    ...(util !== undefined ? { gpuMemoryUtilization: util } : {}),
-    ...(dtype ? { dtype } : {}),
-    ...(kv ? { kvCacheDtype: kv as KvCacheDtype } : {}),
-    ...(quantization ? { quantization } : {}),
-    ...(maxNumSeqs ? { maxNumSeqs } : {}),
-    ...(maxNumBatchedTokens ? { maxNumBatchedTokens } : {}),
-  });
+  const defaultMaxModelLen = Math.min(derivedMaxModelLen(profile), Math.max(8192, load.inputTokens + load.outputTokens));
+  const { layout, maxModelLen, quantization, sizing } = sizeFromFlags(values, { profile, gpu, engine, loaded, defaultMaxModelLen });
   if (!sizing.fits) throw new PlanningError(sizing.errors);
   const m = predictRun({ profile, gpu, sizing, engine, ...(quantization ? { quantization } : {}), load, path: loaded.id });
   const out = {
