@@ -25,6 +25,8 @@ export { ImportedModel, type ImportedModelProps, type ModelTags } from "./constr
 export { InferenceEndpoint, type AutoscalingOptions, type ExposureOptions, type InferenceEndpointProps } from "./constructs/inference-endpoint";
 export { FineTunedModel, type FineTunedModelProps } from "./constructs/fine-tuned-model";
 export { ModelStore, type ModelStoreProps } from "./constructs/model-store";
+export { ModelGateway, BEDROCK_INVOKE_ACTIONS, type GatewayExternalModel, type ModelGatewayConsumer, type ModelGatewayExposure, type ModelGatewayProps } from "./constructs/model-gateway";
+export type { ConsumerLimits, Rate, RateUnit } from "./constructs/manifests/gateway";
 export { POLICY_RULES, type PolicyRule, type RuleResult, type Suppression } from "./constructs/policy";
 
 // Value objects
@@ -39,6 +41,7 @@ export { DEFAULT_ENDPOINT_LIMIT_MM_PER_PROMPT, type LimitMmPerPrompt, type MmLim
 export { GpuShape } from "./planner/shapes";
 export { PlanningError, type Finding, type Severity } from "./planner/findings";
 export type { AdapterPlan, Capability, CapacityType, EndpointPlan, LoraPlan, NodePoolPlan, QuotaPlan, ServingPlan, ShapeCandidate, UsdRange } from "./planner/plan-types";
+export type { ExternalListPrice, GatewayConsumerPlan, GatewayPlan, GatewayRoutePlan } from "./planner/plan-types";
 
 // The catalog (dated data with sources)
 export { GPUS, INSTANCES, SHAPES, findGpu, findInstance, findShape, type GpuSpec, type InstanceSpec, type ShapeSpec } from "./catalog";

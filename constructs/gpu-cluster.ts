@@ -15,7 +15,7 @@ import { error, PlanningError, type Finding } from "../planner/findings";
 import { vllmRelease, type VllmRelease } from "../planner/engine";
 import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Placed, type PlanInput } from "../planner/plan";
 import { DEFAULT_REGION, regionProblem } from "../planner/region";
-import type { AddonPlan, PhasePlan, ServingPlan } from "../planner/plan-types";
+import type { AddonPlan, GatewayPlan, PhasePlan, ServingPlan } from "../planner/plan-types";
 import { CloudwatchLogGroup, DataAwsEksCluster, DataAwsSubnet, EksAccessEntry, EksAccessPolicyAssociation, EksAddon, EksCluster, EksNodeGroup, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
 import type { AwsProvider } from "./bindings/aws";
 import type { NamespaceV1 } from "./bindings/k8s";
@@ -237,6 +237,10 @@ export abstract class GpuClusterBase extends Construct {
   private workloadsConstruct: ServingWorkloads | undefined;
   /** Largest model staged through the system nodes' disk, GiB. */
   protected stagingDiskGiB = 0;
+  /** Suppressions library constructs placed on this cluster need for their own resources (each scoped, with its reason). */
+  private readonly contributedSuppressions: Array<() => readonly Suppression[]> = [];
+  /** The model gateway in front of this cluster's endpoints, when one is declared. */
+  private gatewaySource: { readonly node: { readonly path: string }; gatewayPlan(): GatewayPlan | undefined } | undefined;
 
   protected constructor(scope: Construct, id: string, options: ServingOptions) {
     super(scope, freeId(scope, id));
@@ -426,7 +430,7 @@ export abstract class GpuClusterBase extends Construct {
       const undigested = [...new Set([...JSON.stringify(rendered).matchAll(/"(vllm\/vllm-openai:v[0-9][0-9A-Za-z.+-]*)"/g)].map((m) => m[1]))].sort();
       library.push(...librarySuppressions(view, undefined, undigested));
     }
-    this.appliedSuppressions = [...library, ...this.allSuppressions()];
+    this.appliedSuppressions = [...library, ...this.allSuppressions(), ...this.contributedSuppressions.flatMap((f) => f())];
     const policy = evaluatePolicy(tf as TerraformJson, this.appliedSuppressions, this.node.path, { judged, constructPaths });
     this.policyResults = policy.results;
     return policy.findings;
@@ -437,9 +441,30 @@ export abstract class GpuClusterBase extends Construct {
     return [...this.suppressions];
   }
 
-  /** The plan as written beside the workloads: every finding of the tree, add-ons, deploy phases, the policy results and suppressions. */
-  writtenPlan(): ServingPlan & { addons: AddonPlan[]; phases: PhasePlan[]; policy: { scope: PolicyScopeOption; rules: RuleResult[]; suppressions: readonly Suppression[] } } {
-    return { ...this.plan(), findings: this.allFindings(), addons: this.addonPlan(), phases: this.phases(), policy: { scope: this.policyScope, rules: this.policyResults ?? [], suppressions: this.appliedSuppressions } };
+  /** The plan as written beside the workloads: every finding of the tree, add-ons, deploy phases, the policy results and suppressions, and the gateway. */
+  writtenPlan(): ServingPlan & { addons: AddonPlan[]; phases: PhasePlan[]; policy: { scope: PolicyScopeOption; rules: RuleResult[]; suppressions: readonly Suppression[] }; gateway?: GatewayPlan } {
+    const gateway = this.gatewaySource?.gatewayPlan();
+    return { ...this.plan(), findings: this.allFindings(), addons: this.addonPlan(), phases: this.phases(), policy: { scope: this.policyScope, rules: this.policyResults ?? [], suppressions: this.appliedSuppressions }, ...(gateway ? { gateway } : {}) };
+  }
+
+  /** A library construct on this cluster adds the suppressions its own resources need (read when the policy runs). */
+  contributeSuppressions(source: () => readonly Suppression[]): void {
+    this.contributedSuppressions.push(source);
+  }
+
+  /** Whether a model gateway fronts this cluster (it splits traffic groups by exact weights). */
+  get hasModelGateway(): boolean {
+    return this.gatewaySource !== undefined;
+  }
+
+  /**
+   * Put a model gateway in front of this cluster (its section of the serving plan). Returns the path of
+   * the gateway already declared, if there is one: a cluster has one entry point.
+   */
+  useGateway(gateway: { readonly node: { readonly path: string }; gatewayPlan(): GatewayPlan | undefined }): string | undefined {
+    if (this.gatewaySource) return this.gatewaySource.node.path;
+    this.gatewaySource = gateway;
+    return undefined;
   }
 
   /** The stacks this cluster's resources live in, in deploy order, and what the library creates in each. */
@@ -486,6 +511,12 @@ export abstract class GpuClusterBase extends Construct {
 
   /** The cluster add-ons as the serving plan lists them: installed by this app, or required to be there already. */
   abstract addonPlan(): AddonPlan[];
+
+  /**
+   * A construct on this cluster needs a pinned add-on (catalog/addons.json): a new cluster installs it
+   * (with what it depends on) in the cluster phase; on an existing cluster the plan lists it as "must exist".
+   */
+  abstract requireAddon(name: string, why: string): void;
 
   /**
    * Let the workloads read a Secrets Manager secret. On a new cluster, External Secrets (installed in
@@ -627,6 +658,10 @@ export class GpuCluster extends GpuClusterBase {
     return this.installed.installed().map((r) => ({ ...r, status: "installed" as const, stack: TerraformStack.of(this).node.id }));
   }
 
+  requireAddon(name: string, why: string): void {
+    this.installed.require(name, why);
+  }
+
   allowSecret(arn: string): boolean {
     this.installed.allowSecret(arn);
     return true;
@@ -676,6 +711,8 @@ class ExistingGpuCluster extends GpuClusterBase {
   readonly createsCluster = false;
   protected readonly systemNodeCount = 0;
   private readonly data: DataAwsEksCluster;
+  /** Add-ons constructs on this cluster rely on (requireAddon), with why. */
+  private readonly requiredAddons = new Map<string, string>();
 
   constructor(scope: Construct, id: string, props: ExistingClusterProps) {
     super(scope, id, props);
@@ -709,13 +746,18 @@ class ExistingGpuCluster extends GpuClusterBase {
     if (a.nodeAutoscaler) need.push([a.nodeAutoscaler, "adds and removes GPU nodes"]);
     if (a.externalSecrets) need.push(["external-secrets", "syncs Secrets Manager secrets into the namespace"]);
     if (a.gateway) need.push(["gateway", `serves Gateway ${a.gateway.namespace}/${a.gateway.name}`]);
+    for (const [name, why] of this.requiredAddons) if (!need.some(([n]) => n === name)) need.push([name, why]);
     return need.map(([name, why]) => {
       const c = findAddon(name);
-      return { name, chart: c ? `${c.chart.repository}/${c.chart.name}` : "(yours)", version: c?.chart.version ?? "(yours)", namespace: c?.namespace ?? "(yours)", why, status: "must exist" as const, stack: TerraformStack.of(this).node.id };
+      return { name, chart: c ? `${c.chart.repository.replace(/^local:/, "")}/${c.chart.name}` : "(yours)", version: c?.chart.version ?? "(yours)", namespace: c?.namespace ?? "(yours)", why, status: "must exist" as const, stack: TerraformStack.of(this).node.id };
     });
   }
 
   allowSecret(): boolean {
     return !!this.addons.externalSecrets;
+  }
+
+  requireAddon(name: string, why: string): void {
+    if (!this.requiredAddons.has(name)) this.requiredAddons.set(name, why);
   }
 }

@@ -340,6 +340,11 @@ export class InferenceEndpoint extends Construct {
     new IamRolePolicyAttachment(scope, "policy-attachment", { role: this.role.name, policyArn: policy.arn });
   }
 
+  /** Whether clients must send this endpoint's own API key (`apiKey`); a gateway in front does not send it. */
+  get requiresApiKey(): boolean {
+    return this.apiKeyRef !== undefined;
+  }
+
   /** The endpoint as the final plan has it (adapters added after construction included). */
   private planned() {
     return this.cluster.plan().endpoints.find((e) => e.name === this.name);

@@ -1,6 +1,6 @@
 /** The serving plan as a reviewer reads it: JSON with stable key order, Markdown tables, a short console table. */
 import type { PlanDiff } from "../planner/plan-diff";
-import type { AddonPlan, PhasePlan, ServingPlan } from "../planner/plan-types";
+import type { AddonPlan, GatewayPlan, PhasePlan, ServingPlan } from "../planner/plan-types";
 
 /** JSON with keys sorted at every level, so two synths are byte-identical. */
 export function stableJson(value: unknown): string {
@@ -20,7 +20,7 @@ function table(head: string[], rows: unknown[][]): string {
   return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
 }
 
-export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unknown; addons?: readonly AddonPlan[]; phases?: readonly PhasePlan[] }): string {
+export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unknown; addons?: readonly AddonPlan[]; phases?: readonly PhasePlan[]; gateway?: GatewayPlan }): string {
   const out: string[] = [];
   out.push(`# Serving plan — ${stack}`, "");
   out.push(`Prices: ${plan.catalog.region} On-Demand list prices captured ${plan.catalog.pricesCapturedAt}, 730 h/month. Image: \`${plan.catalog.vllmImage}\`.`, "");
@@ -79,6 +79,7 @@ export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unkno
     out.push("## Cluster add-ons", "");
     out.push(table(["add-on", "chart", "version", "namespace", "status", "stack", "why"], plan.addons.map((a) => [a.name, a.chart, a.version, a.namespace, a.status, a.stack, a.why])), "");
   }
+  if (plan.gateway) out.push(...gatewayMarkdown(plan.gateway));
   out.push("## Quotas (vCPUs at maximum scale, plus one surge node per pool)", "");
   out.push(table(["code", "name", "needed", "limit", "status"], plan.quotas.map((q) => [q.code, q.name, q.neededVcpus, q.limit ?? "undeclared", q.status])), "");
   out.push("## Cost", "");
@@ -167,4 +168,55 @@ export function planDiffMarkdown(diff: PlanDiff): string {
     if (s.newErrors.length) out.push("New errors:", "", ...s.newErrors.map((m) => `- ${m}`), "");
   }
   return out.join("\n");
+}
+
+/** The gateway: entry point, one row per model name with its price per 1M tokens (hosted list price or self-hosted cost), consumers and their limits. */
+function gatewayMarkdown(g: GatewayPlan): string[] {
+  const out: string[] = [];
+  const e = g.entryPoint;
+  const usd = (v: number | null | undefined) => (v === null || v === undefined ? "—" : `$${v.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`);
+  out.push(`## Model gateway — ${g.name}`, "");
+  out.push(
+    `Envoy AI Gateway ${g.implementation.aiGateway} on Envoy Gateway ${g.implementation.envoyGateway}${g.implementation.inferenceExtension ? `, InferencePool endpoint picker ${g.implementation.inferenceExtension}` : ""}. ` +
+      `Entry point: ${e.loadBalancer}, ${e.scheme}, HTTPS :${e.port} with \`${e.certificateArn}\` (${e.tlsPolicy}), from ${e.allowedCidrs.join(", ")}; in the cluster ${e.inClusterUrl}. ` +
+      `Paths: ${e.paths.map((p) => `\`${p}\``).join(", ")}. Unknown model: ${e.unknownModel}.`,
+    "",
+  );
+  out.push(
+    table(
+      ["model", "backend", "provider / model id", "balancing", "path", "consumers", "$/1M input (list)", "$/1M output: list, or self-hosted declared / saturated", "$/1M total self-hosted (declared / saturated)", "price source"],
+      g.routes.map((r) => {
+        const l = r.listPrice;
+        const own = r.selfHostedUsdPer1M;
+        const mine = (f: (p: NonNullable<typeof own>[number]) => string) => (own ? own.map((p) => `${own.length > 1 ? `${p.endpoint}: ` : ""}${f(p)}`).join("; ") : "—");
+        return [
+          r.model,
+          r.backend,
+          r.provider === "self-hosted" ? `self-hosted ${r.providerModelId}` : `${r.provider} ${r.providerModelId}`,
+          r.balancing,
+          r.path,
+          r.consumers.join(", ") || "nobody",
+          r.provider === "self-hosted" ? "—" : l ? usd(l.inputUsdPer1M) : "no sourced price",
+          r.provider === "self-hosted" ? mine((p) => `${usd(p.output.atDeclaredLoad)} / ${usd(p.output.atSaturation)}`) : l ? usd(l.outputUsdPer1M) : "no sourced price",
+          r.provider === "self-hosted" ? mine((p) => `${usd(p.total.atDeclaredLoad)} / ${usd(p.total.atSaturation)}`) : "—",
+          r.provider === "self-hosted" ? (own ? "performance model (this plan)" : "no performance figures") : l ? `${l.sourceKind} ${l.source}${l.asOf ? ` (as of ${l.asOf})` : ""}, captured ${l.capturedAt}` : "catalog/external-models.json has no row",
+        ];
+      }),
+    ),
+    "",
+    "Self-hosted $/1M is the endpoint's always-on cost over the tokens it serves (adapters share their base model's GPUs); hosted prices are list prices per 1M tokens without batch or cache discounts.",
+    "",
+  );
+  const rate = (r: { limit: number; per: string } | undefined) => (r ? `${r.limit.toLocaleString("en-US")}/${r.per.toLowerCase()}` : "—");
+  out.push(
+    table(
+      ["consumer", "models", "requests", "total tokens", "input tokens", "output tokens", "API key (Secrets Manager)"],
+      g.consumers.map((c) => [c.name, c.models === "*" ? "all" : c.models.join(", "), rate(c.limits.requests), rate(c.limits.totalTokens), rate(c.limits.inputTokens), rate(c.limits.outputTokens), c.apiKeySecret]),
+    ),
+    "",
+  );
+  if (g.usageMetrics) out.push(`Usage: \`${g.usageMetrics.metric}\` by ${g.usageMetrics.labels.join(", ")} in ${g.usageMetrics.prometheus}, e.g. \`${g.usageMetrics.query}\`.`, "");
+  if (g.bedrock) out.push(`Bedrock: the Envoy pods' role ${g.bedrock.role} may ${g.bedrock.actions.join(", ")} on ${g.bedrock.resources.map((r) => `\`${r}\``).join(", ")} only.`, "");
+  if (g.smokeTest) out.push(`Smoke test: Job ${g.smokeTest.job} calls ${g.smokeTest.models.join(", ")} through the gateway after each rollout, and checks that an unknown model gets 404.`, "");
+  return out;
 }

@@ -134,12 +134,7 @@ export class ServingWorkloads extends Construct {
     let synced = this.syncedSecrets.get(id);
     if (!synced) {
       const region = regionOfSecretArn(ref.ref) ?? this.cluster.region; // SecretRef checked the ARN
-      const storeName = `model-serving-${this.cluster.node.id}-${region}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63);
-      let store = this.secretStores.get(region);
-      if (!store) {
-        store = new Manifest(this, `secret-store-${region}`, { manifest: clusterSecretStore({ region, name: storeName }) });
-        this.secretStores.set(region, store);
-      }
+      const { name: storeName, store } = this.secretStore(region);
       // One Kubernetes secret per Secrets Manager secret (and JSON key): a short hash keeps names valid and distinct.
       const name = `ms-secret-${createHash("sha256").update(id).digest("hex").slice(0, 12)}`;
       const sync = new Manifest(this, `secret-${name}`, {
@@ -153,6 +148,25 @@ export class ServingWorkloads extends Construct {
       this.syncedSecrets.set(id, synced);
     }
     return { name: synced.name, key: "value", sync: synced.sync };
+  }
+
+  /**
+   * The ClusterSecretStore that reads Secrets Manager in `region` (a store reads one region), created
+   * on first use. Whoever syncs through it must also have the cluster allow each ARN (`allowSecret`).
+   */
+  secretStore(region: string): { name: string; store: Manifest } {
+    const name = `model-serving-${this.cluster.node.id}-${region}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63);
+    let store = this.secretStores.get(region);
+    if (!store) {
+      store = new Manifest(this, `secret-store-${region}`, { manifest: clusterSecretStore({ region, name }) });
+      this.secretStores.set(region, store);
+    }
+    return { name, store };
+  }
+
+  /** The traffic groups joined so far: each stable name with its member endpoints, their weights and the API they serve. */
+  trafficGroupMembers(): Array<{ readonly name: string; readonly capability: string; readonly members: ReadonlyArray<{ readonly endpoint: string; readonly weight: number }> }> {
+    return [...this.trafficGroups].map(([name, members]) => ({ name, capability: members[0]?.capability ?? "", members: members.map((m) => ({ endpoint: m.endpoint, weight: m.weight })) }));
   }
 
   findingsForPreflight(): readonly Finding[] {
@@ -215,7 +229,8 @@ export class ServingWorkloads extends Construct {
       if (models.size > 1 || kinds.size > 1) {
         out.push(error("TRAFFIC_GROUP_MODEL_MISMATCH", members[1].path, { field: "trafficGroup", problem: `traffic group "${group}" mixes ${[...models].join(" and ")}`, why: "one stable name must mean one model; only its revisions (or shapes) may differ", fix: "put different models behind different names" }));
       }
-      if (!this.cluster.addons.gateway) {
+      // A Gateway API gateway, or the model gateway, weighs the members exactly.
+      if (!this.cluster.addons.gateway && !this.cluster.hasModelGateway) {
         const replicas = members.reduce((a, m) => a + m.replicas, 0);
         const effective = members.map((m) => `${m.endpoint} ${replicas ? Math.round((100 * m.replicas) / replicas) : 0}% (asked ${m.weight}%)`);
         if (members.some((m) => replicas && Math.abs((100 * m.replicas) / replicas - m.weight) > 1)) {

@@ -220,3 +220,86 @@ export interface PhasePlan {
   /** Terraform resource types the library creates in this stack, with counts ("aws_eks_node_group ×3"). */
   readonly creates: readonly string[];
 }
+
+/** A hosted model's list price per 1M tokens, as catalog/external-models.json records it (source and date). */
+export interface ExternalListPrice {
+  readonly inputUsdPer1M: number;
+  readonly outputUsdPer1M: number;
+  readonly source: string;
+  readonly sourceKind: "vendor" | "third-party";
+  /** The date the source states for the price, when it states one. */
+  readonly asOf: string | null;
+  readonly capturedAt: string;
+  readonly note?: string;
+}
+
+/** One model name the gateway routes. */
+export interface GatewayRoutePlan {
+  readonly model: string;
+  /** The endpoint or traffic group that serves it, or "external". */
+  readonly backend: string;
+  readonly provider: "self-hosted" | "openai" | "anthropic" | "bedrock" | "azure-openai";
+  /** External: the provider's model id (Bedrock model or inference profile, Azure deployment); self-hosted: the model served. */
+  readonly providerModelId: string;
+  /**
+   * How a request reaches a replica: the endpoint picker of an InferencePool (queue depth, KV-cache,
+   * prefix cache, LoRA affinity), the endpoint's Service (round robin), the group members' Services
+   * by exact weights, or the provider's API.
+   */
+  readonly balancing: "endpoint-picker" | "service" | "weighted-services" | "provider";
+  /** The path clients call for it on the gateway. */
+  readonly path: string;
+  /** Consumers allowed to call it; everyone else gets the gateway's 404. */
+  readonly consumers: readonly string[];
+  /** External models: the list price; null when the catalog has no sourced figure (never a guess). */
+  readonly listPrice?: ExternalListPrice | null;
+  /**
+   * Self-hosted: what a million tokens cost on the serving endpoint (adapters share their base's GPUs;
+   * a traffic group shows its members'); null where the plan has no performance figures.
+   */
+  readonly selfHostedUsdPer1M?: ReadonlyArray<{
+    readonly endpoint: string;
+    readonly output: { readonly atDeclaredLoad: number | null; readonly atSaturation: number | null };
+    readonly total: { readonly atDeclaredLoad: number | null; readonly atSaturation: number };
+  }> | null;
+}
+
+export interface GatewayRate {
+  readonly limit: number;
+  readonly per: string;
+}
+
+export interface GatewayConsumerPlan {
+  readonly name: string;
+  /** Model names it may call, or "*" for every route. */
+  readonly models: readonly string[] | "*";
+  readonly limits: { readonly requests?: GatewayRate; readonly totalTokens?: GatewayRate; readonly inputTokens?: GatewayRate; readonly outputTokens?: GatewayRate };
+  /** Secrets Manager ARN of its API key (synced into the gateway's key Secret; the value never passes through Terraform). */
+  readonly apiKeySecret: string;
+}
+
+/** The model gateway: one OpenAI-compatible entry point, its routes, consumers and what it runs on. */
+export interface GatewayPlan {
+  readonly name: string;
+  readonly implementation: { readonly aiGateway: string; readonly envoyGateway: string; readonly inferenceExtension: string | null };
+  readonly entryPoint: {
+    readonly loadBalancer: string;
+    readonly scheme: "internet-facing" | "internal";
+    readonly port: number;
+    readonly certificateArn: string;
+    readonly tlsPolicy: string;
+    readonly allowedCidrs: readonly string[];
+    readonly inClusterUrl: string;
+    readonly paths: readonly string[];
+    /** What a model name nobody routes (or a consumer may not call) gets. */
+    readonly unknownModel: string;
+  };
+  readonly routes: readonly GatewayRoutePlan[];
+  readonly consumers: readonly GatewayConsumerPlan[];
+  /** Tokens per consumer per model, as Prometheus scrapes them from the AI Gateway; null when not collected. */
+  readonly usageMetrics: { readonly prometheus: string; readonly metric: string; readonly labels: readonly string[]; readonly query: string } | null;
+  /** The Envoy pods' Pod Identity role for Bedrock: exactly these actions on the declared models. */
+  readonly bedrock: { readonly role: string; readonly actions: readonly string[]; readonly resources: readonly string[] } | null;
+  /** The Job that calls every self-hosted model name through the gateway after each rollout. */
+  readonly smokeTest: { readonly job: string; readonly models: readonly string[] } | null;
+}

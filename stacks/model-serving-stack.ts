@@ -18,6 +18,7 @@ import { AwsProvider } from "../constructs/bindings/aws";
 import { GpuCluster, GpuClusterBase, type ExistingClusterProps, type GpuClusterProps } from "../constructs/gpu-cluster";
 import { ImportedModel, type ImportedModelProps } from "../constructs/imported-model";
 import { InferenceEndpoint, type InferenceEndpointProps } from "../constructs/inference-endpoint";
+import { ModelGateway, type ModelGatewayProps } from "../constructs/model-gateway";
 import { ModelStore, type ModelStoreProps } from "../constructs/model-store";
 import { takeRendering } from "../constructs/preflight";
 import { stableJson } from "../constructs/plan-report";
@@ -82,6 +83,11 @@ export class ModelServingStack extends ServingPhaseStack {
 
   addEndpoint(id: string, props: Omit<InferenceEndpointProps, "cluster">): InferenceEndpoint {
     return new InferenceEndpoint(this, id, { cluster: this.cluster, ...props });
+  }
+
+  /** One OpenAI-compatible entry point for every endpoint of this stack's cluster and the hosted models declared here. */
+  addGateway(id: string, props: Omit<ModelGatewayProps, "cluster">): ModelGateway {
+    return new ModelGateway(this, id, { cluster: this.cluster, ...props });
   }
 }
 

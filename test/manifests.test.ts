@@ -200,6 +200,20 @@ describe("the model gateway", () => {
     expect(ofKind(internal.customResources, "EnvoyProxy")[0].spec.provider.kubernetes.envoyService.annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"]).toBe("internal");
   });
 
+  test("sends a rerank endpoint to a Cohere v2 Service backend even when a pool is asked for (the AI Gateway's rerank translator takes only Cohere)", () => {
+    const rr = buildGateway(gatewayInput({ selfHosted: [...gatewayInput().selfHosted!, { endpoint: "rerank", modelNames: ["rerank"], api: "cohere-rerank", inferencePool: { selector: { "app.kubernetes.io/instance": "rerank" }, targetPort: 8000 } }] }));
+    expectValid(rr.customResources);
+    expect(ofKind(rr.customResources, "InferencePool").map((p) => p.metadata.name)).toEqual(["llama-chat"]);
+    expect(ofKind(rr.customResources, "AIServiceBackend").find((b) => b.metadata.name === "svc-rerank").spec.schema).toEqual({ name: "Cohere", version: "v2" });
+    expect(ofKind(rr.customResources, "AIServiceBackend").find((b) => b.metadata.name === "svc-embed").spec.schema).toEqual({ name: "OpenAI" });
+  });
+
+  test("names the Envoy Service after the gateway, so in-cluster clients reach it at a fixed address", () => {
+    const proxy = ofKind(all, "EnvoyProxy")[0];
+    expect(proxy.spec.provider.kubernetes.envoyService.name).toBe(proxy.metadata.name);
+    expect(g.inClusterUrl).toBe(`http://${proxy.metadata.name}.envoy-gateway-system.svc.cluster.local:${ofKind(all, "Gateway")[0].spec.listeners[0].port}`);
+  });
+
   test("supports Azure OpenAI with its API version and key", () => {
     const az = buildGateway(gatewayInput({ external: [...gatewayInput().external!, { model: "gpt-4o-azure", provider: "azure-openai", providerModelId: "gpt-4o-prod", apiKeySecretArn: arn("azure-key"), azure: { host: "contoso.openai.azure.com", apiVersion: "2025-01-01-preview" } }] }));
     expectValid(az.customResources);

@@ -5,6 +5,7 @@
  * providers, with per-consumer API keys, request and token rate limits, model allowlists and usage
  * metrics. Pure: plain objects in, plain Kubernetes objects out (docs/gateway.md says why this design).
  */
+import { findAddon, RATE_LIMIT_REDIS_IMAGE } from "../../catalog/addons";
 import { error, PlanningError, type Finding } from "../../planner/findings";
 import { MANAGED_BY, type K8sObject } from "./k8s-object";
 import { externalSecret, secretArnsOf } from "./secrets";
@@ -20,10 +21,14 @@ export const AI_GATEWAY_METADATA_NAMESPACE = "io.envoy.ai_gateway";
 /** Namespace Envoy Gateway runs the proxies (and the rate-limit service) in. */
 export const ENVOY_GATEWAY_NAMESPACE = "envoy-gateway-system";
 export const GATEWAY_CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller";
-/** The Redis the global rate limiter counts in: Envoy Gateway's values name this URL. */
-export const RATE_LIMIT_REDIS = { name: "ratelimit-redis", namespace: ENVOY_GATEWAY_NAMESPACE, port: 6379, image: "redis:8.2.4-alpine3.22" } as const;
-/** Endpoint picker of the Gateway API Inference Extension release the AI Gateway is tested with. */
-export const ENDPOINT_PICKER_IMAGE = "registry.k8s.io/gateway-api-inference-extension/epp:v1.0.2";
+/** An image as the catalog pins it: `image@digest` once a digest is recorded, else the tag. */
+const pinned = (i: { image: string; digest: string | null }): string => (i.digest ? `${i.image}@${i.digest}` : i.image);
+/** The Redis the global rate limiter counts in: Envoy Gateway's values name this URL; the image is the catalog's. */
+export const RATE_LIMIT_REDIS = { name: "ratelimit-redis", namespace: ENVOY_GATEWAY_NAMESPACE, port: 6379, image: pinned(RATE_LIMIT_REDIS_IMAGE.image) } as const;
+/** Endpoint picker of the Gateway API Inference Extension release the AI Gateway is tested with (catalog/addons.json). */
+export const ENDPOINT_PICKER_IMAGE = pinned(findAddon("inference-extension-crds")!.images[0]);
+/** Port of the Gateway's listener and of the Envoy Service (plain HTTP: TLS ends at the NLB). */
+export const GATEWAY_PORT = 443;
 
 // Gateway API and AI Gateway limits (HTTPRoute: 64 matches a rule, < 128 a route; AIGatewayRoute: 15 rules, one slot is the controller's 404 rule).
 const MAX_MATCHES_PER_RULE = 64;
@@ -40,6 +45,13 @@ export interface SelfHostedRoute {
   /** @default 80 (the endpoint Service's port) */
   readonly servicePort?: number;
   /**
+   * The API the endpoint speaks behind the gateway: OpenAI (chat, completions, embeddings), or
+   * Cohere's rerank v2, which the AI Gateway serves at `/cohere/v2/rerank` and passes to vLLM's
+   * `/v2/rerank` (its rerank translator accepts only a Cohere-schema backend, so no InferencePool).
+   * @default "openai"
+   */
+  readonly api?: "openai" | "cohere-rerank";
+  /**
    * Model-aware balancing: an InferencePool over these pods and its endpoint picker.
    * @default - the Service (Envoy's round robin over ready pods)
    */
@@ -51,6 +63,8 @@ export interface TrafficGroupRoute {
   readonly name: string;
   /** Endpoints behind it with their share of requests (percent). */
   readonly members: ReadonlyArray<{ readonly endpoint: string; readonly weight: number; readonly servicePort?: number }>;
+  /** The API its members speak (see SelfHostedRoute.api). @default "openai" */
+  readonly api?: SelfHostedRoute["api"];
 }
 
 export interface ExternalModel {
@@ -141,6 +155,10 @@ export interface GatewayManifests {
   readonly envoyIam: { readonly namespace: string; readonly serviceAccount: string; readonly bedrockModelArns: string[] };
   /** Secrets Manager ARNs the External Secrets Operator must be allowed to read. */
   readonly secretArns: string[];
+  /** The Envoy Service inside the cluster (plain HTTP, for in-cluster clients and the smoke test). */
+  readonly inClusterUrl: string;
+  /** The Secret that holds each consumer's key under the consumer's name. */
+  readonly apiKeysSecret: string;
 }
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -197,6 +215,11 @@ function validate(input: GatewayInput, path: string): Finding[] {
   return out;
 }
 
+/** The service account Envoy Gateway runs this gateway's proxies as (the Pod Identity association names it). */
+export function envoyServiceAccount(gateway: string): string {
+  return `${gateway}-envoy`;
+}
+
 /** Bedrock resources the gateway may invoke: foundation models, or inference profiles and the models behind them. */
 export function bedrockModelArns(models: readonly ExternalModel[]): string[] {
   const arns = new Set<string>();
@@ -233,7 +256,7 @@ export function buildGateway(input: GatewayInput): GatewayManifests {
   const meta = (n: string, namespace: string = ns) => ({ name: n, namespace, labels });
   const cr: K8sObject[] = [];
   const core: K8sObject[] = [];
-  const envoySa = `${name}-envoy`;
+  const envoySa = envoyServiceAccount(name);
   const secretsToSync: Array<{ name: string; entries: Array<{ key: string; secretArn: string }> }> = [];
 
   // Entry point: an NLB (AWS Load Balancer Controller) with the ACM certificate, restricted to the
@@ -248,6 +271,8 @@ export function buildGateway(input: GatewayInput): GatewayManifests {
         type: "Kubernetes",
         kubernetes: {
           envoyService: {
+            // A fixed name (the default carries a hash), so in-cluster clients and the smoke test can call it.
+            name,
             type: "LoadBalancer",
             loadBalancerClass: "service.k8s.aws/nlb",
             loadBalancerSourceRanges: x.allowedCidrs.map((c) => (c.includes("/") ? c : `${c}/32`)),
@@ -278,7 +303,7 @@ export function buildGateway(input: GatewayInput): GatewayManifests {
     spec: {
       gatewayClassName: name,
       // TLS ends at the NLB; Envoy listens in plain HTTP on the Service's port 443.
-      listeners: [{ name: "http", protocol: "HTTP", port: 443, allowedRoutes: { namespaces: { from: "Same" } } }],
+      listeners: [{ name: "http", protocol: "HTTP", port: GATEWAY_PORT, allowedRoutes: { namespaces: { from: "Same" } } }],
       infrastructure: { parametersRef: { group: "gateway.envoyproxy.io", kind: "EnvoyProxy", name } },
     },
   });
@@ -327,25 +352,26 @@ export function buildGateway(input: GatewayInput): GatewayManifests {
     { apiVersion: "gateway.envoyproxy.io/v1alpha1", kind: "Backend", metadata: meta(backendName), spec: { endpoints: [{ fqdn: { hostname: host, port } }], ...(tls ? { tls: { wellKnownCACertificates: "System", sni: host } } : {}) } },
     { apiVersion: "aigateway.envoyproxy.io/v1beta1", kind: "AIServiceBackend", metadata: meta(backendName), spec: { schema, backendRef: { group: "gateway.envoyproxy.io", kind: "Backend", name: backendName } } },
   ];
-  const serviceBackend = (endpoint: string, port = 80): string => {
+  const serviceBackend = (endpoint: string, port = 80, api: SelfHostedRoute["api"] = "openai"): string => {
     const backendName = `svc-${endpoint}`.slice(0, 63);
-    if (!cr.some((o) => o.kind === "AIServiceBackend" && o.metadata.name === backendName)) cr.push(...backendObjects(backendName, `${endpoint}.${ns}.svc.cluster.local`, port, { name: "OpenAI" }, false));
+    const schema: Record<string, string> = api === "cohere-rerank" ? { name: "Cohere", version: "v2" } : { name: "OpenAI" };
+    if (!cr.some((o) => o.kind === "AIServiceBackend" && o.metadata.name === backendName)) cr.push(...backendObjects(backendName, `${endpoint}.${ns}.svc.cluster.local`, port, schema, false));
     return backendName;
   };
   const targets = new Map<string, { backendRefs: Array<Record<string, unknown>>; backend: string; provider: PlannedRoute["provider"] }>();
   for (const s of input.selfHosted ?? []) {
     let refs: Array<Record<string, unknown>>;
-    if (s.inferencePool) {
+    if (s.inferencePool && s.api !== "cohere-rerank") {
       const pool = endpointPicker({ name: s.endpoint, namespace: ns, selector: s.inferencePool.selector, targetPort: s.inferencePool.targetPort });
       cr.push(pool.inferencePool);
       core.push(...pool.coreObjects);
       refs = [{ group: "inference.networking.k8s.io", kind: "InferencePool", name: s.endpoint }];
-    } else refs = [{ name: serviceBackend(s.endpoint, s.servicePort) }];
+    } else refs = [{ name: serviceBackend(s.endpoint, s.servicePort, s.api) }];
     for (const m of s.modelNames) targets.set(m, { backendRefs: refs, backend: s.endpoint, provider: "self-hosted" });
   }
   for (const g of input.trafficGroups ?? []) {
     // Exact weights need one backend per member; the endpoint picker cannot split between pools.
-    targets.set(g.name, { backendRefs: g.members.map((m) => ({ name: serviceBackend(m.endpoint, m.servicePort), weight: m.weight })), backend: g.name, provider: "self-hosted" });
+    targets.set(g.name, { backendRefs: g.members.map((m) => ({ name: serviceBackend(m.endpoint, m.servicePort, g.api), weight: m.weight })), backend: g.name, provider: "self-hosted" });
   }
   const providerBackends = new Map<string, string>();
   for (const m of input.external ?? []) {
@@ -426,6 +452,8 @@ export function buildGateway(input: GatewayInput): GatewayManifests {
     routes,
     envoyIam: { namespace: ENVOY_GATEWAY_NAMESPACE, serviceAccount: envoySa, bedrockModelArns: bedrockModelArns(input.external ?? []) },
     secretArns: secretArnsOf({ entries: secretsToSync.flatMap((s) => s.entries) }),
+    inClusterUrl: `http://${name}.${ENVOY_GATEWAY_NAMESPACE}.svc.cluster.local:${GATEWAY_PORT}`,
+    apiKeysSecret: keysSecret,
   };
 }
 
@@ -509,9 +537,12 @@ export function endpointPicker(input: EndpointPickerInput): { inferencePool: K8s
                 args: ["--pool-name", input.name, "--pool-namespace", ns, "--pool-group", "inference.networking.k8s.io", "--zap-encoder", "json", "--config-file", "/config/default-plugins.yaml", "--v", "1"],
                 ports: [{ name: "grpc", containerPort: 9002 }, { name: "grpc-health", containerPort: 9003 }, { name: "metrics", containerPort: 9090 }],
                 env: [{ name: "NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
+                // The picker serves health once it has synced the pool: allow a minute for that.
+                startupProbe: { grpc: { port: 9003, service: "inference-extension" }, periodSeconds: 2, failureThreshold: 30 },
                 livenessProbe: { grpc: { port: 9003, service: "inference-extension" }, initialDelaySeconds: 5, periodSeconds: 10 },
                 readinessProbe: { grpc: { port: 9003, service: "inference-extension" }, periodSeconds: 2 },
-                resources: { requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+                // Requests equal limits: a Guaranteed pod on the system nodes, never throttled below what it asked for.
+                resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "500m", memory: "1Gi" } },
                 securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
                 volumeMounts: [{ name: "plugins-config", mountPath: "/config" }],
               },
@@ -553,9 +584,11 @@ export function rateLimitRedis(): K8sObject[] {
                 imagePullPolicy: "IfNotPresent",
                 command: ["redis-server", "--save", "", "--appendonly", "no", "--port", String(port)],
                 ports: [{ name: "redis", containerPort: port }],
-                resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+                resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "100m", memory: "256Mi" } },
                 securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                startupProbe: { tcpSocket: { port }, periodSeconds: 2, failureThreshold: 15 },
                 readinessProbe: { tcpSocket: { port }, periodSeconds: 5 },
+                livenessProbe: { tcpSocket: { port }, periodSeconds: 10, failureThreshold: 3 },
                 volumeMounts: [{ name: "data", mountPath: "/data" }],
               },
             ],
