@@ -331,7 +331,8 @@ export abstract class GpuClusterBase extends Construct {
     this.findings.push(...r.findings.filter((f) => f.severity === "error"));
     if (!r.placed) return undefined;
     const fit = r.placed.fit;
-    const name = poolName(fit.shape.name, decl.capacityType);
+    // The same name the plan gives the pool (multi-node replicas get a pool of their own).
+    const name = poolName(fit.shape.name, decl.capacityType, fit.nodesPerReplica);
     let pool = this.pools.get(name);
     if (!pool) {
       pool = new GpuNodePool(this, `pool-${name}`, { cluster: this, poolName: name, shape: fit.shape, host: fit.host!, capacityType: decl.capacityType });

@@ -39,6 +39,15 @@ describe("models bigger than one node", () => {
     expect(plan.quotas[0].neededVcpus).toBe(192 * (4 + 2)); // 4 nodes + a surge of one whole group
   });
 
+  test("the node group it synthesizes is the plan's pool: same name, whole groups of nodes, and the LeaderWorkerSet's pods select it", () => {
+    const stack = big(undefined, 2);
+    const tf = synthPhases(stack);
+    const groups = Object.values(tf.resource.aws_eks_node_group as Record<string, any>).filter((g) => g.node_group_name !== "system");
+    expect(groups.map((g) => [g.node_group_name, g.scaling_config])).toEqual([["h100-x8-2n", { min_size: 4, desired_size: 4, max_size: 4 }]]);
+    const lws = (Object.values(tf.resource.kubernetes_manifest) as any[]).find((m) => m.manifest.kind === "LeaderWorkerSet").manifest;
+    expect(lws.spec.leaderWorkerTemplate.workerTemplate.spec.nodeSelector["model-serving.io/pool"]).toBe("h100-x8-2n");
+  });
+
   test("says when fp8 weights would fit one node, and what that saves", () => {
     const w = big().cluster.allFindings().find((f) => f.code === "FP8_FITS_ONE_NODE")!;
     expect(w.message).toMatch(/needs 2 × p5\.48xlarge per replica, but with fp8 weights it fits one p5\.48xlarge .*saves \$40,179 per replica-month/);
