@@ -32,6 +32,7 @@ import { freeId, idFindings } from "./coded-errors";
 import { deriveName, maxLeaderWorkerSetNameLength, nameProblem, suggestName } from "../planner/names";
 import { AWS_ACCOUNT, claimName, namespaceScope, userNameFindings } from "./name-claims";
 import { markOwned } from "./policy-scope";
+import { LEADER_WORKER_SET_READY } from "./manifests/workloads";
 
 export interface ExposureOptions {
   /** Source IPv4 addresses or CIDRs allowed to reach the endpoint (1–10). */
@@ -616,7 +617,9 @@ export class InferenceEndpoint extends Construct {
           leaderWorkerTemplate: { size: k, restartPolicy: "RecreateGroupOnPodRestart", leaderTemplate: pod("leader"), workerTemplate: pod("worker") },
         },
       },
-      wait: { rollout: true },
+      // The provider's rollout wait knows only Deployments, DaemonSets and StatefulSets: wait on the
+      // controller's Available condition, set once every group is ready at the current revision.
+      wait: { condition: [{ ...LEADER_WORKER_SET_READY }] },
       timeouts: { create: `${Math.max(45, Math.ceil(g.startupSeconds / 60) + 30)}m`, update: `${Math.max(45, Math.ceil(g.startupSeconds / 60) + 30)}m` },
       dependsOn: [this.cluster.namespaceResource(), ...(g.model.stagingJob ? [g.model.stagingJob] : []), ...g.secretSyncs],
     });

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { invalidNames } from "./fixtures/emitted-names";
 import { checkovScan, type ScanRow } from "./fixtures/checkov-scan";
+import { waitProblems } from "./fixtures/waits";
 
 const root = join(__dirname, "..");
 // One node process with tsx's loader (the tsx CLI would start a second one).
@@ -81,6 +82,12 @@ describe.each(["quickstart", "existing-cluster", "multi-tenant", "large-model", 
     const rows = checkovScan(tf);
     expect(rows.length).toBeGreaterThan(40);
     expect(rows.filter((r) => r.result === "FAILED" && !explained(r)).map((r) => `${r.id} ${r.address}`)).toEqual([]);
+  });
+
+  test("every wait in every stack is one the Kubernetes provider supports for its kind: rollout only on Deployments, DaemonSets and StatefulSets; Jobs wait for completion, Deployments for rollout", () => {
+    const stacks = Object.keys(first.files).filter((f) => f.endsWith("/cdk.tf.json"));
+    expect(stacks.length).toBe(example === "existing-cluster" ? 1 : 2);
+    expect(stacks.flatMap((f) => waitProblems(JSON.parse(first.files[f])))).toEqual([]);
   });
 
   test("lists every policy rule with its result, none failing, and every suppression with its reason", () => {
