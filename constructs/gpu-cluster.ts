@@ -15,6 +15,7 @@ import { error, PlanningError, type Finding } from "../planner/findings";
 import { vllmRelease, type VllmRelease } from "../planner/engine";
 import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Placed, type PlanInput } from "../planner/plan";
 import { DEFAULT_REGION, regionProblem } from "../planner/region";
+import { capacityOf } from "../planner/purchasing";
 import type { AddonPlan, PhasePlan, ServingPlan } from "../planner/plan-types";
 import { CloudwatchLogGroup, DataAwsEksCluster, DataAwsSubnet, EksAccessEntry, EksAccessPolicyAssociation, EksAddon, EksCluster, EksNodeGroup, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
 import type { AwsProvider } from "./bindings/aws";
@@ -332,10 +333,11 @@ export abstract class GpuClusterBase extends Construct {
     if (!r.placed) return undefined;
     const fit = r.placed.fit;
     // The same name the plan gives the pool (multi-node replicas get a pool of their own).
-    const name = poolName(fit.shape.name, decl.capacityType, fit.nodesPerReplica);
+    const capacity = capacityOf(decl);
+    const name = poolName(fit.shape.name, capacity, fit.nodesPerReplica);
     let pool = this.pools.get(name);
     if (!pool) {
-      pool = new GpuNodePool(this, `pool-${name}`, { cluster: this, poolName: name, shape: fit.shape, host: fit.host!, capacityType: decl.capacityType });
+      pool = new GpuNodePool(this, `pool-${name}`, { cluster: this, poolName: name, shape: fit.shape, host: fit.host!, capacityType: decl.capacityType, capacity });
       this.pools.set(name, pool);
     }
     return { placed: r.placed, pool };

@@ -33,6 +33,7 @@ import { deriveName, maxLeaderWorkerSetNameLength, nameProblem, suggestName } fr
 import { AWS_ACCOUNT, claimName, namespaceScope, userNameFindings } from "./name-claims";
 import { markOwned } from "./policy-scope";
 import { LEADER_WORKER_SET_READY } from "./manifests/workloads";
+import { legacyCapacityType, type EndpointCapacity } from "../planner/purchasing";
 
 export interface ExposureOptions {
   /** Source IPv4 addresses or CIDRs allowed to reach the endpoint (1–10). */
@@ -85,13 +86,22 @@ export interface InferenceEndpointProps {
   readonly replicas?: number;
   /** Replicas from load, through a KEDA ScaledObject on vLLM's own metrics. @default - fixed replicas */
   readonly autoscaling?: AutoscalingOptions;
-  /** @default "ON_DEMAND" */
+  /** The short form of `capacity`: "ON_DEMAND" or "SPOT". @default "ON_DEMAND" */
   readonly capacityType?: CapacityType;
   /**
    * The Spot price you see for `instanceType` in the cluster's region, USD per instance-hour; the plan
    * prices the Spot pool at it, labelled as declared. @default - Spot is priced as a range: AWS's maximum discount … On-Demand
    */
   readonly spotPriceUsdPerHour?: number;
+  /**
+   * How the endpoint's nodes are bought: `{ type: "on-demand" }`; `{ type: "spot", fallbackInstanceTypes?, spotPriceUsdPerHour? }`;
+   * an On-Demand Capacity Reservation `{ type: "reservation", reservationId | resourceGroupArn, availabilityZone, instances? }`
+   * (priced On-Demand, every reserved instance billed); or a Capacity Block for ML
+   * `{ type: "capacity-block", reservationId, availabilityZone, usdPerInstanceHour, instances? }` (priced at the declared rate).
+   * Reservations and blocks need `instanceType`; the shape defaults to that instance's GPUs. Endpoints on the
+   * same reservation share one node pool. @default - from capacityType
+   */
+  readonly capacity?: EndpointCapacity;
   /** Prefix caching for generative models. @default true */
   readonly enablePrefixCaching?: boolean;
   /**
@@ -210,7 +220,9 @@ export class InferenceEndpoint extends Construct {
       capability: props.kind ?? model.capability,
       maxModelLen,
       replicas: auto ? { min: auto.minReplicas, max: auto.maxReplicas, expected: auto.expectedReplicas ?? Math.ceil((auto.minReplicas + auto.maxReplicas) / 2) } : { min: replicas, max: replicas, expected: replicas },
-      capacityType: props.capacityType ?? "ON_DEMAND",
+      // The planner reports a capacity that disagrees with capacityType or spotPriceUsdPerHour (CAPACITY_CONFLICT).
+      capacityType: props.capacityType ?? (props.capacity ? legacyCapacityType(props.capacity) : "ON_DEMAND"),
+      ...(props.capacity ? { capacity: props.capacity } : {}),
       ...(props.shape ? { shape: props.shape } : {}),
       ...(props.instanceType ? { instanceType: props.instanceType } : {}),
       ...(props.tensorParallel ? { tensorParallel: props.tensorParallel } : {}),

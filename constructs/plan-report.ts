@@ -70,6 +70,28 @@ export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unkno
     ),
     "",
   );
+  out.push("## Capacity (how each pool's nodes are bought)", "");
+  out.push(
+    table(
+      ["pool", "kind", "node group capacity type", "instance types", "reservation (zone, instances)", "$/node-hour (min / expected / max)", "price basis", "quota"],
+      plan.nodePools.map((p) => {
+        const c = p.capacity;
+        const r = c.reservation;
+        const rate = (v: number) => `$${v}`;
+        return [
+          p.name,
+          c.kind,
+          c.nodeGroupCapacityType,
+          c.instanceTypes.join(", "),
+          r ? `${r.id ?? r.resourceGroupArn} (${r.availabilityZone ?? "any zone"}, ${r.instances ?? "size not declared"})` : "—",
+          `${rate(c.usdPerNodeHour.min)} / ${rate(c.usdPerNodeHour.expected)} / ${rate(c.usdPerNodeHour.max)}`,
+          c.priceBasis,
+          p.quota.length ? p.quota.map((q) => `${q.code}: ${q.vcpus} vCPUs`).join(", ") : "none (a Capacity Block is capped by its own size)",
+        ];
+      }),
+    ),
+    "",
+  );
   if (plan.phases?.length) {
     out.push("## Deploy phases", "");
     out.push(`Apply in this order (\`npx cdktf deploy ${plan.phases.map((p) => p.stack).join(" ")}\`); \`cdktf destroy\` reverses it.`, "");

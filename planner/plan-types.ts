@@ -149,13 +149,43 @@ export interface SpotPricing {
   /** Highest $/h per node: the declared price, or the On-Demand price (the default maximum Spot price). */
   readonly ceilingUsdPerHour: number;
   readonly source: string;
+  /** Fallback instance types the node group may launch, with the On-Demand price that caps their Spot price. */
+  readonly fallbacks: ReadonlyArray<{ readonly instanceType: string; readonly onDemandUsdPerHour: number }>;
+}
+
+/** How a pool's nodes are bought, and what a node-hour costs on that basis. */
+export interface PoolCapacityPlan {
+  readonly kind: "on-demand" | "spot" | "reservation" | "capacity-block";
+  /** The EKS managed node group's capacity_type (a reservation is On-Demand capacity). */
+  readonly nodeGroupCapacityType: "ON_DEMAND" | "SPOT" | "CAPACITY_BLOCK";
+  /** Instance types the node group may launch: the pool's own, then Spot fallbacks in the declared order. */
+  readonly instanceTypes: readonly string[];
+  /** The reservation or Capacity Block the nodes launch into. */
+  readonly reservation: { readonly id: string | null; readonly resourceGroupArn: string | null; readonly availabilityZone: string | null; readonly instances: number | null } | null;
+  /** USD per node-hour the pool's min, expected and max costs are priced at. */
+  readonly usdPerNodeHour: UsdRange;
+  /** Instances billed whether nodes run in them or not (a reservation's or block's declared size); 0 when none. */
+  readonly committedInstances: number;
+  /** What the price is and where it comes from, in words. */
+  readonly priceBasis: string;
+  readonly source: string;
+}
+
+/** One Service Quotas code a pool draws on at maximum scale, and why. */
+export interface PoolQuotaNeed {
+  readonly code: string;
+  readonly vcpus: number;
+  readonly detail: string;
 }
 
 export interface NodePoolPlan {
   readonly name: string;
   readonly shape: string;
   readonly instanceType: string;
-  readonly capacityType: CapacityType;
+  /** The node group's capacity type: ON_DEMAND (reservations too), SPOT or CAPACITY_BLOCK. */
+  readonly capacityType: CapacityType | "CAPACITY_BLOCK";
+  /** How the nodes are bought: the kind, the reservation, the instance types and the price basis. */
+  readonly capacity: PoolCapacityPlan;
   readonly gpusPerNode: number;
   readonly vcpusPerNode: number;
   readonly replicasPerNode: number;
@@ -167,12 +197,15 @@ export interface NodePoolPlan {
   readonly gpusFree: number;
   readonly strandedUsdPerHour: number;
   readonly rootVolumeGiB: number;
-  /** On-Demand price of a node in the plan's region; for Spot, the declared price or the On-Demand ceiling. */
+  /** Price of a node-hour at maximum scale: On-Demand (reservations too), the Spot ceiling or declared price, or the Capacity Block's rate. */
   readonly hourlyUsdPerNode: number;
   /** Spot pools only: how the Spot price was taken. */
   readonly spot: SpotPricing | null;
   readonly monthlyUsd: UsdRange;
-  readonly quotaCode: string;
+  /** The pool's main vCPU quota code; null on a Capacity Block, which draws on none. */
+  readonly quotaCode: string | null;
+  /** Every quota the pool draws on at maximum scale (Spot fallbacks may add codes). */
+  readonly quota: readonly PoolQuotaNeed[];
 }
 
 export interface QuotaPlan {
