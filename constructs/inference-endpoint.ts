@@ -189,6 +189,15 @@ export class InferenceEndpoint extends Construct {
         this.findings.push(error("METRIC_SOURCE_MISSING", path, { field: "autoscaling", problem: "autoscaling needs KEDA and a Prometheus that scrapes vLLM, and the cluster declares neither", why: "an autoscaler without its metric never scales: the endpoint would sit at minReplicas whatever the load", fix: 'declare addons: { keda: true } (a cluster this app creates gets KEDA and Prometheus installed), or on an existing cluster addons: { keda: { prometheusUrl: "http://prometheus.monitoring:9090" } } once they run there' }));
       }
     }
+    // A baseline rate sizes an autoscaling range: derived when neither replicas nor autoscaling is declared.
+    const baseline = props.throughput && (props.throughput.baselineRequestsPerSecond !== undefined || props.throughput.baselineOutputTokensPerSecond !== undefined);
+    const derivedRange = !!baseline && !auto && props.replicas === undefined;
+    if (baseline && props.replicas !== undefined) {
+      this.findings.push(error("BASELINE_WITH_FIXED_REPLICAS", path, { field: "throughput.baselineRequestsPerSecond", problem: `a baseline rate is declared with fixed replicas ${props.replicas}`, why: "a baseline sizes the low end of an autoscaling range; fixed replicas would ignore it", fix: "drop replicas (the planner derives the range from the baseline and the peak), or drop the baseline" }));
+    }
+    if (derivedRange && !props.cluster.addons.keda) {
+      this.findings.push(error("METRIC_SOURCE_MISSING", path, { field: "throughput.baselineRequestsPerSecond", problem: "a baseline rate asks for an autoscaling range, and the cluster declares neither KEDA nor a Prometheus that scrapes vLLM", why: "replicas move between the baseline's and the peak's through a KEDA ScaledObject on vLLM's queue; without it the endpoint would sit at the baseline's replicas", fix: 'declare addons: { keda: true } (a cluster this app creates gets KEDA and Prometheus installed), or on an existing cluster addons: { keda: { prometheusUrl: "http://prometheus.monitoring:9090" } }, or drop the baseline to size for the peak' }));
+    }
     if (props.exposure) {
       const cidrs = props.exposure.allowedCidrs;
       if (cidrs.length === 0 || cidrs.length > 10) this.findings.push(error("ALLOWLIST_TOO_LONG", path, { field: "exposure.allowedCidrs", problem: `${cidrs.length} entries; 1 to 10 are allowed`, why: "an exposed endpoint must name who may call it, in a list a reviewer can read", fix: "list the client CIDRs, aggregated into supernets" }));
@@ -254,14 +263,16 @@ export class InferenceEndpoint extends Construct {
         const free = suggestName("dns1035Label", this.name, props.cluster.serviceNames(), { maxLength: longest });
         this.findings.push(error("NAME_TOO_LONG_FOR_LWS", path, { field: "name", problem: `name "${this.name}" has ${this.name.length} characters; a LeaderWorkerSet of ${replicas} group(s) may have ${longest}`, why: "its worker StatefulSets are named <name>-<group index>, and their pods carry controller-revision-hash: <statefulset>-<hash of up to 10 characters>, a label value of at most 63 characters", fix: `use "${free}"` }));
       }
-      if (auto) this.findings.push(error("AUTOSCALING_MULTI_NODE_UNSUPPORTED", path, { field: "autoscaling", problem: `autoscaling a ${k}-node replica`, why: "each new replica is a whole group of GPU nodes that takes many minutes to start; the library sizes these endpoints explicitly", fix: "use replicas" }));
+      if (auto || derivedRange) this.findings.push(error("AUTOSCALING_MULTI_NODE_UNSUPPORTED", path, { field: auto ? "autoscaling" : "throughput.baselineRequestsPerSecond", problem: `autoscaling a ${k}-node replica`, why: "each new replica is a whole group of GPU nodes that takes many minutes to start; the library sizes these endpoints explicitly", fix: "use replicas" }));
       if (this.findings.length) {
         return;
       }
     }
     this.placed = where.placed;
     this.pool = where.pool;
-    const r = this.render(props, where.placed, where.pool, auto ? auto.minReplicas : where.placed.decl.replicas.min);
+    // A derived range follows the final plan (adapters added later are sized with it).
+    const scaling = auto ?? (derivedRange ? { minReplicas: Lazy.numberValue({ produce: () => this.planned()?.replicas.min ?? where.placed.decl.replicas.min }), maxReplicas: Lazy.numberValue({ produce: () => this.planned()?.replicas.max ?? where.placed.decl.replicas.max }) } : undefined);
+    const r = this.render(scaling ? { ...props, autoscaling: scaling } : props, where.placed, where.pool, auto ? auto.minReplicas : where.placed.decl.replicas.min);
     this.deployment = r.deployment;
     this.service = r.service;
   }

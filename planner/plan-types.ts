@@ -46,6 +46,14 @@ export interface ThroughputTarget {
   readonly requestsPerSecond?: number;
   /** Output tokens per second at peak; give this or requestsPerSecond. */
   readonly outputTokensPerSecond?: number;
+  /**
+   * Requests per second outside the peak (with requestsPerSecond): the autoscaling range runs from the
+   * replicas this needs to the replicas the peak needs, both at the latency targets. 0 allows scale to
+   * zero. @default - no baseline: replicas are sized for the peak
+   */
+  readonly baselineRequestsPerSecond?: number;
+  /** Output tokens per second outside the peak (with outputTokensPerSecond), as baselineRequestsPerSecond. @default - no baseline */
+  readonly baselineOutputTokensPerSecond?: number;
   /** Mean prompt tokens per request. */
   readonly inputTokens: number;
   /** Mean output tokens per request. */
@@ -70,6 +78,14 @@ export interface OperatingPoint {
   readonly concurrency: number;
 }
 
+/** One end of an autoscaling range: the traffic, the replicas set for it and the replicas it needs at the targets. */
+export interface ReplicaRangeEnd {
+  readonly requestsPerSecond: number;
+  readonly replicas: number;
+  readonly replicasNeeded: number;
+  readonly headroom: number | null;
+}
+
 /** What a replica delivers and what a million tokens cost, from the performance model (planner/performance.ts). */
 export interface EndpointPerformance {
   /** The request shape the figures are for: declared with `throughput`, or vLLM's benchmark default. */
@@ -88,6 +104,16 @@ export interface EndpointPerformance {
     readonly replicasNeeded: number;
     /** Capacity of the expected replicas at the targets over the declared traffic, minus one (0.25 = 25 % spare). */
     readonly headroom: number;
+  } | null;
+  /**
+   * With a baseline rate: the replica range and what each end serves at the targets — min replicas for
+   * the baseline, max for the peak — with each end's headroom (capacity over traffic, minus one; null
+   * for a baseline of 0). "derived": the planner set the range; "declared": autoscaling set it.
+   */
+  readonly replicaRange: {
+    readonly basis: "derived" | "declared";
+    readonly baseline: ReplicaRangeEnd;
+    readonly peak: ReplicaRangeEnd;
   } | null;
   /** Always-on cost ÷ tokens served: at the declared load (null without one) and with every replica saturated. */
   readonly usdPer1MOutputTokens: { readonly atDeclaredLoad: number | null; readonly atSaturation: number | null };

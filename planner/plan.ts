@@ -14,7 +14,7 @@ import { DEFAULT_REGION, regionProblem } from "./region";
 import { GpuShape, replicaResources } from "./shapes";
 import { checkpointBytes } from "./weights";
 import { checkAdapters, loraBytesPerGpu, loraSettings, type AdapterSpec } from "./lora";
-import { endpointPerformance, replicaCapacity, requestsPerSecondOf, steadyCapacity, type ReplicaCapacity } from "./capacity";
+import { baselineRequestsPerSecondOf, endpointPerformance, replicaCapacity, replicasForRate, requestsPerSecondOf, steadyCapacity, type ReplicaCapacity } from "./capacity";
 import { checkThroughput, chooseForTraffic, replicaOf, workloadOf } from "./traffic";
 import type { EndpointPerformance, ThroughputTarget } from "./plan-types";
 import { capacityDeclarationProblems, capacityOf, capacityPlacementProblems, capacitySuffix, poolPurchase, type EndpointCapacity } from "./purchasing";
@@ -202,7 +202,22 @@ function placeByTraffic(e: EndpointDeclaration, engine: EngineProfile, byMemory:
       }),
     );
   }
-  const decl: EndpointDeclaration = e.replicasFromThroughput ? { ...e, replicas: { min: n, max: n, expected: n } } : e;
+  // With a baseline rate the range runs from the replicas the baseline needs to those the peak needs.
+  const baseline = baselineRequestsPerSecondOf(t);
+  const perReplica = c.capacity.atTarget!.requestsPerSecond;
+  const forBaseline = baseline === undefined ? undefined : replicasForRate(baseline, perReplica);
+  if (forBaseline !== undefined && !e.replicasFromThroughput && e.replicas.min < forBaseline) {
+    findings.push(
+      warning("AUTOSCALING_MIN_BELOW_BASELINE", e.path, {
+        field: "autoscaling.minReplicas",
+        problem: `minReplicas ${e.replicas.min} serve ${round(e.replicas.min * perReplica, 2)} requests/s at the targets, and the baseline of ${round(baseline!, 2)} requests/s needs ${forBaseline} replica(s) on ${c.fit.shape.name}`,
+        why: "the endpoint would scale up under its everyday load, and each new replica takes minutes to start",
+        fix: `raise autoscaling.minReplicas to ${forBaseline}, or leave autoscaling out and let the planner derive the range from the baseline and the peak`,
+      }),
+    );
+  }
+  const derived = e.replicasFromThroughput ? (forBaseline !== undefined ? { min: forBaseline, max: n, expected: Math.ceil((forBaseline + n) / 2) } : { min: n, max: n, expected: n }) : undefined;
+  const decl: EndpointDeclaration = derived ? { ...e, replicas: derived } : e;
   // Priced again for the replica count chosen: whole nodes, idle GPUs included.
   const fit = fitOnShape({ ...req, replicas: Math.max(1, decl.replicas.max) }, c.fit.shape, c.fit.host, e.tensorParallel, c.fit.nodesPerReplica);
   const alternatives = choice.options.map((o) =>
@@ -414,7 +429,8 @@ function performanceOf(p: Placed, engine: EngineProfile, usdPerReplicaHour: numb
   if (!replica) return {};
   // Declared traffic was sized with the full simulation; the assumed workload gets its steady state (cheap enough for every endpoint).
   const capacity = p.capacity ?? (t ? replicaCapacity(replica, workload, targets) : steadyCapacity(replica, workload));
-  return { performance: endpointPerformance({ capacity, workload, workloadBasis: basis, targets, ...(t ? { throughput: t } : {}), usdPerReplicaHour, expectedReplicas }) };
+  const replicas = { min: p.decl.replicas.min, max: p.decl.replicas.max, basis: p.decl.replicasFromThroughput ? ("derived" as const) : ("declared" as const) };
+  return { performance: endpointPerformance({ capacity, workload, workloadBasis: basis, targets, ...(t ? { throughput: t } : {}), usdPerReplicaHour, expectedReplicas, replicas }) };
 }
 
 export function planServing(input: PlanInput): ServingPlan {
@@ -459,7 +475,8 @@ export function planServing(input: PlanInput): ServingPlan {
     }
     const r = placeEndpoint(e, release.engine, region);
     findings.push(...r.findings);
-    if (r.placed && e.replicas.min === 0 && e.replicas.max > 0) {
+    // The placed declaration: replicas derived from traffic count, not the placeholder declared.
+    if (r.placed && r.placed.decl.replicas.min === 0 && r.placed.decl.replicas.max > 0) {
       const weights = checkpointBytesOf(e.model);
       const load = startupSeconds(weights);
       findings.push(
