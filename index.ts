@@ -42,6 +42,8 @@ export { GpuShape } from "./planner/shapes";
 export { PlanningError, type Finding, type Severity } from "./planner/findings";
 export type { AdapterPlan, Capability, CapacityType, EndpointPlan, LoraPlan, NodePoolPlan, QuotaPlan, ServingPlan, ShapeCandidate, UsdRange } from "./planner/plan-types";
 export type { ExternalListPrice, GatewayConsumerPlan, GatewayPlan, GatewayRoutePlan } from "./planner/plan-types";
+export type { PoolCapacityPlan, PoolQuotaNeed, SpotPricing } from "./planner/plan-types";
+export type { CapacityBlockCapacity, EndpointCapacity, OnDemandCapacity, ReservationCapacity, SpotCapacity } from "./planner/purchasing";
 
 // The catalog (dated data with sources)
 export { GPUS, INSTANCES, SHAPES, findGpu, findInstance, findShape, type GpuSpec, type InstanceSpec, type ShapeSpec } from "./catalog";

@@ -10,6 +10,7 @@ import quotasJson from "./quotas.json";
 import regionsJson from "./regions.json";
 import servicesJson from "./services.json";
 import shapesJson from "./shapes.json";
+import capacityJson from "./capacity.json";
 
 const Gpu = z.object({
   id: z.string(),
@@ -135,6 +136,29 @@ for (const [item, table] of Object.entries(serviceData.regional)) {
     if (!(region in regionData.onDemandUsdPerHour)) throw new Error(`catalog/services.json: ${item} prices ${region}, a region the instance table does not cover`);
   }
 }
+const capacityData = z
+  .object({
+    capturedAt: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    onDemandCapacityReservations: z.object({ billing: z.string(), billingSource: z.string().min(1), quota: z.string(), quotaSource: z.string().min(1), targetedFull: z.string(), groupOverflow: z.string(), groupOverflowSource: z.string().min(1), launchTemplateSource: z.string().min(1) }),
+    capacityBlocks: z.object({
+      instanceTypes: z.array(z.string()).min(1),
+      instanceTypesSource: z.string().min(1),
+      maxInstancesPerBlock: z.number().int().positive(),
+      maxInstancesAcrossBlocks: z.number().int().positive(),
+      limitsSource: z.string().min(1),
+      quota: z.string(),
+      terminatesMinutesBeforeEnd: z.number().int().positive(),
+      endSource: z.string().min(1),
+      eksSource: z.string().min(1),
+      priceSource: z.string().min(1),
+    }),
+    spot: z.object({ allocation: z.string(), allocationSource: z.string().min(1) }),
+    scarceOnDemand: z.object({ instanceTypes: z.array(z.string()).min(1), why: z.string(), source: z.string().min(1) }),
+  })
+  .parse(capacityJson);
+for (const t of [...capacityData.capacityBlocks.instanceTypes, ...capacityData.scarceOnDemand.instanceTypes]) {
+  if (!instanceData.instances.some((i) => i.instanceType === t)) throw new Error(`catalog/capacity.json: unknown instance type ${t}`);
+}
 for (const s of shapeList) {
   if (!gpuList.some((g) => g.id === s.gpu)) throw new Error(`catalog/shapes.json: ${s.name} names unknown GPU ${s.gpu}`);
 }
@@ -148,6 +172,8 @@ export const GPUS: readonly GpuSpec[] = gpuList;
 export const INSTANCES: readonly InstanceSpec[] = instanceData.instances;
 export const QUOTAS: readonly QuotaSpec[] = quotaData.quotas;
 export const SHAPES: readonly ShapeSpec[] = shapeList;
+/** How reserved, Capacity Block and Spot capacity is bought, billed and counted against quotas, with sources. */
+export const CAPACITY_FACTS = capacityData;
 
 /** Commercial regions with On-Demand prices for at least one catalog instance type, sorted. */
 export const REGIONS: readonly string[] = Object.keys(regionData.onDemandUsdPerHour).sort();

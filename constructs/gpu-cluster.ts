@@ -15,6 +15,7 @@ import { error, PlanningError, type Finding } from "../planner/findings";
 import { vllmRelease, type VllmRelease } from "../planner/engine";
 import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Placed, type PlanInput } from "../planner/plan";
 import { DEFAULT_REGION, regionProblem } from "../planner/region";
+import { capacityOf } from "../planner/purchasing";
 import type { AddonPlan, GatewayPlan, PhasePlan, ServingPlan } from "../planner/plan-types";
 import { CloudwatchLogGroup, DataAwsEksCluster, DataAwsSubnet, EksAccessEntry, EksAccessPolicyAssociation, EksAddon, EksCluster, EksNodeGroup, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
 import type { AwsProvider } from "./bindings/aws";
@@ -335,10 +336,12 @@ export abstract class GpuClusterBase extends Construct {
     this.findings.push(...r.findings.filter((f) => f.severity === "error"));
     if (!r.placed) return undefined;
     const fit = r.placed.fit;
-    const name = poolName(fit.shape.name, decl.capacityType);
+    // The same name the plan gives the pool (multi-node replicas get a pool of their own).
+    const capacity = capacityOf(decl);
+    const name = poolName(fit.shape.name, capacity, fit.nodesPerReplica);
     let pool = this.pools.get(name);
     if (!pool) {
-      pool = new GpuNodePool(this, `pool-${name}`, { cluster: this, poolName: name, shape: fit.shape, host: fit.host!, capacityType: decl.capacityType });
+      pool = new GpuNodePool(this, `pool-${name}`, { cluster: this, poolName: name, shape: fit.shape, host: fit.host!, capacityType: decl.capacityType, capacity });
       this.pools.set(name, pool);
     }
     return { placed: r.placed, pool };

@@ -1,14 +1,18 @@
 /**
- * GpuNodePool: one EKS managed node group per shape. NVIDIA AMI, launch template with IMDSv2 required
- * and hop limit 1, encrypted gp3 root sized for the image and the weights of every replica a node can
- * run, the GPU taint, and min/max derived from the endpoints placed on it. Terraform leaves
- * desired_size alone after creation so it never fights an autoscaler.
+ * GpuNodePool: one EKS managed node group per shape and way of buying its nodes. NVIDIA AMI, launch
+ * template with IMDSv2 required and hop limit 1, encrypted gp3 root sized for the image and the
+ * weights of every replica a node can run, the GPU taint, and min/max derived from the endpoints
+ * placed on it. Terraform leaves desired_size alone after creation so it never fights an autoscaler.
+ * A reservation or Capacity Block is targeted from the launch template (market type capacity-block
+ * for a block) and the nodes are kept to the cluster's subnets in its Availability Zone; a Spot pool
+ * may list fallback instance types.
  */
-import { Lazy, Op } from "cdktf";
+import { Fn, Lazy, Op, Token } from "cdktf";
 import { Construct } from "constructs";
 import type { CapacityType, NodePoolPlan } from "../planner/plan-types";
+import { nodeGroupCapacityType, type EndpointCapacity } from "../planner/purchasing";
 import type { GpuShape, Host } from "../planner/shapes";
-import { DataAwsServicequotasServiceQuota, EksNodeGroup, LaunchTemplate } from "./bindings/aws";
+import { DataAwsServicequotasServiceQuota, DataAwsSubnet, EksNodeGroup, LaunchTemplate } from "./bindings/aws";
 import type { GpuClusterBase } from "./gpu-cluster";
 import { GPU_TAINT_KEY } from "./gpu-cluster";
 import { deriveName } from "../planner/names";
@@ -22,12 +26,18 @@ export interface GpuNodePoolProps {
   readonly host: Host;
   /** @default "ON_DEMAND" */
   readonly capacityType?: CapacityType;
+  /** How the nodes are bought (wins over capacityType). @default - from capacityType */
+  readonly capacity?: EndpointCapacity;
 }
 
 export class GpuNodePool extends Construct {
   readonly poolName: string;
   readonly shape: GpuShape;
   readonly instanceType: string;
+  /** The node group's instance types: the pool's own, then Spot fallbacks. */
+  readonly instanceTypes: string[];
+  /** How the pool's nodes are bought. */
+  readonly capacity: EndpointCapacity;
   readonly nodeGroup: EksNodeGroup;
   readonly launchTemplate: LaunchTemplate;
   private readonly cluster: GpuClusterBase;
@@ -39,6 +49,9 @@ export class GpuNodePool extends Construct {
     this.poolName = props.poolName;
     this.shape = props.shape;
     this.instanceType = props.host.instance.instanceType;
+    const capacity: EndpointCapacity = (this.capacity = props.capacity ?? (props.capacityType === "SPOT" ? { type: "spot" } : { type: "on-demand" }));
+    this.instanceTypes = [this.instanceType, ...(capacity.type === "spot" ? (capacity.fallbackInstanceTypes ?? []).filter((t) => t !== this.instanceType) : [])];
+    const reserved = capacity.type === "reservation" || capacity.type === "capacity-block" ? capacity : undefined;
     const tags: Record<string, string> = { "model-serving:cluster": props.cluster.clusterName, "model-serving:pool": props.poolName, "model-serving:shape": props.shape.name };
     if (props.cluster.addons.nodeAutoscaler === "cluster-autoscaler") {
       // Auto-discovery, plus node-template hints so Cluster Autoscaler can scale this group up from zero.
@@ -64,20 +77,27 @@ export class GpuNodePool extends Construct {
         { resourceType: "instance", tags },
         { resourceType: "volume", tags },
       ],
+      // A target alone: the API takes one option at a time, and a target already means "launch into it".
+      ...(reserved ? { capacityReservationSpecification: { capacityReservationTarget: reserved.type === "capacity-block" || reserved.reservationId ? { capacityReservationId: reserved.reservationId } : { capacityReservationResourceGroupArn: reserved.resourceGroupArn } } } : {}),
+      ...(capacity.type === "capacity-block" ? { instanceMarketOptions: { marketType: "capacity-block" } } : {}),
       tags,
     });
-    const quotaCode = (props.capacityType ?? "ON_DEMAND") === "SPOT" ? props.host.instance.quota.spot : props.host.instance.quota.onDemand;
+    // A Capacity Block draws on no vCPU quota; a reservation on the On-Demand one (planner/purchasing.ts).
+    const quotaCode = capacity.type === "capacity-block" ? undefined : capacity.type === "spot" ? props.host.instance.quota.spot : props.host.instance.quota.onDemand;
     // Opt-in plan-time guard: the live applied quota must cover what every pool on this quota code needs.
-    const quota = props.cluster.planTimeQuotaCheck ? new DataAwsServicequotasServiceQuota(this, "quota", { serviceCode: "ec2", quotaCode }) : undefined;
+    const quota = props.cluster.planTimeQuotaCheck && quotaCode ? new DataAwsServicequotasServiceQuota(this, "quota", { serviceCode: "ec2", quotaCode }) : undefined;
+    // A reservation lives in one Availability Zone: only the cluster's subnets there, checked at plan time.
+    const zone = reserved?.availabilityZone;
+    const subnetIds = zone ? this.subnetsIn(zone) : props.cluster.subnetIds;
     const needed = Lazy.numberValue({ produce: () => props.cluster.plan().quotas.find((q) => q.code === quotaCode)?.neededVcpus ?? 0 });
     this.nodeGroup = new EksNodeGroup(this, "Resource", {
       clusterName: props.cluster.clusterName,
       nodeGroupName: (claimName(this, "EKS node group", `cluster ${props.cluster.clusterName}`, props.poolName, "eksNodeGroupName"), props.poolName),
       nodeRoleArn: props.cluster.nodeRoleArn,
-      subnetIds: props.cluster.subnetIds,
+      subnetIds,
       amiType: "AL2023_x86_64_NVIDIA",
-      capacityType: props.capacityType ?? "ON_DEMAND",
-      instanceTypes: [this.instanceType],
+      capacityType: nodeGroupCapacityType(capacity),
+      instanceTypes: this.instanceTypes,
       launchTemplate: { id: this.launchTemplate.id, version: this.launchTemplate.latestVersion.toString() },
       scalingConfig: {
         minSize: Lazy.numberValue({ produce: () => this.planned().nodes.min }),
@@ -90,16 +110,30 @@ export class GpuNodePool extends Construct {
       tags,
       lifecycle: {
         ignoreChanges: ["scaling_config[0].desired_size"],
-        ...(quota
-          ? { precondition: [{ condition: Op.gte(quota.value, needed), errorMessage: `[QUOTA_EXCEEDED] EC2 quota ${quotaCode} is below the vCPUs the GPU node pools need at maximum scale (see serving-plan.json). Fix: request an increase in Service Quotas, or lower the endpoints' maximum replicas.` }] }
+        ...(quota || zone
+          ? {
+              precondition: [
+                ...(quota ? [{ condition: Op.gte(quota.value, needed), errorMessage: `[QUOTA_EXCEEDED] EC2 quota ${quotaCode} is below the vCPUs the GPU node pools need at maximum scale (see serving-plan.json). Fix: request an increase in Service Quotas, or lower the endpoints' maximum replicas.` }] : []),
+                ...(zone ? [{ condition: Op.gte(Fn.lengthOf(subnetIds), 1), errorMessage: `[CAPACITY_ZONE_NO_SUBNET] ${props.cluster.node.path}: node pool ${props.poolName} launches into a reservation in ${zone}, and none of the cluster's subnets is in ${zone}. Instances can only use a reservation in its own Availability Zone. Fix: give the cluster subnetIds that include a private subnet in ${zone}.` }] : []),
+              ],
+            }
           : {}),
       },
     });
   }
 
-  /** Node selector the endpoints on this pool use: the same labels the node group sets. */
+  /** Node selector the endpoints on this pool use: the same labels the node group sets (any of its instance types). */
   nodeSelector(): Record<string, string> {
-    return { "model-serving.io/pool": this.poolName, "node.kubernetes.io/instance-type": this.instanceType };
+    return { "model-serving.io/pool": this.poolName, ...(this.instanceTypes.length === 1 ? { "node.kubernetes.io/instance-type": this.instanceType } : {}) };
+  }
+
+  /** The cluster's subnets in one Availability Zone, as Terraform resolves them (the subnets may be created in this apply). */
+  private subnetsIn(zone: string): string[] {
+    const picks = this.cluster.subnetIds.map((id, i) => {
+      const s = new DataAwsSubnet(this, `subnet-${i}`, { id });
+      return Fn.conditional(Op.eq(s.availabilityZone, zone), s.id, "");
+    });
+    return Token.asList(Fn.compact(picks));
   }
 
   /** Toleration for the pool's taint. */

@@ -33,6 +33,8 @@ import { freeId, idFindings } from "./coded-errors";
 import { deriveName, maxLeaderWorkerSetNameLength, nameProblem, suggestName } from "../planner/names";
 import { AWS_ACCOUNT, claimName, namespaceScope, userNameFindings } from "./name-claims";
 import { markOwned } from "./policy-scope";
+import { LEADER_WORKER_SET_READY } from "./manifests/workloads";
+import { legacyCapacityType, type EndpointCapacity } from "../planner/purchasing";
 
 export interface ExposureOptions {
   /** Source IPv4 addresses or CIDRs allowed to reach the endpoint (1–10). */
@@ -85,13 +87,22 @@ export interface InferenceEndpointProps {
   readonly replicas?: number;
   /** Replicas from load, through a KEDA ScaledObject on vLLM's own metrics. @default - fixed replicas */
   readonly autoscaling?: AutoscalingOptions;
-  /** @default "ON_DEMAND" */
+  /** The short form of `capacity`: "ON_DEMAND" or "SPOT". @default "ON_DEMAND" */
   readonly capacityType?: CapacityType;
   /**
    * The Spot price you see for `instanceType` in the cluster's region, USD per instance-hour; the plan
    * prices the Spot pool at it, labelled as declared. @default - Spot is priced as a range: AWS's maximum discount … On-Demand
    */
   readonly spotPriceUsdPerHour?: number;
+  /**
+   * How the endpoint's nodes are bought: `{ type: "on-demand" }`; `{ type: "spot", fallbackInstanceTypes?, spotPriceUsdPerHour? }`;
+   * an On-Demand Capacity Reservation `{ type: "reservation", reservationId | resourceGroupArn, availabilityZone, instances? }`
+   * (priced On-Demand, every reserved instance billed); or a Capacity Block for ML
+   * `{ type: "capacity-block", reservationId, availabilityZone, usdPerInstanceHour, instances? }` (priced at the declared rate).
+   * Reservations and blocks need `instanceType`; the shape defaults to that instance's GPUs. Endpoints on the
+   * same reservation share one node pool. @default - from capacityType
+   */
+  readonly capacity?: EndpointCapacity;
   /** Prefix caching for generative models. @default true */
   readonly enablePrefixCaching?: boolean;
   /**
@@ -179,6 +190,15 @@ export class InferenceEndpoint extends Construct {
         this.findings.push(error("METRIC_SOURCE_MISSING", path, { field: "autoscaling", problem: "autoscaling needs KEDA and a Prometheus that scrapes vLLM, and the cluster declares neither", why: "an autoscaler without its metric never scales: the endpoint would sit at minReplicas whatever the load", fix: 'declare addons: { keda: true } (a cluster this app creates gets KEDA and Prometheus installed), or on an existing cluster addons: { keda: { prometheusUrl: "http://prometheus.monitoring:9090" } } once they run there' }));
       }
     }
+    // A baseline rate sizes an autoscaling range: derived when neither replicas nor autoscaling is declared.
+    const baseline = props.throughput && (props.throughput.baselineRequestsPerSecond !== undefined || props.throughput.baselineOutputTokensPerSecond !== undefined);
+    const derivedRange = !!baseline && !auto && props.replicas === undefined;
+    if (baseline && props.replicas !== undefined) {
+      this.findings.push(error("BASELINE_WITH_FIXED_REPLICAS", path, { field: "throughput.baselineRequestsPerSecond", problem: `a baseline rate is declared with fixed replicas ${props.replicas}`, why: "a baseline sizes the low end of an autoscaling range; fixed replicas would ignore it", fix: "drop replicas (the planner derives the range from the baseline and the peak), or drop the baseline" }));
+    }
+    if (derivedRange && !props.cluster.addons.keda) {
+      this.findings.push(error("METRIC_SOURCE_MISSING", path, { field: "throughput.baselineRequestsPerSecond", problem: "a baseline rate asks for an autoscaling range, and the cluster declares neither KEDA nor a Prometheus that scrapes vLLM", why: "replicas move between the baseline's and the peak's through a KEDA ScaledObject on vLLM's queue; without it the endpoint would sit at the baseline's replicas", fix: 'declare addons: { keda: true } (a cluster this app creates gets KEDA and Prometheus installed), or on an existing cluster addons: { keda: { prometheusUrl: "http://prometheus.monitoring:9090" } }, or drop the baseline to size for the peak' }));
+    }
     if (props.exposure) {
       const cidrs = props.exposure.allowedCidrs;
       if (cidrs.length === 0 || cidrs.length > 10) this.findings.push(error("ALLOWLIST_TOO_LONG", path, { field: "exposure.allowedCidrs", problem: `${cidrs.length} entries; 1 to 10 are allowed`, why: "an exposed endpoint must name who may call it, in a list a reviewer can read", fix: "list the client CIDRs, aggregated into supernets" }));
@@ -210,7 +230,9 @@ export class InferenceEndpoint extends Construct {
       capability: props.kind ?? model.capability,
       maxModelLen,
       replicas: auto ? { min: auto.minReplicas, max: auto.maxReplicas, expected: auto.expectedReplicas ?? Math.ceil((auto.minReplicas + auto.maxReplicas) / 2) } : { min: replicas, max: replicas, expected: replicas },
-      capacityType: props.capacityType ?? "ON_DEMAND",
+      // The planner reports a capacity that disagrees with capacityType or spotPriceUsdPerHour (CAPACITY_CONFLICT).
+      capacityType: props.capacityType ?? (props.capacity ? legacyCapacityType(props.capacity) : "ON_DEMAND"),
+      ...(props.capacity ? { capacity: props.capacity } : {}),
       ...(props.shape ? { shape: props.shape } : {}),
       ...(props.instanceType ? { instanceType: props.instanceType } : {}),
       ...(props.tensorParallel ? { tensorParallel: props.tensorParallel } : {}),
@@ -242,14 +264,16 @@ export class InferenceEndpoint extends Construct {
         const free = suggestName("dns1035Label", this.name, props.cluster.serviceNames(), { maxLength: longest });
         this.findings.push(error("NAME_TOO_LONG_FOR_LWS", path, { field: "name", problem: `name "${this.name}" has ${this.name.length} characters; a LeaderWorkerSet of ${replicas} group(s) may have ${longest}`, why: "its worker StatefulSets are named <name>-<group index>, and their pods carry controller-revision-hash: <statefulset>-<hash of up to 10 characters>, a label value of at most 63 characters", fix: `use "${free}"` }));
       }
-      if (auto) this.findings.push(error("AUTOSCALING_MULTI_NODE_UNSUPPORTED", path, { field: "autoscaling", problem: `autoscaling a ${k}-node replica`, why: "each new replica is a whole group of GPU nodes that takes many minutes to start; the library sizes these endpoints explicitly", fix: "use replicas" }));
+      if (auto || derivedRange) this.findings.push(error("AUTOSCALING_MULTI_NODE_UNSUPPORTED", path, { field: auto ? "autoscaling" : "throughput.baselineRequestsPerSecond", problem: `autoscaling a ${k}-node replica`, why: "each new replica is a whole group of GPU nodes that takes many minutes to start; the library sizes these endpoints explicitly", fix: "use replicas" }));
       if (this.findings.length) {
         return;
       }
     }
     this.placed = where.placed;
     this.pool = where.pool;
-    const r = this.render(props, where.placed, where.pool, auto ? auto.minReplicas : where.placed.decl.replicas.min);
+    // A derived range follows the final plan (adapters added later are sized with it).
+    const scaling = auto ?? (derivedRange ? { minReplicas: Lazy.numberValue({ produce: () => this.planned()?.replicas.min ?? where.placed.decl.replicas.min }), maxReplicas: Lazy.numberValue({ produce: () => this.planned()?.replicas.max ?? where.placed.decl.replicas.max }) } : undefined);
+    const r = this.render(scaling ? { ...props, autoscaling: scaling } : props, where.placed, where.pool, auto ? auto.minReplicas : where.placed.decl.replicas.min);
     this.deployment = r.deployment;
     this.service = r.service;
   }
@@ -622,7 +646,9 @@ export class InferenceEndpoint extends Construct {
           leaderWorkerTemplate: { size: k, restartPolicy: "RecreateGroupOnPodRestart", leaderTemplate: pod("leader"), workerTemplate: pod("worker") },
         },
       },
-      wait: { rollout: true },
+      // The provider's rollout wait knows only Deployments, DaemonSets and StatefulSets: wait on the
+      // controller's Available condition, set once every group is ready at the current revision.
+      wait: { condition: [{ ...LEADER_WORKER_SET_READY }] },
       timeouts: { create: `${Math.max(45, Math.ceil(g.startupSeconds / 60) + 30)}m`, update: `${Math.max(45, Math.ceil(g.startupSeconds / 60) + 30)}m` },
       dependsOn: [this.cluster.namespaceResource(), ...(g.model.stagingJob ? [g.model.stagingJob] : []), ...g.secretSyncs],
     });

@@ -39,7 +39,7 @@ export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unkno
     const usd = (v: number | null | undefined) => (v === null || v === undefined ? "—" : `$${v.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`);
     out.push(
       table(
-        ["endpoint", "workload in/out tokens", "targets p95 TTFT / TPOT ms", "at target: req/s, out tok/s", "at target: p95 TTFT / TPOT ms", "saturated: out / total tok/s", "declared load: req/s, replicas needed, headroom", "$/1M output (declared / saturated)", "$/1M total (declared / saturated)"],
+        ["endpoint", "workload in/out tokens", "targets p95 TTFT / TPOT ms", "at target: req/s, out tok/s", "at target: p95 TTFT / TPOT ms", "saturated: out / total tok/s", "declared load: req/s, replicas needed, headroom", "baseline → peak: replicas, headroom", "$/1M output (declared / saturated)", "$/1M total (declared / saturated)"],
         perf.map((e) => {
           const p = e.performance!;
           const at = p.perReplicaAtTarget;
@@ -52,6 +52,9 @@ export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unkno
             at ? `${n(at.p95TtftMs, 0)} / ${n(at.p95TpotMs, 1)}` : "—",
             `${n(p.perReplicaAtSaturation.outputTokensPerSecond, 0)} / ${n(p.perReplicaAtSaturation.totalTokensPerSecond, 0)}`,
             d ? `${n(d.requestsPerSecond, 2)}, ${d.replicasNeeded}, ${Math.round(d.headroom * 100)}%` : "—",
+            p.replicaRange
+              ? `${n(p.replicaRange.baseline.requestsPerSecond, 2)} → ${n(p.replicaRange.peak.requestsPerSecond, 2)} req/s: ${p.replicaRange.baseline.replicas} → ${p.replicaRange.peak.replicas} replicas (${p.replicaRange.basis}), headroom ${p.replicaRange.baseline.headroom === null ? "—" : `${Math.round(p.replicaRange.baseline.headroom * 100)}%`} / ${p.replicaRange.peak.headroom === null ? "—" : `${Math.round(p.replicaRange.peak.headroom * 100)}%`}`
+              : "—",
             `${usd(p.usdPer1MOutputTokens.atDeclaredLoad)} / ${usd(p.usdPer1MOutputTokens.atSaturation)}`,
             `${usd(p.usdPer1MTotalTokens.atDeclaredLoad)} / ${usd(p.usdPer1MTotalTokens.atSaturation)}`,
           ];
@@ -67,6 +70,28 @@ export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unkno
     table(
       ["pool", "instance", "capacity", "GPUs/node", "replicas/node", "nodes (min/exp/max)", "idle GPUs at max", "idle $/h", "root GiB", "$/month (min / expected / max)"],
       plan.nodePools.map((p) => [p.name, p.instanceType, p.capacityType, p.gpusPerNode, p.replicasPerNode, `${p.nodes.min}/${p.nodes.expected}/${p.nodes.max}`, p.gpusFree, p.strandedUsdPerHour, p.rootVolumeGiB, range(p.monthlyUsd)]),
+    ),
+    "",
+  );
+  out.push("## Capacity (how each pool's nodes are bought)", "");
+  out.push(
+    table(
+      ["pool", "kind", "node group capacity type", "instance types", "reservation (zone, instances)", "$/node-hour (min / expected / max)", "price basis", "quota"],
+      plan.nodePools.map((p) => {
+        const c = p.capacity;
+        const r = c.reservation;
+        const rate = (v: number) => `$${v}`;
+        return [
+          p.name,
+          c.kind,
+          c.nodeGroupCapacityType,
+          c.instanceTypes.join(", "),
+          r ? `${r.id ?? r.resourceGroupArn} (${r.availabilityZone ?? "any zone"}, ${r.instances ?? "size not declared"})` : "—",
+          `${rate(c.usdPerNodeHour.min)} / ${rate(c.usdPerNodeHour.expected)} / ${rate(c.usdPerNodeHour.max)}`,
+          c.priceBasis,
+          p.quota.length ? p.quota.map((q) => `${q.code}: ${q.vcpus} vCPUs`).join(", ") : "none (a Capacity Block is capped by its own size)",
+        ];
+      }),
     ),
     "",
   );

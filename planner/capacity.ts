@@ -191,9 +191,29 @@ export function requestsPerSecondOf(t: ThroughputTarget): number {
   return (t.outputTokensPerSecond ?? 0) / Math.max(1, t.outputTokens);
 }
 
+/** Requests per second of a declared baseline rate, in the peak's unit; undefined without one. */
+export function baselineRequestsPerSecondOf(t: ThroughputTarget): number | undefined {
+  if (t.baselineRequestsPerSecond !== undefined) return t.baselineRequestsPerSecond;
+  if (t.baselineOutputTokensPerSecond !== undefined) return t.baselineOutputTokensPerSecond / Math.max(1, t.outputTokens);
+  return undefined;
+}
+
+/** Replicas a rate needs at one replica's capacity at the targets: 0 for no traffic (scale to zero). */
+export function replicasForRate(rate: number, perReplica: number): number {
+  return rate > 0 ? replicasFor(rate, perReplica) : 0;
+}
+
 /** Replicas the declared traffic needs at one replica's capacity at the targets. */
 export function replicasFor(rate: number, perReplica: number): number {
   return Math.max(1, Math.ceil(rate / perReplica - 1e-9));
+}
+
+/** Each end of a baseline-to-peak range: its traffic, replicas, the replicas it needs, and its headroom. */
+function rangeOf(t: ThroughputTarget | undefined, perReplica: number, r: { readonly min: number; readonly max: number; readonly basis: "derived" | "declared" } | undefined): EndpointPerformance["replicaRange"] {
+  const baseline = t ? baselineRequestsPerSecondOf(t) : undefined;
+  if (!t || baseline === undefined || !r || !(perReplica > 0)) return null;
+  const end = (rate: number, replicas: number) => ({ requestsPerSecond: round(rate, 3), replicas, replicasNeeded: replicasForRate(rate, perReplica), headroom: rate > 0 ? round((replicas * perReplica) / rate - 1, 3) : null });
+  return { basis: r.basis, baseline: end(baseline, r.min), peak: end(requestsPerSecondOf(t), r.max) };
 }
 
 const perMillion = (usdPerHour: number, tokensPerSecond: number | null) => (tokensPerSecond && tokensPerSecond > 0 ? round((usdPerHour / (tokensPerSecond * 3600)) * 1e6, 4) : null);
@@ -210,6 +230,8 @@ export function endpointPerformance(o: {
   readonly throughput?: ThroughputTarget;
   readonly usdPerReplicaHour: number;
   readonly expectedReplicas: number;
+  /** The endpoint's replica range and whether the planner derived it from a baseline rate. @default - no range reported */
+  readonly replicas?: { readonly min: number; readonly max: number; readonly basis: "derived" | "declared" };
 }): EndpointPerformance {
   const c = o.capacity;
   const generates = o.workload.outputTokens > 0;
@@ -236,6 +258,7 @@ export function endpointPerformance(o: {
     perReplicaAtTarget: c.atTarget,
     perReplicaAtSaturation: c.saturation,
     declaredLoad,
+    replicaRange: rangeOf(o.throughput, perReplica, o.replicas),
     usdPer1MOutputTokens: {
       atDeclaredLoad: declaredLoad && generates ? perMillion(hourly, declaredLoad.outputTokensPerSecond) : null,
       atSaturation: generates ? perMillion(o.usdPerReplicaHour, c.saturation.outputTokensPerSecond) : null,

@@ -46,6 +46,14 @@ export interface ThroughputTarget {
   readonly requestsPerSecond?: number;
   /** Output tokens per second at peak; give this or requestsPerSecond. */
   readonly outputTokensPerSecond?: number;
+  /**
+   * Requests per second outside the peak (with requestsPerSecond): the autoscaling range runs from the
+   * replicas this needs to the replicas the peak needs, both at the latency targets. 0 allows scale to
+   * zero. @default - no baseline: replicas are sized for the peak
+   */
+  readonly baselineRequestsPerSecond?: number;
+  /** Output tokens per second outside the peak (with outputTokensPerSecond), as baselineRequestsPerSecond. @default - no baseline */
+  readonly baselineOutputTokensPerSecond?: number;
   /** Mean prompt tokens per request. */
   readonly inputTokens: number;
   /** Mean output tokens per request. */
@@ -70,6 +78,14 @@ export interface OperatingPoint {
   readonly concurrency: number;
 }
 
+/** One end of an autoscaling range: the traffic, the replicas set for it and the replicas it needs at the targets. */
+export interface ReplicaRangeEnd {
+  readonly requestsPerSecond: number;
+  readonly replicas: number;
+  readonly replicasNeeded: number;
+  readonly headroom: number | null;
+}
+
 /** What a replica delivers and what a million tokens cost, from the performance model (planner/performance.ts). */
 export interface EndpointPerformance {
   /** The request shape the figures are for: declared with `throughput`, or vLLM's benchmark default. */
@@ -88,6 +104,16 @@ export interface EndpointPerformance {
     readonly replicasNeeded: number;
     /** Capacity of the expected replicas at the targets over the declared traffic, minus one (0.25 = 25 % spare). */
     readonly headroom: number;
+  } | null;
+  /**
+   * With a baseline rate: the replica range and what each end serves at the targets — min replicas for
+   * the baseline, max for the peak — with each end's headroom (capacity over traffic, minus one; null
+   * for a baseline of 0). "derived": the planner set the range; "declared": autoscaling set it.
+   */
+  readonly replicaRange: {
+    readonly basis: "derived" | "declared";
+    readonly baseline: ReplicaRangeEnd;
+    readonly peak: ReplicaRangeEnd;
   } | null;
   /** Always-on cost ÷ tokens served: at the declared load (null without one) and with every replica saturated. */
   readonly usdPer1MOutputTokens: { readonly atDeclaredLoad: number | null; readonly atSaturation: number | null };
@@ -149,13 +175,43 @@ export interface SpotPricing {
   /** Highest $/h per node: the declared price, or the On-Demand price (the default maximum Spot price). */
   readonly ceilingUsdPerHour: number;
   readonly source: string;
+  /** Fallback instance types the node group may launch, with the On-Demand price that caps their Spot price. */
+  readonly fallbacks: ReadonlyArray<{ readonly instanceType: string; readonly onDemandUsdPerHour: number }>;
+}
+
+/** How a pool's nodes are bought, and what a node-hour costs on that basis. */
+export interface PoolCapacityPlan {
+  readonly kind: "on-demand" | "spot" | "reservation" | "capacity-block";
+  /** The EKS managed node group's capacity_type (a reservation is On-Demand capacity). */
+  readonly nodeGroupCapacityType: "ON_DEMAND" | "SPOT" | "CAPACITY_BLOCK";
+  /** Instance types the node group may launch: the pool's own, then Spot fallbacks in the declared order. */
+  readonly instanceTypes: readonly string[];
+  /** The reservation or Capacity Block the nodes launch into. */
+  readonly reservation: { readonly id: string | null; readonly resourceGroupArn: string | null; readonly availabilityZone: string | null; readonly instances: number | null } | null;
+  /** USD per node-hour the pool's min, expected and max costs are priced at. */
+  readonly usdPerNodeHour: UsdRange;
+  /** Instances billed whether nodes run in them or not (a reservation's or block's declared size); 0 when none. */
+  readonly committedInstances: number;
+  /** What the price is and where it comes from, in words. */
+  readonly priceBasis: string;
+  readonly source: string;
+}
+
+/** One Service Quotas code a pool draws on at maximum scale, and why. */
+export interface PoolQuotaNeed {
+  readonly code: string;
+  readonly vcpus: number;
+  readonly detail: string;
 }
 
 export interface NodePoolPlan {
   readonly name: string;
   readonly shape: string;
   readonly instanceType: string;
-  readonly capacityType: CapacityType;
+  /** The node group's capacity type: ON_DEMAND (reservations too), SPOT or CAPACITY_BLOCK. */
+  readonly capacityType: CapacityType | "CAPACITY_BLOCK";
+  /** How the nodes are bought: the kind, the reservation, the instance types and the price basis. */
+  readonly capacity: PoolCapacityPlan;
   readonly gpusPerNode: number;
   readonly vcpusPerNode: number;
   readonly replicasPerNode: number;
@@ -167,12 +223,15 @@ export interface NodePoolPlan {
   readonly gpusFree: number;
   readonly strandedUsdPerHour: number;
   readonly rootVolumeGiB: number;
-  /** On-Demand price of a node in the plan's region; for Spot, the declared price or the On-Demand ceiling. */
+  /** Price of a node-hour at maximum scale: On-Demand (reservations too), the Spot ceiling or declared price, or the Capacity Block's rate. */
   readonly hourlyUsdPerNode: number;
   /** Spot pools only: how the Spot price was taken. */
   readonly spot: SpotPricing | null;
   readonly monthlyUsd: UsdRange;
-  readonly quotaCode: string;
+  /** The pool's main vCPU quota code; null on a Capacity Block, which draws on none. */
+  readonly quotaCode: string | null;
+  /** Every quota the pool draws on at maximum scale (Spot fallbacks may add codes). */
+  readonly quota: readonly PoolQuotaNeed[];
 }
 
 export interface QuotaPlan {

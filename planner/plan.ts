@@ -4,19 +4,20 @@
  */
 import { capabilityOf } from "./import-validation";
 import { DEFAULT_ENDPOINT_LIMIT_MM_PER_PROMPT } from "./multimodal";
-import { findQuota, HOURS_PER_MONTH, PRICES_CAPTURED_AT, REGION, REGIONAL_PRICES, SERVICE_PRICES, servicePriceIn, type RegionalServicePrice, type ServicePriceItem } from "../catalog";
+import { findInstance, findQuota, HOURS_PER_MONTH, PRICES_CAPTURED_AT, REGION, REGIONAL_PRICES, SERVICE_PRICES, servicePriceIn, SHAPES, type RegionalServicePrice, type ServicePriceItem } from "../catalog";
 import { chooseShape, candidateOf, declaredLayoutProblem, fitOnShape, MULTI_NODE_SPANS, spansNodes, type FitRequest, type ServingRequirements, type ShapeFit } from "./choose";
 import { vllmRelease, type EngineProfile } from "./engine";
 import { error, GiB, PlanningError, round, warning, type Finding } from "./findings";
 import type { ModelProfile } from "./model-profile";
-import type { Capability, CapacityType, CostLine, EndpointPlan, NodePoolPlan, QuotaPlan, ServingPlan, SpotPricing, UsdRange } from "./plan-types";
+import type { Capability, CapacityType, CostLine, EndpointPlan, NodePoolPlan, QuotaPlan, ServingPlan, UsdRange } from "./plan-types";
 import { DEFAULT_REGION, regionProblem } from "./region";
 import { GpuShape, replicaResources } from "./shapes";
 import { checkpointBytes } from "./weights";
 import { checkAdapters, loraBytesPerGpu, loraSettings, type AdapterSpec } from "./lora";
-import { endpointPerformance, replicaCapacity, requestsPerSecondOf, steadyCapacity, type ReplicaCapacity } from "./capacity";
+import { baselineRequestsPerSecondOf, endpointPerformance, replicaCapacity, replicasForRate, requestsPerSecondOf, steadyCapacity, type ReplicaCapacity } from "./capacity";
 import { checkThroughput, chooseForTraffic, replicaOf, workloadOf } from "./traffic";
 import type { EndpointPerformance, ThroughputTarget } from "./plan-types";
+import { capacityDeclarationProblems, capacityOf, capacityPlacementProblems, capacitySuffix, poolPurchase, type EndpointCapacity } from "./purchasing";
 
 export interface ModelDeclaration {
   readonly name: string;
@@ -43,6 +44,11 @@ export interface EndpointDeclaration extends ServingRequirements {
   readonly tensorParallel?: number;
   readonly replicas: { readonly min: number; readonly max: number; readonly expected?: number };
   readonly capacityType: CapacityType;
+  /**
+   * How the endpoint's nodes are bought: On-Demand, Spot with fallbacks, an On-Demand Capacity
+   * Reservation or a Capacity Block for ML. @default - from capacityType (and spotPriceUsdPerHour)
+   */
+  readonly capacity?: EndpointCapacity;
   /** LoRA adapters served on this endpoint's GPUs. */
   readonly adapters?: readonly AdapterSpec[];
   /** @default - the smallest vLLM rank that holds every adapter */
@@ -89,9 +95,7 @@ export interface PlanInput {
   readonly controlPlaneLogs?: { readonly retentionDays: number; readonly gbPerMonth?: number };
 }
 
-/** AWS's largest Spot discount: the floor of an undeclared Spot price range. */
-export const SPOT_MAX_DISCOUNT = 0.9;
-const SPOT_FLOOR_SOURCE = "Amazon EC2 Spot Instances (aws.amazon.com/ec2/spot): Spot runs 'at up to a 90% discount compared to On-Demand prices', and the default maximum Spot price is the On-Demand price";
+export { SPOT_MAX_DISCOUNT } from "./purchasing";
 /** Below this spare capacity at the targets a traffic-sized endpoint gets a warning. */
 export const THIN_HEADROOM = 0.1;
 
@@ -116,9 +120,9 @@ export function checkpointBytesOf(m: ModelDeclaration): number {
   return m.checkpointBytes ?? checkpointBytes(m.profile);
 }
 
-export function poolName(shape: string, capacityType: CapacityType, nodesPerReplica = 1): string {
-  // Multi-node replicas get a pool of their own: its nodes come and go in whole groups.
-  return `${shape.toLowerCase().replace(/_/g, "-")}${nodesPerReplica > 1 ? `-${nodesPerReplica}n` : ""}${capacityType === "SPOT" ? "-spot" : ""}`;
+export function poolName(shape: string, capacityType: CapacityType | EndpointCapacity, nodesPerReplica = 1): string {
+  // Multi-node replicas get a pool of their own: its nodes come and go in whole groups; so does each reservation.
+  return `${shape.toLowerCase().replace(/_/g, "-")}${nodesPerReplica > 1 ? `-${nodesPerReplica}n` : ""}${capacitySuffix(capacityType)}`;
 }
 
 
@@ -135,9 +139,32 @@ export interface Placed {
  * does not), or on the cheapest feasible shape in the catalog. Constructs call this while the tree is
  * built; planServing calls it again for the whole plan, so both always agree.
  */
-export function placeEndpoint(e: EndpointDeclaration, engine: EngineProfile = vllmRelease(e.vllm, e.path).engine, region = DEFAULT_REGION): { placed?: Placed; findings: Finding[] } {
+export function placeEndpoint(declared: EndpointDeclaration, engine: EngineProfile = vllmRelease(declared.vllm, declared.path).engine, region = DEFAULT_REGION): { placed?: Placed; findings: Finding[] } {
+  const badCapacity = capacityDeclarationProblems(declared, region);
+  if (badCapacity.length) return { findings: badCapacity };
+  const reserved = reservedShape(declared);
+  if ("findings" in reserved) return { findings: reserved.findings };
+  const e = reserved.decl;
   const r = placeByMemory(e, engine, region);
-  return e.throughput && r.placed ? placeByTraffic(e, engine, r.placed, r.findings, region) : r;
+  const placed = e.throughput && r.placed ? placeByTraffic(e, engine, r.placed, r.findings, region) : r;
+  const fit = placed.placed?.fit;
+  const badPlacement = fit?.host ? capacityPlacementProblems(e, { instance: fit.host.instance, shapeName: fit.shape.name, nodesPerReplica: fit.nodesPerReplica }, region) : [];
+  return badPlacement.length ? { findings: [...placed.findings, ...badPlacement] } : placed;
+}
+
+/**
+ * A reservation or Capacity Block holds one instance type: without a declared shape the endpoint
+ * gets that instance's whole node (p5.48xlarge → H100_X8), never a shape the planner picks elsewhere.
+ */
+function reservedShape(e: EndpointDeclaration): { decl: EndpointDeclaration } | { findings: Finding[] } {
+  const c = capacityOf(e);
+  if (e.shape || !e.instanceType || (c.type !== "reservation" && c.type !== "capacity-block")) return { decl: e };
+  const inst = findInstance(e.instanceType);
+  const shape = inst && SHAPES.find((s) => s.gpu === inst.gpu && s.gpus === inst.gpus);
+  if (!shape) {
+    return { findings: [error("INSTANCE_TYPE_UNKNOWN", e.path, { field: "instanceType", problem: `"${e.instanceType}" is not a GPU instance type in the catalog${inst ? ` with a ${inst.gpus} × ${inst.gpu} shape` : ""}`, why: "the reservation's instance type decides the shape and the price", fix: "give the instance type the reservation was made for, e.g. p5.48xlarge, or declare the shape" })] };
+  }
+  return { decl: { ...e, shape: shape.name } };
 }
 
 /**
@@ -175,7 +202,22 @@ function placeByTraffic(e: EndpointDeclaration, engine: EngineProfile, byMemory:
       }),
     );
   }
-  const decl: EndpointDeclaration = e.replicasFromThroughput ? { ...e, replicas: { min: n, max: n, expected: n } } : e;
+  // With a baseline rate the range runs from the replicas the baseline needs to those the peak needs.
+  const baseline = baselineRequestsPerSecondOf(t);
+  const perReplica = c.capacity.atTarget!.requestsPerSecond;
+  const forBaseline = baseline === undefined ? undefined : replicasForRate(baseline, perReplica);
+  if (forBaseline !== undefined && !e.replicasFromThroughput && e.replicas.min < forBaseline) {
+    findings.push(
+      warning("AUTOSCALING_MIN_BELOW_BASELINE", e.path, {
+        field: "autoscaling.minReplicas",
+        problem: `minReplicas ${e.replicas.min} serve ${round(e.replicas.min * perReplica, 2)} requests/s at the targets, and the baseline of ${round(baseline!, 2)} requests/s needs ${forBaseline} replica(s) on ${c.fit.shape.name}`,
+        why: "the endpoint would scale up under its everyday load, and each new replica takes minutes to start",
+        fix: `raise autoscaling.minReplicas to ${forBaseline}, or leave autoscaling out and let the planner derive the range from the baseline and the peak`,
+      }),
+    );
+  }
+  const derived = e.replicasFromThroughput ? (forBaseline !== undefined ? { min: forBaseline, max: n, expected: Math.ceil((forBaseline + n) / 2) } : { min: n, max: n, expected: n }) : undefined;
+  const decl: EndpointDeclaration = derived ? { ...e, replicas: derived } : e;
   // Priced again for the replica count chosen: whole nodes, idle GPUs included.
   const fit = fitOnShape({ ...req, replicas: Math.max(1, decl.replicas.max) }, c.fit.shape, c.fit.host, e.tensorParallel, c.fit.nodesPerReplica);
   const alternatives = choice.options.map((o) =>
@@ -367,30 +409,14 @@ function usageFindings(input: PlanInput): Finding[] {
 
 /** A declared Spot price must be a price, on a Spot endpoint, for one named instance type. */
 function spotDeclarationProblem(e: EndpointDeclaration): Finding | undefined {
-  const v = e.spotPriceUsdPerHour;
+  const c = capacityOf(e);
+  const v = c.type === "spot" ? c.spotPriceUsdPerHour : e.spotPriceUsdPerHour;
+  const field = e.capacity ? "capacity.spotPriceUsdPerHour" : "spotPriceUsdPerHour";
   if (v === undefined) return undefined;
-  if (!(Number.isFinite(v) && v > 0)) return error("SPOT_PRICE_INVALID", e.path, { field: "spotPriceUsdPerHour", problem: `spotPriceUsdPerHour must be a positive price in USD per instance-hour (got ${v})`, why: "the plan never prices capacity at $0", fix: "give the Spot price you see in the console for the instance type, e.g. 0.45" });
-  if (e.capacityType !== "SPOT") return error("SPOT_PRICE_WITHOUT_SPOT", e.path, { field: "spotPriceUsdPerHour", problem: `a Spot price is declared on a ${e.capacityType} endpoint`, why: "it would price nothing: the endpoint runs on On-Demand capacity", fix: 'set capacityType: "SPOT", or drop spotPriceUsdPerHour' });
-  if (!e.instanceType) return error("SPOT_PRICE_NEEDS_INSTANCE_TYPE", e.path, { field: "spotPriceUsdPerHour", problem: "a Spot price is declared without an instanceType", why: "a Spot price belongs to one instance type in one region, and the planner may otherwise choose another instance", fix: "declare the instanceType the price was read for" });
+  if (!(Number.isFinite(v) && v > 0)) return error("SPOT_PRICE_INVALID", e.path, { field, problem: `spotPriceUsdPerHour must be a positive price in USD per instance-hour (got ${v})`, why: "the plan never prices capacity at $0", fix: "give the Spot price you see in the console for the instance type, e.g. 0.45" });
+  if (c.type !== "spot") return error("SPOT_PRICE_WITHOUT_SPOT", e.path, { field, problem: `a Spot price is declared on a ${e.capacityType} endpoint`, why: "it would price nothing: the endpoint runs on On-Demand capacity", fix: 'set capacityType: "SPOT", or drop spotPriceUsdPerHour' });
+  if (!e.instanceType) return error("SPOT_PRICE_NEEDS_INSTANCE_TYPE", e.path, { field, problem: "a Spot price is declared without an instanceType", why: "a Spot price belongs to one instance type in one region, and the planner may otherwise choose another instance", fix: "declare the instanceType the price was read for" });
   return undefined;
-}
-
-/** How a Spot pool is priced: the members' declared price, or AWS's maximum discount … the On-Demand ceiling. */
-function spotPricing(members: readonly Placed[], onDemand: number, region: string, findings: Finding[]): SpotPricing {
-  const declared = members.filter((m) => m.decl.spotPriceUsdPerHour !== undefined);
-  const prices = [...new Set(declared.map((m) => m.decl.spotPriceUsdPerHour!))];
-  const instanceType = members[0].fit.host!.instance.instanceType;
-  if (prices.length > 1) {
-    findings.push(error("SPOT_PRICE_CONFLICT", declared[1].decl.path, { field: "spotPriceUsdPerHour", problem: `endpoints sharing the ${instanceType} Spot pool declare different prices (${prices.map((p) => `$${p}`).join(", ")})`, why: "they run on the same nodes, which have one price", fix: "declare the same spotPriceUsdPerHour on each, or on one of them" }));
-  }
-  const price = prices[0];
-  if (price === undefined) {
-    return { basis: "range", floorUsdPerHour: round(onDemand * (1 - SPOT_MAX_DISCOUNT), 4), ceilingUsdPerHour: onDemand, source: SPOT_FLOOR_SOURCE };
-  }
-  if (price > onDemand) {
-    findings.push(error("SPOT_PRICE_ABOVE_ON_DEMAND", declared[0].decl.path, { field: "spotPriceUsdPerHour", problem: `the declared Spot price $${price}/h is above the On-Demand price of ${instanceType} in ${region} ($${onDemand}/h)`, why: "EC2 does not launch Spot capacity above the maximum price, which defaults to the On-Demand price", fix: `check the price and region, or run the endpoint ON_DEMAND` }));
-  }
-  return { basis: "declared", floorUsdPerHour: price, ceilingUsdPerHour: price, source: `declared by ${declared[0].decl.path} (spotPriceUsdPerHour) for ${instanceType} in ${region}` };
 }
 
 /** The endpoint's performance block: capacity per replica and $ per 1M tokens (none where the GPU lacks performance facts). */
@@ -403,7 +429,8 @@ function performanceOf(p: Placed, engine: EngineProfile, usdPerReplicaHour: numb
   if (!replica) return {};
   // Declared traffic was sized with the full simulation; the assumed workload gets its steady state (cheap enough for every endpoint).
   const capacity = p.capacity ?? (t ? replicaCapacity(replica, workload, targets) : steadyCapacity(replica, workload));
-  return { performance: endpointPerformance({ capacity, workload, workloadBasis: basis, targets, ...(t ? { throughput: t } : {}), usdPerReplicaHour, expectedReplicas }) };
+  const replicas = { min: p.decl.replicas.min, max: p.decl.replicas.max, basis: p.decl.replicasFromThroughput ? ("derived" as const) : ("declared" as const) };
+  return { performance: endpointPerformance({ capacity, workload, workloadBasis: basis, targets, ...(t ? { throughput: t } : {}), usdPerReplicaHour, expectedReplicas, replicas }) };
 }
 
 export function planServing(input: PlanInput): ServingPlan {
@@ -431,9 +458,11 @@ export function planServing(input: PlanInput): ServingPlan {
       continue;
     }
     seen.set(e.name, e.path);
-    const badSpot = spotDeclarationProblem(e);
-    if (badSpot) {
-      findings.push(badSpot);
+    // How the nodes are bought is checked first: a bad reservation or price plans nothing.
+    const badCapacity = capacityDeclarationProblems(e, region);
+    const badSpot = badCapacity.length ? undefined : spotDeclarationProblem(e);
+    if (badCapacity.length || badSpot) {
+      findings.push(...badCapacity, ...(badSpot ? [badSpot] : []));
       continue;
     }
     let release = stackRelease;
@@ -446,7 +475,8 @@ export function planServing(input: PlanInput): ServingPlan {
     }
     const r = placeEndpoint(e, release.engine, region);
     findings.push(...r.findings);
-    if (r.placed && e.replicas.min === 0 && e.replicas.max > 0) {
+    // The placed declaration: replicas derived from traffic count, not the placeholder declared.
+    if (r.placed && r.placed.decl.replicas.min === 0 && r.placed.decl.replicas.max > 0) {
       const weights = checkpointBytesOf(e.model);
       const load = startupSeconds(weights);
       findings.push(
@@ -468,7 +498,7 @@ export function planServing(input: PlanInput): ServingPlan {
   const poolOrder: string[] = [];
   const byPool = new Map<string, Placed[]>();
   for (const p of placed) {
-    const key = poolName(p.fit.shape.name, p.decl.capacityType, p.fit.nodesPerReplica);
+    const key = poolName(p.fit.shape.name, capacityOf(p.decl), p.fit.nodesPerReplica);
     if (!byPool.has(key)) {
       byPool.set(key, []);
       poolOrder.push(key);
@@ -496,10 +526,6 @@ export function planServing(input: PlanInput): ServingPlan {
     const host = members[0].fit.host!;
     const inst = host.instance;
     const onDemand = host.usdPerNodeHour;
-    const spot = members[0].decl.capacityType === "SPOT" ? spotPricing(members, onDemand, region, findings) : null;
-    // Spot: min at the floor, expected and max at the ceiling (the declared price makes them one figure).
-    const price = spot ? spot.ceilingUsdPerHour : onDemand;
-    const floor = spot ? spot.floorUsdPerHour : onDemand;
     const shape = members[0].fit.shape;
     const rpn = host.replicasPerNode;
     const span = members[0].fit.nodesPerReplica;
@@ -512,16 +538,26 @@ export function planServing(input: PlanInput): ServingPlan {
       expected: nodesFor(sum(expectedOf)),
       max: nodesFor(sum((p) => p.decl.replicas.max)),
     };
+    // How the nodes are bought: Spot is min at the floor, expected and max at the ceiling (a declared
+    // price makes them one figure); a reservation or block is billed for its declared size whether used or not.
+    const purchase = poolPurchase({ key, members: members.map((m) => m.decl), instance: inst, onDemandUsdPerHour: onDemand, nodes, nodesPerReplica: span, region });
+    findings.push(...purchase.findings);
+    const spot = purchase.spot;
+    const price = purchase.rates.max;
+    const floor = purchase.rates.min;
+    const committed = purchase.capacity.committedInstances;
     const gpusFree = nodes.max * inst.gpus - sum((p) => p.decl.replicas.max) * shape.gpus * span;
     const largestWeightsGiB = Math.max(...members.map((p) => checkpointBytesOf(p.decl.model) / GiB));
     const rootVolumeGiB = Math.ceil((ROOT_VOLUME_BASE_GIB + rpn * largestWeightsGiB * 1.1) / 10) * 10;
     const ebsMonthlyPerNode = rootVolumeGiB * (GiB / 1e9) * rate("ebsGp3UsdPerGbMonth").value;
-    const range = (count: number, hourly = price) => usd(monthly(hourly, count) + ebsMonthlyPerNode * count);
+    // Reserved instances are billed whether nodes run in them or not; root volumes only on running nodes.
+    const range = (count: number, hourly: number) => usd(monthly(hourly, Math.max(count, committed)) + ebsMonthlyPerNode * count);
     nodePools.push({
       name: key,
       shape: shape.name,
       instanceType: inst.instanceType,
-      capacityType: members[0].decl.capacityType,
+      capacityType: purchase.capacity.nodeGroupCapacityType,
+      capacity: purchase.capacity,
       gpusPerNode: inst.gpus,
       vcpusPerNode: inst.vcpus,
       replicasPerNode: rpn,
@@ -533,8 +569,9 @@ export function planServing(input: PlanInput): ServingPlan {
       rootVolumeGiB,
       hourlyUsdPerNode: price,
       spot,
-      monthlyUsd: { min: range(nodes.min, floor), expected: range(nodes.expected), max: range(nodes.max) },
-      quotaCode: members[0].decl.capacityType === "SPOT" ? inst.quota.spot : inst.quota.onDemand,
+      monthlyUsd: { min: range(nodes.min, floor), expected: range(nodes.expected, purchase.rates.expected), max: range(nodes.max, price) },
+      quotaCode: purchase.quota[0]?.code ?? null,
+      quota: purchase.quota,
     });
     if (gpusFree > 0) {
       findings.push(
@@ -549,7 +586,7 @@ export function planServing(input: PlanInput): ServingPlan {
     for (const p of members) {
       const s = p.fit.sizing;
       // A declared Spot price scales the replica-hour; a Spot range prices min at its floor.
-      const hourly = round((host.usdPerReplicaHour * price) / onDemand, 4);
+      const hourly = round((host.usdPerReplicaHour * purchase.rates.expected) / onDemand, 4);
       const hourlyAtFloor = round((host.usdPerReplicaHour * floor) / onDemand, 4);
       const expected = expectedOf(p);
       const weightsBytes = checkpointBytesOf(p.decl.model);
@@ -600,19 +637,15 @@ export function planServing(input: PlanInput): ServingPlan {
   }
   endpoints.sort((a, b) => a.name.localeCompare(b.name));
 
-  // Quota at the ceiling: every pool at max nodes plus the surge node of a rolling node-group update.
+  // Quota at the ceiling: every pool at max nodes plus the surge node(s) of a rolling node-group update,
+  // a reservation at least its reserved size; a Capacity Block draws on no vCPU quota (purchasing.ts).
   const quotaNeeds = new Map<string, number>();
-  for (const pool of nodePools) {
-    // A rolling update surges one node, or one whole group for multi-node replicas.
-    const surge = pool.nodes.max > 0 ? Math.max(1, pool.nodesPerReplica) : 0;
-    quotaNeeds.set(pool.quotaCode, (quotaNeeds.get(pool.quotaCode) ?? 0) + pool.vcpusPerNode * (pool.nodes.max + surge));
-  }
+  for (const pool of nodePools) for (const q of pool.quota) quotaNeeds.set(q.code, (quotaNeeds.get(q.code) ?? 0) + q.vcpus);
   const quotas: QuotaPlan[] = [...quotaNeeds.keys()].sort().map((code) => {
     const needed = quotaNeeds.get(code)!;
     const limit = input.quotas[code];
     const name = findQuota(code)?.name ?? code;
-    const pools = nodePools.filter((p) => p.quotaCode === code);
-    const detail = pools.map((p) => `${p.nodes.max}+1 × ${p.instanceType} (${p.vcpusPerNode} vCPUs)`).join(" + ");
+    const detail = nodePools.flatMap((p) => p.quota.filter((q) => q.code === code).map((q) => q.detail)).join(" + ");
     if (limit === undefined) {
       findings.push(
         warning("QUOTA_UNDECLARED", input.stackPath, {
@@ -656,8 +689,8 @@ export function planServing(input: PlanInput): ServingPlan {
     }
     for (const pool of nodePools) {
       const spot = pool.spot;
-      const capacity = !spot ? "" : spot.basis === "declared" ? `, Spot at the declared $${spot.ceilingUsdPerHour}/h` : `, Spot $${spot.floorUsdPerHour}–$${spot.ceilingUsdPerHour}/h: min at the floor, expected and max at the On-Demand ceiling`;
-      const source = `catalog/regions.json (${region} On-Demand, captured ${REGIONAL_PRICES.capturedAt}); ${rate("ebsGp3UsdPerGbMonth").source}${spot ? `; Spot: ${spot.source}` : ""}`;
+      const capacity = pool.capacity.kind === "on-demand" ? "" : `, ${pool.capacity.priceBasis}`;
+      const source = `catalog/regions.json (${region} On-Demand, captured ${REGIONAL_PRICES.capturedAt}); ${rate("ebsGp3UsdPerGbMonth").source}${spot ? `; Spot: ${spot.source}` : pool.capacity.kind === "on-demand" ? "" : `; ${pool.capacity.source}`}`;
       costs.push({ item: `node pool ${pool.name} (${pool.instanceType}${capacity}, ${pool.rootVolumeGiB} GiB gp3 root)`, monthlyUsd: pool.monthlyUsd, source });
     }
     const stored = new Map<string, number>();

@@ -51,6 +51,15 @@ export function checkThroughput(t: ThroughputTarget, maxModelLen: number, path: 
   if (!Number.isInteger(t.inputTokens) || t.inputTokens < 1) bad(`inputTokens must be a positive integer (got ${JSON.stringify(t.inputTokens)})`, "the mean prompt length in tokens, e.g. 1000", "throughput.inputTokens");
   if (!Number.isInteger(t.outputTokens) || t.outputTokens < 0) bad(`outputTokens must be an integer ≥ 0 (got ${JSON.stringify(t.outputTokens)})`, "the mean completion length in tokens, e.g. 200 (0 for embeddings)", "throughput.outputTokens");
   if (t.outputTokensPerSecond !== undefined && t.outputTokens === 0) bad("outputTokensPerSecond with outputTokens 0", "give requestsPerSecond for embedding and rerank traffic");
+  // A baseline is in the peak's unit, a rate ≥ 0, and no more than the peak.
+  for (const [k, peakKey] of [["baselineRequestsPerSecond", "requestsPerSecond"], ["baselineOutputTokensPerSecond", "outputTokensPerSecond"]] as const) {
+    const v = t[k];
+    if (v === undefined) continue;
+    const peak = t[peakKey];
+    if (peak === undefined) bad(`${k} is declared with a peak in ${peakKey === "requestsPerSecond" ? "outputTokensPerSecond" : "requestsPerSecond"}`, `give the baseline in the peak's unit: ${k === "baselineRequestsPerSecond" ? "baselineOutputTokensPerSecond" : "baselineRequestsPerSecond"}`, `throughput.${k}`);
+    else if (!(typeof v === "number" && Number.isFinite(v) && v >= 0)) bad(`${k} must be a number ≥ 0 (got ${JSON.stringify(v)})`, "the traffic outside the peak, e.g. 1 (0 allows scale to zero)", `throughput.${k}`);
+    else if (Number.isFinite(peak) && v > peak) bad(`${k} ${v} is above the peak ${peakKey} ${peak}`, `a baseline is the traffic outside the peak: give at most ${peak}`, `throughput.${k}`);
+  }
   if (out.length === 0 && t.inputTokens + t.outputTokens > maxModelLen) {
     out.push(
       error("THROUGHPUT_EXCEEDS_CONTEXT", path, {

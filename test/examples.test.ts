@@ -6,6 +6,7 @@ import { invalidNames } from "./fixtures/emitted-names";
 import { checkovScan, type ScanRow } from "./fixtures/checkov-scan";
 import { crdsNotInstalled, duplicateDefaultProviders, manifestsInClusterStacks, secretsNobodyCreates, unpinnedCharts, unreachableApis, type Stacks } from "./fixtures/deploy-invariants";
 import { credentialLeaks } from "./fixtures/credentials";
+import { waitProblems } from "./fixtures/waits";
 
 const root = join(__dirname, "..");
 // One node process with tsx's loader (the tsx CLI would start a second one).
@@ -86,6 +87,12 @@ describe.each(["quickstart", "existing-cluster", "multi-tenant", "large-model", 
     const rows = terraform.flatMap((tf) => checkovScan(tf)).filter((r) => !consumers.includes(r.address));
     expect(rows.length).toBeGreaterThan(40);
     expect(rows.filter((r) => r.result === "FAILED" && !explained(r)).map((r) => `${r.id} ${r.address}`)).toEqual([]);
+  });
+
+  test("every wait in every stack is one the Kubernetes provider supports for its kind: rollout only on Deployments, DaemonSets and StatefulSets; Jobs wait for completion, Deployments for rollout", () => {
+    const stacks = Object.keys(first.files).filter((f) => f.endsWith("/cdk.tf.json"));
+    expect(stacks.length).toBe(["existing-cluster", "platform"].includes(example) ? 1 : 2);
+    expect(stacks.flatMap((f) => waitProblems(JSON.parse(first.files[f])))).toEqual([]);
   });
 
   test.each(plans.map((p, i) => [i, p]))("lists every policy rule with its result, none failing, and every suppression with its reason (plan %i)", (_i, plan: any) => {

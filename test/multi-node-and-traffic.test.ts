@@ -33,10 +33,30 @@ describe("models bigger than one node", () => {
     expect(svc.spec.selector["leaderworkerset.sigs.k8s.io/worker-index"]).toBe("0");
   });
 
+  test("waits until every group is ready (the LeaderWorkerSet's Available condition, not an unsupported rollout wait), then runs the smoke test", () => {
+    const tf = synthPhases(big());
+    const [address, lws] = Object.entries(tf.resource.kubernetes_manifest as Record<string, any>).find(([, m]) => m.manifest.kind === "LeaderWorkerSet")!;
+    expect(lws.wait).toEqual({ condition: [{ type: "Available", status: "True" }] });
+    const startup = big().cluster.plan().endpoints[0].startupSeconds;
+    expect(parseInt(lws.timeouts.create, 10) * 60).toBeGreaterThan(startup);
+    const smoke = (Object.values(tf.resource.kubernetes_job_v1) as any[]).find((j) => j.metadata.labels["app.kubernetes.io/component"] === "smoke-test");
+    expect(smoke.wait_for_completion).toBe(true);
+    expect(smoke.depends_on).toContain(`kubernetes_manifest.${address}`);
+  });
+
   test("sizes the pool and the quota for whole groups", () => {
     const plan = big(undefined, 2).cluster.plan();
     expect(plan.nodePools[0]).toMatchObject({ name: "h100-x8-2n", nodes: { min: 4, expected: 4, max: 4 }, gpusFree: 0 });
     expect(plan.quotas[0].neededVcpus).toBe(192 * (4 + 2)); // 4 nodes + a surge of one whole group
+  });
+
+  test("the node group it synthesizes is the plan's pool: same name, whole groups of nodes, and the LeaderWorkerSet's pods select it", () => {
+    const stack = big(undefined, 2);
+    const tf = synthPhases(stack);
+    const groups = Object.values(tf.resource.aws_eks_node_group as Record<string, any>).filter((g) => g.node_group_name !== "system");
+    expect(groups.map((g) => [g.node_group_name, g.scaling_config])).toEqual([["h100-x8-2n", { min_size: 4, desired_size: 4, max_size: 4 }]]);
+    const lws = (Object.values(tf.resource.kubernetes_manifest) as any[]).find((m) => m.manifest.kind === "LeaderWorkerSet").manifest;
+    expect(lws.spec.leaderWorkerTemplate.workerTemplate.spec.nodeSelector["model-serving.io/pool"]).toBe("h100-x8-2n");
   });
 
   test("says when fp8 weights would fit one node, and what that saves", () => {

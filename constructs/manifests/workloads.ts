@@ -77,7 +77,10 @@ export interface LeaderWorkerSetInput {
 /**
  * The status condition a LeaderWorkerSet sets when all its groups are ready: what a
  * `kubernetes_manifest` wait should watch (its `rollout` wait only knows Deployments, DaemonSets
- * and StatefulSets).
+ * and StatefulSets). At lws v0.10.0 the controller sets Available only when every group below
+ * spec.replicas is ready and at the current revision, Progressing otherwise
+ * (kubernetes-sigs/lws pkg/controllers/leaderworkerset_controller.go, updateConditions, tag v0.10.0
+ * = 2161f38ff333f9e24d3c44adef7cd5d9787cac00).
  */
 export const LEADER_WORKER_SET_READY = { type: "Available", status: "True" } as const;
 
