@@ -4,7 +4,8 @@
  * the shape name, so the same inputs always give the same answer — and every candidate is kept with
  * its verdict so a reviewer sees why.
  */
-import { error, round, type Finding } from "./findings";
+import { INSTANCES, findInstance } from "../catalog";
+import { error, PlanningError, round, type Finding } from "./findings";
 import type { LimitMmPerPrompt } from "./multimodal";
 import type { EngineProfile } from "./engine";
 import type { ModelProfile } from "./model-profile";
@@ -49,6 +50,11 @@ export interface FitRequest extends ServingRequirements {
    * with exactly that many GPUs per node are candidates. @default - the largest the heads allow
    */
   readonly tensorParallel?: number;
+  /**
+   * A declared host instance type: only shapes of its GPU whose GPU count divides its own are
+   * candidates, each placed on that instance. @default - the cheapest instance carrying each shape
+   */
+  readonly instanceType?: string;
   readonly path: string;
   /** The region shapes are priced and offered in. @default "us-east-1" */
   readonly region?: string;
@@ -111,7 +117,7 @@ function withPath(f: Finding | undefined, path: string): Finding | undefined {
   return f && { ...f, path, message: f.message.split(PATH_MARK).join(path) };
 }
 
-export function fitOnShape(req: FitRequest, shape: GpuShape, host = shape.defaultHost(req.region), tensorParallel = req.tensorParallel, nodes = 1): ShapeFit {
+export function fitOnShape(req: FitRequest, shape: GpuShape, host = req.instanceType ? shape.hostOn(req.instanceType, req.path, req.region) : shape.defaultHost(req.region), tensorParallel = req.tensorParallel, nodes = 1): ShapeFit {
   const tp = layoutFor(req.profile, shape.gpus, tensorParallel).tp;
   const key = JSON.stringify([
     req.engine.id, req.region ?? DEFAULT_REGION, shape.name, host?.instance.instanceType ?? null, tensorParallel ?? null, nodes, req.maxModelLen, req.minConcurrency ?? 1,
@@ -238,12 +244,14 @@ export const MULTI_NODE_SPANS = [2, 3, 4] as const;
 
 export function chooseShape(req: FitRequest, all: readonly GpuShape[] = GpuShape.all()): ShapeChoice {
   // A declared tensorParallel is the in-node layout: only shapes with that many GPUs can honour it.
-  const shapes = req.tensorParallel === undefined ? all : all.filter((s) => s.gpus === req.tensorParallel);
+  // A declared instance type carries only the shapes of its GPU that divide its GPUs.
+  const onInstance = req.instanceType ? shapesOnInstance(req.instanceType, req.path, all) : all;
+  const shapes = req.tensorParallel === undefined ? onInstance : onInstance.filter((s) => s.gpus === req.tensorParallel);
   let fits = shapes.map((s) => fitOnShape(req, s));
   if (!fits.some((f) => f.feasible)) {
     // Bigger than any one node: tensor parallel inside each node, pipeline parallel across nodes.
     const fullNode = shapes.filter((s) => spansNodes(s, req.region));
-    fits = [...fits, ...fullNode.flatMap((s) => MULTI_NODE_SPANS.map((k) => fitOnShape(req, s, s.defaultHost(req.region), req.tensorParallel, k)))];
+    fits = [...fits, ...fullNode.flatMap((s) => MULTI_NODE_SPANS.map((k) => fitOnShape(req, s, undefined, req.tensorParallel, k)))];
   }
   const feasible = fits.filter((f) => f.feasible).sort(compareFeasible);
   const infeasible = fits.filter((f) => !f.feasible);
@@ -253,4 +261,13 @@ export function chooseShape(req: FitRequest, all: readonly GpuShape[] = GpuShape
     ...infeasible.map((f) => candidateOf(f, f.reason?.code ?? "infeasible")),
   ];
   return { chosen, ranked: [...feasible, ...infeasible], candidates };
+}
+
+/** The shapes a declared instance type carries: its GPU model, in counts that divide its GPUs (p4d.24xlarge: A100_40G × 1, 2, 4, 8). */
+function shapesOnInstance(instanceType: string, path: string, all: readonly GpuShape[]): GpuShape[] {
+  const inst = findInstance(instanceType);
+  if (!inst) {
+    throw new PlanningError([error("INSTANCE_TYPE_UNKNOWN", path, { field: "instanceType", problem: `"${instanceType}" is not a GPU instance type in the catalog`, why: "the instance decides which GPUs a replica gets and what it costs", fix: `use one of ${INSTANCES.map((i) => i.instanceType).slice(0, 12).join(", ")}, …, or leave instanceType to the planner` })]);
+  }
+  return all.filter((s) => s.gpu.id === inst.gpu && inst.gpus % s.gpus === 0);
 }

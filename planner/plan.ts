@@ -240,6 +240,7 @@ function fitRequestOf(e: EndpointDeclaration, engine: EngineProfile, region: str
     ...pickRequirements(e),
     ...(e.model.checkpointBytes ? { checkpointBytes: e.model.checkpointBytes } : {}),
     ...(e.tensorParallel !== undefined ? { tensorParallel: e.tensorParallel } : {}),
+    ...(e.instanceType ? { instanceType: e.instanceType } : {}),
   };
 }
 

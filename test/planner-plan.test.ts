@@ -349,3 +349,21 @@ describe("the plan as data", () => {
     expect(plan.catalog.pricesCapturedAt).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   });
 });
+
+describe("a declared instance type without a shape", () => {
+  test("places the endpoint on that instance, in a shape of its GPU that divides it, and nowhere else", () => {
+    const plan = planServing({ stackPath: "s", endpoints: [endpoint("chat", llama8b, { instanceType: "g5.12xlarge" })], quotas: { [G_QUOTA]: 1000 }, createsCluster: false });
+    const e = plan.endpoints[0];
+    expect(e.instanceType).toBe("g5.12xlarge");
+    expect(e.shape).toMatch(/^A10_X(1|2|4)$/);
+    expect(4 % e.gpusPerReplica).toBe(0);
+    // Without it the planner would have chosen a cheaper one-GPU instance.
+    expect(planServing({ stackPath: "s", endpoints: [endpoint("chat", llama8b)], quotas: { [G_QUOTA]: 1000 }, createsCluster: false }).endpoints[0].instanceType).not.toBe("g5.12xlarge");
+  });
+
+  test("an instance type the catalog does not know is INSTANCE_TYPE_UNKNOWN, never silently ignored", () => {
+    const plan = planServing({ stackPath: "s", endpoints: [endpoint("chat", llama8b, { instanceType: "g5.13xlarge" })], quotas: { [G_QUOTA]: 1000 }, createsCluster: false });
+    expect(plan.endpoints).toEqual([]);
+    expect(plan.findings.map((f) => f.code)).toContain("INSTANCE_TYPE_UNKNOWN");
+  });
+});
