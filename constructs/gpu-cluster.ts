@@ -17,7 +17,7 @@ import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Pl
 import { DEFAULT_REGION, regionProblem } from "../planner/region";
 import { capacityOf } from "../planner/purchasing";
 import type { AddonPlan, GatewayPlan, PhasePlan, ServingPlan } from "../planner/plan-types";
-import { CloudwatchLogGroup, DataAwsEksCluster, DataAwsSubnet, EksAccessEntry, EksAccessPolicyAssociation, EksAddon, EksCluster, EksNodeGroup, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
+import { CloudwatchLogGroup, DataAwsEksCluster, EksAccessEntry, EksAccessPolicyAssociation, EksAddon, EksCluster, EksNodeGroup, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
 import type { AwsProvider } from "./bindings/aws";
 import type { NamespaceV1 } from "./bindings/k8s";
 import { InstalledAddons } from "./cluster-addons";
@@ -287,6 +287,9 @@ export abstract class GpuClusterBase extends Construct {
   /** How a Kubernetes provider reaches this cluster's API (exec auth, so long applies outlive a token). */
   abstract kubernetesAccess(): { host: string; clusterCaCertificate: string; exec: { apiVersion: string; command: string; args: string[] } };
 
+  /** The cluster's VPC and the security group EKS gives its control plane and nodes (for node groups that set their own interfaces). */
+  abstract network(): { vpcId: string; clusterSecurityGroupId: string };
+
   /**
    * The Kubernetes side of this cluster in `stack` — namespace, Kubernetes provider, traffic groups —
    * created on first use. Call it before adding endpoints to choose the workloads' providers. A new
@@ -341,7 +344,7 @@ export abstract class GpuClusterBase extends Construct {
     const name = poolName(fit.shape.name, capacity, fit.nodesPerReplica);
     let pool = this.pools.get(name);
     if (!pool) {
-      pool = new GpuNodePool(this, `pool-${name}`, { cluster: this, poolName: name, shape: fit.shape, host: fit.host!, capacityType: decl.capacityType, capacity });
+      pool = new GpuNodePool(this, `pool-${name}`, { cluster: this, poolName: name, shape: fit.shape, host: fit.host!, capacityType: decl.capacityType, capacity, nodesPerReplica: fit.nodesPerReplica });
       this.pools.set(name, pool);
     }
     return { placed: r.placed, pool };
@@ -543,7 +546,6 @@ export class GpuCluster extends GpuClusterBase {
   readonly createsCluster = true;
   protected readonly systemNodeCount: number;
   private natGateways = 0;
-  private vpcId: string | undefined;
   private readonly installed: InstalledAddons;
   private readonly endpointSuppressions: Suppression[] = [];
   private readonly usage: Pick<GpuClusterProps, "natGatewayGbPerMonth" | "controlPlaneLogGbPerMonth">;
@@ -566,7 +568,6 @@ export class GpuCluster extends GpuClusterBase {
     const key = new ClusterKey(this, "secrets-key", { description: `EKS secrets and log encryption for ${this.clusterName}`, tags });
     const network = props.subnetIds ? undefined : new ClusterNetwork(this, "network", { clusterName: this.clusterName, key, tags });
     this.subnetIds = network ? network.privateSubnetIds : [...props.subnetIds!];
-    this.vpcId = network?.vpc.id;
     this.natGateways = network ? 1 : 0;
     if (props.subnetIds && props.natGatewayGbPerMonth !== undefined) {
       this.findings.push(error("USAGE_WITHOUT_RESOURCE", this.node.path, { field: "natGatewayGbPerMonth", problem: "natGatewayGbPerMonth is set, but with subnetIds the cluster creates no NAT gateway", why: "it would price a NAT gateway this stack does not create", fix: "drop natGatewayGbPerMonth (the VPC's owner pays for its NAT)" }));
@@ -634,7 +635,7 @@ export class GpuCluster extends GpuClusterBase {
       clusterName: this.clusterName,
       region: this.region,
       kubernetesVersion: version,
-      vpcId: this.vpcId ?? new DataAwsSubnet(this, "first-subnet", { id: this.subnetIds[0] }).vpcId,
+      vpcId: this.cluster.vpcConfig.vpcId,
       access: this.kubernetesAccess(),
       installAfter: [system, ...eksAddons],
       tags,
@@ -668,6 +669,10 @@ export class GpuCluster extends GpuClusterBase {
   allowSecret(arn: string): boolean {
     this.installed.allowSecret(arn);
     return true;
+  }
+
+  network() {
+    return { vpcId: this.cluster.vpcConfig.vpcId, clusterSecurityGroupId: this.cluster.vpcConfig.clusterSecurityGroupId };
   }
 
   kubernetesAccess() {
@@ -729,6 +734,11 @@ class ExistingGpuCluster extends GpuClusterBase {
     }
     this.data = new DataAwsEksCluster(this, "cluster", { name: props.clusterName });
     this.nodeRoleArn = createNodeRole(this, deriveName("iamRoleName", [this.clusterName, "gpu-node"]), { "model-serving:cluster": this.clusterName }).role.arn;
+  }
+
+  network() {
+    const v = this.data.vpcConfig.get(0);
+    return { vpcId: v.vpcId, clusterSecurityGroupId: v.clusterSecurityGroupId };
   }
 
   kubernetesAccess() {

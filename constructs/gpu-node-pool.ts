@@ -12,7 +12,7 @@ import { Construct } from "constructs";
 import type { CapacityType, NodePoolPlan } from "../planner/plan-types";
 import { nodeGroupCapacityType, type EndpointCapacity } from "../planner/purchasing";
 import type { GpuShape, Host } from "../planner/shapes";
-import { DataAwsServicequotasServiceQuota, DataAwsSubnet, EksNodeGroup, LaunchTemplate } from "./bindings/aws";
+import { DataAwsServicequotasServiceQuota, DataAwsSubnet, EksNodeGroup, LaunchTemplate, PlacementGroup, SecurityGroup, VpcSecurityGroupEgressRule, VpcSecurityGroupIngressRule } from "./bindings/aws";
 import type { GpuClusterBase } from "./gpu-cluster";
 import { GPU_TAINT_KEY } from "./gpu-cluster";
 import { deriveName } from "../planner/names";
@@ -28,6 +28,8 @@ export interface GpuNodePoolProps {
   readonly capacityType?: CapacityType;
   /** How the nodes are bought (wins over capacityType). @default - from capacityType */
   readonly capacity?: EndpointCapacity;
+  /** Nodes one replica spans (a LeaderWorkerSet group). @default 1 */
+  readonly nodesPerReplica?: number;
 }
 
 export class GpuNodePool extends Construct {
@@ -77,6 +79,7 @@ export class GpuNodePool extends Construct {
         { resourceType: "instance", tags },
         { resourceType: "volume", tags },
       ],
+      ...this.efaNetworking(props),
       // A target alone: the API takes one option at a time, and a target already means "launch into it".
       ...(reserved ? { capacityReservationSpecification: { capacityReservationTarget: reserved.type === "capacity-block" || reserved.reservationId ? { capacityReservationId: reserved.reservationId } : { capacityReservationResourceGroupArn: reserved.resourceGroupArn } } } : {}),
       ...(capacity.type === "capacity-block" ? { instanceMarketOptions: { marketType: "capacity-block" } } : {}),
@@ -120,6 +123,29 @@ export class GpuNodePool extends Construct {
           : {}),
       },
     });
+  }
+
+  /**
+   * Multi-node replicas on EFA instances, with the EFA device plugin declared: one EFA interface per
+   * network card (as eksctl's efaEnabled does), in a security group that admits all traffic from itself
+   * (EFA's OS-bypass traffic needs it) beside the cluster's own, and a cluster placement group so a
+   * group's nodes sit close. Without these the pods' vpc.amazonaws.com/efa requests could never be met.
+   */
+  private efaNetworking(props: GpuNodePoolProps) {
+    const inst = props.host.instance;
+    if (!props.cluster.addons.efa || (props.nodesPerReplica ?? 1) < 2 || inst.efaDevices < 1) return {};
+    const net = props.cluster.network();
+    const tags = { "model-serving:cluster": props.cluster.clusterName, "model-serving:pool": props.poolName };
+    const sg = new SecurityGroup(this, "efa", { name: deriveName("securityGroupName", [props.cluster.clusterName, props.poolName, "efa"]), description: `EFA traffic between the ${props.poolName} nodes of ${props.cluster.clusterName}`, vpcId: net.vpcId, tags });
+    new VpcSecurityGroupIngressRule(this, "efa-in", { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: "-1", description: "EFA and NCCL from the same pool", tags });
+    new VpcSecurityGroupEgressRule(this, "efa-out", { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: "-1", description: "EFA and NCCL to the same pool", tags });
+    const reserved = this.capacity.type === "reservation" || this.capacity.type === "capacity-block";
+    // A reservation or block already places its instances; otherwise keep a group's nodes in one spine.
+    const placement = reserved ? undefined : new PlacementGroup(this, "placement", { name: deriveName("placementGroupName", [props.cluster.clusterName, props.poolName]), strategy: "cluster", tags });
+    return {
+      networkInterfaces: Array.from({ length: inst.efaDevices }, (_, i) => ({ networkCardIndex: i, deviceIndex: i === 0 ? 0 : 1, interfaceType: "efa", deleteOnTermination: "true", associatePublicIpAddress: "false", securityGroups: [net.clusterSecurityGroupId, sg.id] })),
+      ...(placement ? { placement: { groupName: placement.name } } : {}),
+    };
   }
 
   /** Node selector the endpoints on this pool use: the same labels the node group sets (any of its instance types). */

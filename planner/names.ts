@@ -32,7 +32,9 @@ export type NameKind =
   | "s3BucketName"
   | "s3BucketPrefix"
   | "logGroupName"
-  | "launchTemplatePrefix";
+  | "launchTemplatePrefix"
+  | "securityGroupName"
+  | "placementGroupName";
 
 interface NameRule {
   /** What the API calls it, for messages. */
@@ -86,6 +88,10 @@ export const NAME_RULES: Readonly<Record<NameKind, NameRule>> = {
   logGroupName: { title: "CloudWatch log group name", maxLength: 512, minLength: 1, allowed: /[.\-_/#A-Za-z0-9]/, lowercase: false, first: /[.\-_/#A-Za-z0-9]/, last: /[.\-_/#A-Za-z0-9]/, filler: "-" },
   // Launch template names have 128 characters; Terraform's name_prefix appends 26.
   launchTemplatePrefix: { title: "launch template name_prefix", maxLength: 102, minLength: 1, allowed: /[a-zA-Z0-9().\-/_]/, lowercase: false, first: /[a-zA-Z0-9().\-/_]/, last: /[a-zA-Z0-9().\-/_]/, filler: "-" },
+  // EC2: up to 255 characters, a-z A-Z 0-9, spaces and ._-:/()#,@[]+=&;{}!$* (kept here to the plain ones), not starting with sg-.
+  securityGroupName: { title: "security group name", maxLength: 255, minLength: 1, allowed: /[a-zA-Z0-9._\-:/()]/, lowercase: false, first: /[a-zA-Z0-9]/, last: /[a-zA-Z0-9]/, extra: (n) => (n.startsWith("sg-") ? 'it starts with "sg-", which EC2 reserves for ids' : undefined), filler: "-" },
+  // EC2: up to 255 ASCII characters (kept here to letters, digits and "-_.").
+  placementGroupName: { title: "placement group name", maxLength: 255, minLength: 1, allowed: /[a-zA-Z0-9._\-]/, lowercase: false, first: /[a-zA-Z0-9]/, last: /[a-zA-Z0-9]/, filler: "-" },
 };
 
 /** Characters of the short hash appended to a name that had to be changed. */
@@ -138,6 +144,8 @@ export function nameRuleText(kind: NameKind, maxLength?: number): string {
     s3BucketPrefix: 'lowercase letters, digits, "." and "-"',
     logGroupName: 'letters, digits and "._-/#"',
     launchTemplatePrefix: 'letters, digits and "()._-/"',
+    securityGroupName: 'letters, digits and "._-:/()", not starting with "sg-"',
+    placementGroupName: 'letters, digits and "._-"',
   };
   return `a ${rule.title} has ${rule.minLength > 1 ? `${rule.minLength}–` : "up to "}${max} characters: ${chars[kind]}`;
 }

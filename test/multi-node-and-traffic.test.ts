@@ -16,6 +16,28 @@ function big(addons: ClusterAddons = { leaderWorkerSet: true, efa: true }, repli
 }
 
 describe("models bigger than one node", () => {
+  test("with the EFA plugin declared, the group's nodes get one EFA interface per network card, in a security group that admits its own traffic beside the cluster's, in a cluster placement group", () => {
+    const tf = synthPhases(big());
+    const lt = (Object.values(tf.resource.aws_launch_template) as any[]).find((l) => l.name_prefix.startsWith("c-h100-x8-2n"))!;
+    expect(lt.network_interfaces).toHaveLength(32);
+    expect(lt.network_interfaces.map((n: any) => n.network_card_index)).toEqual([...Array(32).keys()]);
+    expect(new Set(lt.network_interfaces.map((n: any) => n.interface_type))).toEqual(new Set(["efa"]));
+    const [sgName] = Object.keys(tf.resource.aws_security_group);
+    expect(lt.network_interfaces[0].security_groups).toEqual([expect.stringMatching(/cluster_security_group_id/), `\${aws_security_group.${sgName}.id}`]);
+    for (const type of ["aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"]) {
+      const rule = Object.values(tf.resource[type])[0] as any;
+      expect(rule).toMatchObject({ ip_protocol: "-1", security_group_id: `\${aws_security_group.${sgName}.id}`, referenced_security_group_id: `\${aws_security_group.${sgName}.id}` });
+    }
+    expect(lt.placement.group_name).toMatch(/aws_placement_group/);
+    expect((Object.values(tf.resource.aws_placement_group)[0] as any).strategy).toBe("cluster");
+  });
+
+  test("without the EFA plugin declared, no EFA interfaces are asked for (NCCL over TCP, with a warning)", () => {
+    const tf = synthPhases(big({ leaderWorkerSet: true }));
+    for (const lt of Object.values(tf.resource.aws_launch_template) as any[]) expect(lt.network_interfaces).toBeUndefined();
+    expect(tf.resource.aws_security_group).toBeUndefined();
+  });
+
   test("serves Llama-3.1-405B in bf16 as a LeaderWorkerSet of 2 × H100_X8: TP 8 inside each node, PP 2 across", () => {
     const stack = big();
     const e = stack.cluster.plan().endpoints[0];

@@ -38,3 +38,7 @@ export { DataAwsServicequotasServiceQuota } from "@cdktf/provider-aws/lib/data-a
 export { EksAccessEntry } from "@cdktf/provider-aws/lib/eks-access-entry";
 export { EksAccessPolicyAssociation } from "@cdktf/provider-aws/lib/eks-access-policy-association";
 export { DataAwsSubnet } from "@cdktf/provider-aws/lib/data-aws-subnet";
+export { PlacementGroup } from "@cdktf/provider-aws/lib/placement-group";
+export { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+export { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+export { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
