@@ -146,6 +146,8 @@ export interface GpuClusterProps extends ServingOptions {
   readonly natGatewayGbPerMonth?: number;
   /** GB a month of control-plane logs (the log group's IncomingBytes), to price CloudWatch Logs. @default - not priced; the cost line says so */
   readonly controlPlaneLogGbPerMonth?: number;
+  /** GB a month of the new VPC's flow logs (their log group's IncomingBytes), to price CloudWatch Logs. @default - not priced; the cost line says so */
+  readonly flowLogGbPerMonth?: number;
 }
 
 export interface ExistingClusterProps extends ServingOptions {
@@ -383,7 +385,7 @@ export abstract class GpuClusterBase extends Construct {
   }
 
   /** What the cluster creates besides its node pools (network, key, logs), for the plan's cost lines. */
-  protected costInputs(): Pick<PlanInput, "natGateways" | "natGatewayGbPerMonth" | "kmsKeys" | "controlPlaneLogs"> {
+  protected costInputs(): Pick<PlanInput, "natGateways" | "natGatewayGbPerMonth" | "kmsKeys" | "controlPlaneLogs" | "flowLogs"> {
     return {};
   }
 
@@ -548,7 +550,7 @@ export class GpuCluster extends GpuClusterBase {
   private natGateways = 0;
   private readonly installed: InstalledAddons;
   private readonly endpointSuppressions: Suppression[] = [];
-  private readonly usage: Pick<GpuClusterProps, "natGatewayGbPerMonth" | "controlPlaneLogGbPerMonth">;
+  private readonly usage: Pick<GpuClusterProps, "natGatewayGbPerMonth" | "controlPlaneLogGbPerMonth" | "flowLogGbPerMonth">;
 
   constructor(scope: Construct, id: string, props: GpuClusterProps = {}) {
     super(scope, id, props);
@@ -571,6 +573,9 @@ export class GpuCluster extends GpuClusterBase {
     this.natGateways = network ? 1 : 0;
     if (props.subnetIds && props.natGatewayGbPerMonth !== undefined) {
       this.findings.push(error("USAGE_WITHOUT_RESOURCE", this.node.path, { field: "natGatewayGbPerMonth", problem: "natGatewayGbPerMonth is set, but with subnetIds the cluster creates no NAT gateway", why: "it would price a NAT gateway this stack does not create", fix: "drop natGatewayGbPerMonth (the VPC's owner pays for its NAT)" }));
+    }
+    if (props.subnetIds && props.flowLogGbPerMonth !== undefined) {
+      this.findings.push(error("USAGE_WITHOUT_RESOURCE", this.node.path, { field: "flowLogGbPerMonth", problem: "flowLogGbPerMonth is set, but with subnetIds the cluster creates no VPC and no flow logs", why: "it would price flow logs this stack does not create", fix: "drop flowLogGbPerMonth (the VPC's owner pays for its flow logs)" }));
     }
 
     key.allowLogGroup(`/aws/eks/${this.clusterName}/cluster`);
@@ -684,13 +689,14 @@ export class GpuCluster extends GpuClusterBase {
   }
 
   /** The new VPC's NAT gateways (each with an Elastic IP), the secrets KMS key and the control-plane log group. */
-  protected costInputs(): Pick<PlanInput, "natGateways" | "natGatewayGbPerMonth" | "kmsKeys" | "controlPlaneLogs"> {
-    const { natGatewayGbPerMonth, controlPlaneLogGbPerMonth } = this.usage;
+  protected costInputs(): Pick<PlanInput, "natGateways" | "natGatewayGbPerMonth" | "kmsKeys" | "controlPlaneLogs" | "flowLogs"> {
+    const { natGatewayGbPerMonth, controlPlaneLogGbPerMonth, flowLogGbPerMonth } = this.usage;
     return {
       natGateways: this.natGateways,
       ...(this.natGateways && natGatewayGbPerMonth !== undefined ? { natGatewayGbPerMonth } : {}),
       kmsKeys: 1,
       controlPlaneLogs: { retentionDays: CONTROL_PLANE_LOG_RETENTION_DAYS, ...(controlPlaneLogGbPerMonth !== undefined ? { gbPerMonth: controlPlaneLogGbPerMonth } : {}) },
+      ...(this.natGateways ? { flowLogs: { retentionDays: LOG_RETENTION_DAYS, ...(flowLogGbPerMonth !== undefined ? { gbPerMonth: flowLogGbPerMonth } : {}) } } : {}),
     };
   }
 

@@ -93,6 +93,8 @@ export interface PlanInput {
   readonly kmsKeys?: number;
   /** The CloudWatch log group of the control-plane logs, when the plan creates one. @default - none */
   readonly controlPlaneLogs?: { readonly retentionDays: number; readonly gbPerMonth?: number };
+  /** The CloudWatch log group of the new VPC's flow logs, when the plan creates one. @default - none */
+  readonly flowLogs?: { readonly retentionDays: number; readonly gbPerMonth?: number };
 }
 
 export { SPOT_MAX_DISCOUNT } from "./purchasing";
@@ -402,6 +404,7 @@ function usageFindings(input: PlanInput): Finding[] {
   const usage: Array<[string, number | undefined]> = [
     ["natGatewayGbPerMonth", input.natGatewayGbPerMonth],
     ["controlPlaneLogGbPerMonth", input.controlPlaneLogs?.gbPerMonth],
+    ["flowLogGbPerMonth", input.flowLogs?.gbPerMonth],
   ];
   return usage
     .filter(([, v]) => v !== undefined && !(Number.isFinite(v) && v >= 0))
@@ -721,17 +724,22 @@ export function planServing(input: PlanInput): ServingPlan {
         source: `${key.source}; ${rotated.source}`,
       });
     }
-    const logs = input.controlPlaneLogs;
-    if (logs) {
-        if (logs.gbPerMonth === undefined) {
-        costs.push({ item: `CloudWatch Logs: control-plane logs (${logs.retentionDays}-day retention; volume not declared, so not priced: declare controlPlaneLogGbPerMonth from the log group's IncomingBytes)`, monthlyUsd: flat(0), source: "no volume declared: ingestion and storage are charged per GB" });
+    // Usage-priced log groups: priced when their volume is declared, else a line that says it is not.
+    const logGroups: Array<[string, string, PlanInput["controlPlaneLogs"]]> = [
+      ["control-plane logs", "controlPlaneLogGbPerMonth", input.controlPlaneLogs],
+      ["VPC flow logs", "flowLogGbPerMonth", input.flowLogs],
+    ];
+    for (const [what, field, logs] of logGroups) {
+      if (!logs) continue;
+      if (logs.gbPerMonth === undefined) {
+        costs.push({ item: `CloudWatch Logs: ${what} (${logs.retentionDays}-day retention; volume not declared, so not priced: declare ${field} from the log group's IncomingBytes)`, monthlyUsd: flat(0), source: "no volume declared: ingestion and storage are charged per GB" });
       } else {
         const ingest = rate("cloudwatchLogsIngestUsdPerGb");
         const storage = rate("cloudwatchLogsStorageUsdPerGbMonth");
         // Steady state: a retention window of logs is stored (an upper bound: CloudWatch bills it compressed).
         const storedGb = (logs.gbPerMonth * logs.retentionDays) / (365 / 12);
         costs.push({
-          item: `CloudWatch Logs: control-plane logs (${logs.gbPerMonth} GB/month ingested, ${logs.retentionDays}-day retention ≈ ${round(storedGb, 1)} GB stored)`,
+          item: `CloudWatch Logs: ${what} (${logs.gbPerMonth} GB/month ingested, ${logs.retentionDays}-day retention ≈ ${round(storedGb, 1)} GB stored)`,
           monthlyUsd: flat(usd(logs.gbPerMonth * ingest.value + storedGb * storage.value)),
           source: `${ingest.source}; ${storage.source}`,
         });

@@ -107,7 +107,17 @@ describe("what the cluster creates is what the plan prices", () => {
   test("declared NAT traffic and log volume are priced", () => {
     const { plan } = synth({ cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: QUOTAS, natGatewayGbPerMonth: 100, controlPlaneLogGbPerMonth: 20 } } });
     expect(plan.costs.find((c) => c.item.startsWith("NAT gateway"))!.monthlyUsd.expected).toBeCloseTo(0.045 * 730 + 100 * 0.045, 2);
-    expect(plan.costs.find((c) => c.item.startsWith("CloudWatch Logs"))!.item).toContain("20 GB/month ingested");
+    expect(plan.costs.find((c) => c.item.startsWith("CloudWatch Logs: control-plane"))!.item).toContain("20 GB/month ingested");
+  });
+
+  test("the new VPC's flow logs get their own line: not priced until their volume is declared, then ingestion and a retention window of storage", () => {
+    const unpriced = synth({ cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: QUOTAS } } }).plan;
+    const line = unpriced.costs.find((c) => c.item.startsWith("CloudWatch Logs: VPC flow logs"))!;
+    expect(line.item).toContain("declare flowLogGbPerMonth");
+    expect(line.monthlyUsd.max).toBe(0);
+    const priced = synth({ cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: QUOTAS, flowLogGbPerMonth: 30 } } }).plan;
+    // 30 GB in at $0.50/GB, and 90 days of them (≈ 88.8 GB) stored at $0.03/GB-month.
+    expect(priced.costs.find((c) => c.item.startsWith("CloudWatch Logs: VPC flow logs"))!.monthlyUsd.expected).toBeCloseTo(30 * 0.5 + ((30 * 90) / (365 / 12)) * 0.03, 2);
   });
 
   test("refuses NAT traffic declared for a cluster that creates no NAT gateway", () => {
