@@ -23,6 +23,12 @@ export interface ChildResult {
   wallMs: number;
   /** CPU time (user + system, all threads) over building + synth: less sensitive than wall time to other load on the machine. */
   cpuMs: number;
+  /**
+   * The main thread's time on a CPU over building + synth, and its time runnable but waiting for one
+   * (Linux schedstat): the first is the work itself, the second what other load on the machine cost this run.
+   */
+  mainThreadCpuMs?: number;
+  runQueueWaitMs?: number;
   maxRssMiB: number;
   heapUsedMiB: number;
   /** Bytes of every cdk.tf.json the app wrote. */
@@ -36,6 +42,16 @@ export interface ChildResult {
   /** lib mode: endpoints whose planned shape/instance/TP/resources differ from fleet-spec's `expect`. */
   planMismatches: string[];
   error?: string;
+}
+
+/** The main thread's [on-CPU, waiting-to-run] nanoseconds (Linux /proc schedstat), or undefined elsewhere. */
+function schedstat(): [number, number] | undefined {
+  try {
+    const [run, wait] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8").split(" ").map(Number);
+    return Number.isFinite(run) && Number.isFinite(wait) ? [run, wait] : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function main(): Promise<void> {
@@ -58,6 +74,7 @@ async function main(): Promise<void> {
   // Which build of the library this run measured: the TypeScript entry point (tsx) or the compiled lib/index.js.
   const library = mode === "lib" ? Object.keys(require.cache).find((f) => !f.includes("node_modules") && /[\\/](?:lib[\\/]index\.js|index\.ts)$/.test(f)) : undefined;
   const cpu0 = process.cpuUsage();
+  const sched0 = schedstat();
   const app = new cdktf.App({ outdir });
   builder.build(app, endpoints);
   const t2 = performance.now();
@@ -69,6 +86,7 @@ async function main(): Promise<void> {
   }
   const t3 = performance.now();
   const cpu = process.cpuUsage(cpu0);
+  const sched1 = schedstat();
   const usage = process.resourceUsage();
   const heapUsedMiB = process.memoryUsage().heapUsed / 2 ** 20;
 
@@ -110,6 +128,7 @@ async function main(): Promise<void> {
     synthMs: t3 - t2,
     wallMs: t3 - t1,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    ...(sched0 && sched1 ? { mainThreadCpuMs: (sched1[0] - sched0[0]) / 1e6, runQueueWaitMs: (sched1[1] - sched0[1]) / 1e6 } : {}),
     maxRssMiB: usage.maxRSS / 1024,
     heapUsedMiB,
     tfJsonBytes,
