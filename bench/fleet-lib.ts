@@ -1,18 +1,20 @@
 /**
- * The fleet through the library: one ModelServingStack, a model store, every model imported (and
- * staged) once, one addEndpoint per fleet endpoint. Shapes are chosen by the planner unless the
- * template declares one.
+ * The fleet through the library: one ModelServingStack creating a new cluster (two stacks: the
+ * cluster phase and the workloads), a model store, every model imported (and staged) once, one
+ * addEndpoint per fleet endpoint. Shapes are chosen by the planner unless the template declares one.
+ * The gated models' Hub token is a Secrets Manager secret (a new cluster refuses Kubernetes secrets
+ * by name: nothing could have created them in the namespace its deploy creates).
  */
 import { App } from "cdktf";
-import { ModelSource, SecretRef } from "../constructs/model-source";
-import type { ImportedModel } from "../constructs/imported-model";
-import { ModelServingStack } from "../stacks/model-serving-stack";
-import { CLUSTER_NAME, MODELS, modelsOf, QUOTAS, STACK_ID, type FleetEndpoint } from "./fleet-spec";
+// The package by name, as users import it: the TypeScript entry point under tsx (tsconfig paths), the
+// compiled lib/index.js under plain node (the package's self-reference through its "exports").
+import { ModelServingStack, ModelSource, SecretRef, type ImportedModel } from "cdktf-model-serving";
+import { CLUSTER_NAME, DEPLOYER_CIDRS, HF_TOKEN_SECRET_ARN, MODELS, modelsOf, QUOTAS, STACK_ID, type FleetEndpoint } from "./fleet-spec";
 
 export function build(app: App, endpoints: readonly FleetEndpoint[]): void {
-  const stack = new ModelServingStack(app, STACK_ID, { cluster: { create: { clusterName: CLUSTER_NAME, quotas: QUOTAS } }, tags: { team: "platform" } });
+  const stack = new ModelServingStack(app, STACK_ID, { cluster: { create: { clusterName: CLUSTER_NAME, quotas: QUOTAS, publicAccessCidrs: [...DEPLOYER_CIDRS] } }, tags: { team: "platform" } });
   const store = stack.addModelStore("model-store");
-  const hfToken = SecretRef.fromKubernetesSecret("hf-token", "token");
+  const hfToken = SecretRef.fromSecretsManager(HF_TOKEN_SECRET_ARN);
   const imported = new Map<string, ImportedModel>();
   for (const m of modelsOf(endpoints)) {
     imported.set(

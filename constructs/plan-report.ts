@@ -12,7 +12,19 @@ export function stableJson(value: unknown): string {
   return JSON.stringify(sort(value), null, 2) + "\n";
 }
 
-const money = (n: number) => `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+/**
+ * `v.toLocaleString("en-US", options)`, with each formatter built once: toLocaleString builds a new
+ * Intl.NumberFormat on every call (about 50 µs), and a 500-endpoint plan formats thousands of cells.
+ */
+const formatters = new Map<string, Intl.NumberFormat>();
+function formatNumber(v: number, options: Intl.NumberFormatOptions = {}): string {
+  const key = JSON.stringify(options);
+  let f = formatters.get(key);
+  if (!f) formatters.set(key, (f = new Intl.NumberFormat("en-US", options)));
+  return f.format(v);
+}
+
+const money = (n: number) => `$${formatNumber(n, { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const range = (r: { min: number; expected: number; max: number }) => `${money(r.min)} / ${money(r.expected)} / ${money(r.max)}`;
 const cell = (v: unknown) => String(v).replace(/\|/g, "\\|");
 
@@ -28,15 +40,15 @@ export function planMarkdown(stack: string, plan: ServingPlan & { policy?: unkno
   out.push(
     table(
       ["endpoint", "model", "capability", "shape", "instance", "GPUs", "TP×PP", "max len", "weights GiB/GPU", "KV tokens", "max concurrency", "replicas (min/exp/max)", "$/h per replica", "$/month (min / expected / max)"],
-      plan.endpoints.map((e) => [e.name, `${e.model}${e.revision ? `@${e.revision.slice(0, 7)}` : ""}`, e.capability, e.shape, e.instanceType, e.gpusPerReplica, `${e.tensorParallel}×${e.pipelineParallel}`, e.maxModelLen, e.weightsGiB, e.kvCacheTokens.toLocaleString("en-US"), `${e.maxConcurrency}×`, `${e.replicas.min}/${e.replicas.expected}/${e.replicas.max}`, e.hourlyUsd, range(e.monthlyUsd)]),
+      plan.endpoints.map((e) => [e.name, `${e.model}${e.revision ? `@${e.revision.slice(0, 7)}` : ""}`, e.capability, e.shape, e.instanceType, e.gpusPerReplica, `${e.tensorParallel}×${e.pipelineParallel}`, e.maxModelLen, e.weightsGiB, formatNumber(e.kvCacheTokens), `${e.maxConcurrency}×`, `${e.replicas.min}/${e.replicas.expected}/${e.replicas.max}`, e.hourlyUsd, range(e.monthlyUsd)]),
     ),
     "",
   );
   const perf = plan.endpoints.filter((e) => e.performance);
   if (perf.length) {
     out.push("## Performance and $ per 1M tokens (per replica, vLLM as `vllm bench serve` measures it)", "");
-    const n = (v: number | null | undefined, d = 1) => (v === null || v === undefined ? "—" : v.toLocaleString("en-US", { maximumFractionDigits: d }));
-    const usd = (v: number | null | undefined) => (v === null || v === undefined ? "—" : `$${v.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`);
+    const n = (v: number | null | undefined, d = 1) => (v === null || v === undefined ? "—" : formatNumber(v, { maximumFractionDigits: d }));
+    const usd = (v: number | null | undefined) => (v === null || v === undefined ? "—" : `$${formatNumber(v, { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`);
     out.push(
       table(
         ["endpoint", "workload in/out tokens", "targets p95 TTFT / TPOT ms", "at target: req/s, out tok/s", "at target: p95 TTFT / TPOT ms", "saturated: out / total tok/s", "declared load: req/s, replicas needed, headroom", "baseline → peak: replicas, headroom", "$/1M output (declared / saturated)", "$/1M total (declared / saturated)"],
@@ -132,14 +144,14 @@ export function planConsoleTable(stack: string, plan: ServingPlan): string {
   const tokS = (e: ServingPlan["endpoints"][number]) => {
     const p = e.performance;
     const v = p ? (p.perReplicaAtTarget?.outputTokensPerSecond ?? p.perReplicaAtTarget?.totalTokensPerSecond ?? null) : null;
-    return v === null ? "—" : Math.round(v).toLocaleString("en-US");
+    return v === null ? "—" : formatNumber(Math.round(v));
   };
   const perM = (e: ServingPlan["endpoints"][number]) => {
     const p = e.performance;
     const v = p ? (p.usdPer1MOutputTokens.atDeclaredLoad ?? p.usdPer1MOutputTokens.atSaturation ?? p.usdPer1MTotalTokens.atDeclaredLoad ?? p.usdPer1MTotalTokens.atSaturation) : null;
     return v === null || v === undefined ? "—" : `$${v.toFixed(2)}`;
   };
-  const rows = plan.endpoints.map((e) => [e.name, e.model, e.shape, String(e.gpusPerReplica), e.kvCacheTokens.toLocaleString("en-US"), `${e.maxConcurrency}×`, `${money(e.monthlyUsd.min)}–${money(e.monthlyUsd.max)}`, tokS(e), perM(e)]);
+  const rows = plan.endpoints.map((e) => [e.name, e.model, e.shape, String(e.gpusPerReplica), formatNumber(e.kvCacheTokens), `${e.maxConcurrency}×`, `${money(e.monthlyUsd.min)}–${money(e.monthlyUsd.max)}`, tokS(e), perM(e)]);
   const head = ["endpoint", "model", "shape", "GPUs", "KV tokens", "max conc.", "$/month", "tok/s/replica", "$/1M tokens"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ");

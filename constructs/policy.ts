@@ -175,8 +175,15 @@ function rawPod(address: string, kind: string, namespace: string | undefined, se
   };
 }
 
+/** The pod views of the stack `evaluatePolicy` is judging: a dozen rules read them, so they are built once per evaluation. */
+let judgedPods: { readonly tf: TerraformJson; readonly views: PodView[] } | undefined;
+
 /** Every pod template in the stack, typed or raw, with its containers (init containers included). */
 export function podViews(tf: TerraformJson): PodView[] {
+  return judgedPods?.tf === tf ? judgedPods.views : readPodViews(tf);
+}
+
+function readPodViews(tf: TerraformJson): PodView[] {
   const out: PodView[] = [];
   const typed: Array<[string, string, boolean]> = [["kubernetes_deployment_v1", "Deployment", true], ["kubernetes_daemon_set_v1", "DaemonSet", false], ["kubernetes_job_v1", "Job", false], ["kubernetes_stateful_set_v1", "StatefulSet", false], ["kubernetes_pod_v1", "Pod", false]];
   for (const [type, kind, serving] of typed) {
@@ -539,11 +546,17 @@ function restrict(tf: TerraformJson, judged: ReadonlySet<string> | undefined): T
   return { resource: pick(tf.resource, ""), data: pick(tf.data, "data.") };
 }
 
-function covers(s: Suppression, v: Violation, scope: PolicyScope): boolean {
+/**
+ * Whether a suppression covers a violation. `addressSets` holds each suppression's addresses as a set:
+ * the library's own suppressions list every pod of a fleet (a thousand addresses at 500 endpoints), and
+ * every violation is looked up in them.
+ */
+function covers(s: Suppression, v: Violation, scope: PolicyScope, addressSets: Map<Suppression, ReadonlySet<string>>): boolean {
   if (s.check !== undefined && s.check !== v.check) return false;
   if (s.address === undefined) return true;
-  const names = arr<string>(s.address as string | string[]);
-  return names.includes(v.address) || names.includes(scope.constructPaths?.get(v.address) ?? "\u0000");
+  let names = addressSets.get(s);
+  if (!names) addressSets.set(s, (names = new Set(arr<string>(s.address as string | string[]))));
+  return names.has(v.address) || names.has(scope.constructPaths?.get(v.address) ?? "\u0000");
 }
 
 const hasReason = (s: Suppression) => typeof s.reason === "string" && s.reason.trim().length >= 10;
@@ -560,24 +573,31 @@ export function evaluatePolicy(tf: TerraformJson, suppressions: readonly Suppres
   }
   const judged = restrict(tf, scope.judged);
   const used = new Set<Suppression>();
-  const results = POLICY_RULES.map((rule): RuleResult => {
-    const all = rule.check(judged);
-    const suppressed: Array<Violation & { reason: string }> = [];
-    const violations: Violation[] = [];
-    for (const v of all) {
-      const s = suppressions.find((x) => x.ruleId === rule.id && hasReason(x) && covers(x, v, scope));
-      if (s) {
-        used.add(s);
-        suppressed.push({ ...v, reason: s.reason });
-      } else violations.push(v);
-    }
-    for (const v of violations) {
-      const ids = referenceIds(rule.references);
-      const f = error(`POLICY_${rule.id.replace(/-/g, "_")}`, path, { field: v.address, problem: `${v.address} ${v.problem}`, why: `${rule.title} [${ids.join(", ") || "library rule"}]`, fix: rule.fix });
-      findings.push(rule.severity === "error" ? f : { ...f, severity: "warning" });
-    }
-    return { id: rule.id, title: rule.title, severity: rule.severity, references: rule.references, result: violations.length ? "fail" : suppressed.length ? "suppressed" : "pass", violations, suppressed };
-  });
+  const addressSets = new Map<Suppression, ReadonlySet<string>>();
+  judgedPods = { tf: judged, views: readPodViews(judged) };
+  let results: RuleResult[];
+  try {
+    results = POLICY_RULES.map((rule): RuleResult => {
+      const all = rule.check(judged);
+      const suppressed: Array<Violation & { reason: string }> = [];
+      const violations: Violation[] = [];
+      for (const v of all) {
+        const s = suppressions.find((x) => x.ruleId === rule.id && hasReason(x) && covers(x, v, scope, addressSets));
+        if (s) {
+          used.add(s);
+          suppressed.push({ ...v, reason: s.reason });
+        } else violations.push(v);
+      }
+      for (const v of violations) {
+        const ids = referenceIds(rule.references);
+        const f = error(`POLICY_${rule.id.replace(/-/g, "_")}`, path, { field: v.address, problem: `${v.address} ${v.problem}`, why: `${rule.title} [${ids.join(", ") || "library rule"}]`, fix: rule.fix });
+        findings.push(rule.severity === "error" ? f : { ...f, severity: "warning" });
+      }
+      return { id: rule.id, title: rule.title, severity: rule.severity, references: rule.references, result: violations.length ? "fail" : suppressed.length ? "suppressed" : "pass", violations, suppressed };
+    });
+  } finally {
+    judgedPods = undefined;
+  }
   for (const s of suppressions.filter((x) => !used.has(x) && hasReason(x) && POLICY_RULES.some((r) => r.id === x.ruleId))) {
     findings.push(warning("POLICY_SUPPRESSION_UNUSED", path, { field: "suppressions", problem: `the suppression of ${s.ruleId}${s.address ? ` for ${arr<string>(s.address as string | string[]).join(", ")}` : ""}${s.check ? ` (${s.check})` : ""} matches no finding`, why: "a suppression that covers nothing hides nothing today but would silently hide a future finding", fix: "remove it, or name the resource and finding it is meant for" }));
   }

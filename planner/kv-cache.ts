@@ -93,8 +93,31 @@ export function attentionBytesPerTokenPerLayer(p: ModelProfile, tp: number, kvBy
   return 2 * Math.max(1, Math.floor(p.numKvHeads / tp)) * p.headDim * kvBytes;
 }
 
+/**
+ * Each layer's spec kind and the layers of each kind, by profile: the same for every context length the
+ * sizing's search for vLLM's estimated maximum length tries.
+ */
+const groupings = new WeakMap<ModelProfile, Map<boolean, { readonly specs: readonly SpecKind[]; readonly byKind: ReadonlyMap<SpecKind, readonly number[]> }>>();
+
+function layerGrouping(p: ModelProfile, hybridKvCacheManager: boolean) {
+  let byManager = groupings.get(p);
+  if (!byManager) groupings.set(p, (byManager = new Map()));
+  let grouping = byManager.get(hybridKvCacheManager);
+  if (!grouping) {
+    const specs = layerSpecs(p, hybridKvCacheManager);
+    const byKind = new Map<SpecKind, number[]>();
+    specs.forEach((k, i) => {
+      const layers = byKind.get(k);
+      if (layers) layers.push(i);
+      else byKind.set(k, [i]);
+    });
+    byManager.set(hybridKvCacheManager, (grouping = { specs, byKind }));
+  }
+  return grouping;
+}
+
 export function kvCacheLayout(p: ModelProfile, o: KvCacheOptions): KvCacheLayout {
-  const specs = layerSpecs(p, o.hybridKvCacheManager);
+  const { specs, byKind } = layerGrouping(p, o.hybridKvCacheManager);
   const perTokenLayer = attentionBytesPerTokenPerLayer(p, o.tp, o.kvBytes);
   const state = gatedDeltaNetStateBytes(p, o.tp, o.modelDtype);
   // Recurrent hybrids: the smallest multiple of 16 tokens whose attention page holds one state (mamba cache
@@ -102,9 +125,7 @@ export function kvCacheLayout(p: ModelProfile, o: KvCacheOptions): KvCacheLayout
   const blockSize = state > 0 && perTokenLayer > 0 ? BLOCK_SIZE * cdiv(state, BLOCK_SIZE * perTokenLayer) : BLOCK_SIZE;
   const pageBytes = perTokenLayer > 0 ? blockSize * perTokenLayer : state;
 
-  // Group layers by spec over the whole model, then count each group's layers on this stage.
-  const byKind = new Map<SpecKind, number[]>();
-  specs.forEach((k, i) => byKind.set(k, [...(byKind.get(k) ?? []), i]));
+  // Layers grouped by spec over the whole model (layerGrouping); each group's layers on this stage are counted below.
   const counts = [...byKind.values()].map((l) => l.length);
   const min = Math.min(...counts);
   const max = Math.max(...counts);

@@ -318,7 +318,19 @@ export function checkpointBytes(p: ModelProfile): number {
   return estimateWeights(p, { tp: 1, pp: 1, dtype: p.dtype, onGpu: false, ...(p.quantization ? { quantization: p.quantization } : {}) }).bytesPerGpu;
 }
 
+/** Estimates by profile and options: sizing asks again for every shape with the same layout and dtype. */
+const estimates = new WeakMap<ModelProfile, Map<string, WeightsEstimate>>();
+
 export function estimateWeights(p: ModelProfile, o: WeightsOptions): WeightsEstimate {
+  const key = JSON.stringify([o.tp, o.pp, o.dtype, o.quantization ?? null, o.onGpu ?? true]);
+  let byOptions = estimates.get(p);
+  if (!byOptions) estimates.set(p, (byOptions = new Map()));
+  let estimate = byOptions.get(key);
+  if (!estimate) byOptions.set(key, (estimate = computeWeights(p, o)));
+  return estimate;
+}
+
+function computeWeights(p: ModelProfile, o: WeightsOptions): WeightsEstimate {
   const bytes = DTYPE_BYTES[o.dtype];
   const stages = layersPerStage(p.numLayers, o.pp);
   const all = tensors(p, o.tp, o.pp);
