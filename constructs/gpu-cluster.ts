@@ -21,6 +21,7 @@ import { CloudwatchLogGroup, DataAwsEksCluster, EksAccessEntry, EksAccessPolicyA
 import type { AwsProvider } from "./bindings/aws";
 import type { NamespaceV1 } from "./bindings/k8s";
 import { InstalledAddons } from "./cluster-addons";
+import { vllmImage } from "./images";
 import { GpuNodePool } from "./gpu-node-pool";
 import { evaluatePolicy, type RuleResult, type Suppression, type TerraformJson } from "./policy";
 import { freeId, idFindings } from "./coded-errors";
@@ -428,14 +429,15 @@ export abstract class GpuClusterBase extends Construct {
     const judged = new Set<string>();
     const constructPaths = new Map<string, string>();
     const library: Suppression[] = [];
+    // vLLM releases this cluster runs without a recorded digest (pinned by tag): one suppression each, with the reason.
+    const releases = [this.vllm, ...[...this.attached].map((c) => (c as { release?: VllmRelease }).release).filter((r): r is VllmRelease => r !== undefined)];
+    const undigested = [...new Set(releases.map(vllmImage))].filter((i) => !i.includes("@")).sort();
     for (const stack of stacks) {
       const rendered = render(stack) as TerraformJson;
       for (const section of ["resource", "data"] as const) for (const [type, byName] of Object.entries(rendered[section] ?? {})) tf[section][type] = { ...(tf[section][type] ?? {}), ...byName };
       const view = stackPolicyView(this, this.policyScope, stack);
       view.judged.forEach((a) => judged.add(a));
       view.constructPaths.forEach((p, a) => constructPaths.set(a, p));
-      // vLLM releases rendered without a recorded digest (pinned by tag): one suppression each, with the reason.
-      const undigested = [...new Set([...JSON.stringify(rendered).matchAll(/"(vllm\/vllm-openai:v[0-9][0-9A-Za-z.+-]*)"/g)].map((m) => m[1]))].sort();
       library.push(...librarySuppressions(view, undefined, undigested));
     }
     this.appliedSuppressions = [...library, ...this.allSuppressions(), ...this.contributedSuppressions.flatMap((f) => f())];

@@ -5,7 +5,7 @@
  * one is pinned by tag, and the plan carries a suppression saying so.
  */
 import { findImage } from "../catalog/images";
-import { vllmRelease, type VllmRelease } from "../planner/engine";
+import type { VllmRelease } from "../planner/engine";
 
 /** `repository:tag@digest`, or `repository:tag` when no digest is known. */
 export function imageReference(repository: string, tag: string, digest?: string | null): string {
@@ -24,6 +24,3 @@ export function vllmImage(release: VllmRelease): string {
   const i = release.imageTag.lastIndexOf(":");
   return imageReference(release.imageTag.slice(0, i), release.imageTag.slice(i + 1), release.digest?.value);
 }
-
-/** The default release's image (what a stack runs unless it names a release). */
-export const VLLM_IMAGE = vllmImage(vllmRelease(undefined, "default"));

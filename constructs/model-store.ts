@@ -13,7 +13,7 @@ import {
 } from "./bindings/aws";
 import { JobV1, ServiceAccountV1 } from "./bindings/k8s";
 import type { GpuClusterBase } from "./gpu-cluster";
-import { AWS_CLI_IMAGE, VLLM_IMAGE } from "./images";
+import { AWS_CLI_IMAGE, vllmImage } from "./images";
 import { freeId, idFindings } from "./coded-errors";
 import { markOwned } from "./policy-scope";
 import { RESTRICTED_CONTAINER, RESTRICTED_POD } from "./pod-security";
@@ -183,7 +183,7 @@ export class ModelStore extends Construct {
             initContainer: [
               {
                 name: "download",
-                image: VLLM_IMAGE,
+                image: vllmImage(cluster.vllm),
                 command: ["python3", "-c", download],
                 env: [{ name: "HOME", value: "/tmp" }, { name: "HF_HUB_DISABLE_TELEMETRY", value: "1" }, ...tokenEnv],
                 securityContext: restricted,

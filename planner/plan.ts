@@ -142,6 +142,19 @@ export interface Placed {
  * built; planServing calls it again for the whole plan, so both always agree.
  */
 export function placeEndpoint(declared: EndpointDeclaration, engine: EngineProfile = vllmRelease(declared.vllm, declared.path).engine, region = DEFAULT_REGION): { placed?: Placed; findings: Finding[] } {
+  // The construct places an endpoint when it is added and planServing again for the whole plan: the
+  // second time is the same answer unless adapters were appended since (the only later change).
+  const key = `${engine.version}|${region}|${declared.adapters?.length ?? 0}`;
+  const cached = placements.get(declared);
+  if (cached?.key === key) return cached.result;
+  const result = placeAnew(declared, engine, region);
+  placements.set(declared, { key, result });
+  return result;
+}
+
+const placements = new WeakMap<EndpointDeclaration, { key: string; result: { placed?: Placed; findings: Finding[] } }>();
+
+function placeAnew(declared: EndpointDeclaration, engine: EngineProfile, region: string): { placed?: Placed; findings: Finding[] } {
   const badCapacity = capacityDeclarationProblems(declared, region);
   if (badCapacity.length) return { findings: badCapacity };
   const reserved = reservedShape(declared);
