@@ -16,7 +16,7 @@ import { vllmRelease, type VllmRelease } from "../planner/engine";
 import { planServing, placeEndpoint, poolName, type EndpointDeclaration, type Placed, type PlanInput } from "../planner/plan";
 import { DEFAULT_REGION, regionProblem } from "../planner/region";
 import { capacityOf } from "../planner/purchasing";
-import type { AddonPlan, GatewayPlan, PhasePlan, ServingPlan } from "../planner/plan-types";
+import type { AddonPlan, Capability, GatewayPlan, PhasePlan, ServingPlan } from "../planner/plan-types";
 import { CloudwatchLogGroup, DataAwsEksCluster, EksAccessEntry, EksAccessPolicyAssociation, EksAddon, EksCluster, EksNodeGroup, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
 import type { AwsProvider } from "./bindings/aws";
 import type { NamespaceV1 } from "./bindings/k8s";
@@ -354,7 +354,7 @@ export abstract class GpuClusterBase extends Construct {
   }
 
   /** Join an endpoint to a traffic group (see ServingWorkloads.joinTrafficGroup). */
-  joinTrafficGroup(group: string, member: { endpoint: string; path: string; weight: number; modelId: string; capability: string; replicas: number; selector?: Record<string, string> }): void {
+  joinTrafficGroup(group: string, member: { endpoint: string; path: string; weight: number; modelId: string; capability: Capability; replicas: number; selector?: Record<string, string> }): void {
     this.namespaceResource(); // the workloads exist once an endpoint renders
     this.workloadsConstruct!.joinTrafficGroup(group, member);
   }

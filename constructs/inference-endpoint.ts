@@ -17,13 +17,14 @@ import type { LimitMmPerPrompt } from "../planner/multimodal";
 import { VLLM_PORT, vllmArgs } from "../planner/vllm-args";
 import { vllmRelease, type VllmRelease } from "../planner/engine";
 import { DataAwsIamPolicyDocument, EksPodIdentityAssociation, IamPolicy, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
-import { DeploymentV1, JobV1, Manifest, PodDisruptionBudgetV1, ServiceAccountV1, ServiceV1 } from "./bindings/k8s";
+import { DeploymentV1, Manifest, PodDisruptionBudgetV1, ServiceAccountV1, ServiceV1 } from "./bindings/k8s";
 import { deploymentV1SpecTemplateSpecInitContainerToTerraform, type DeploymentV1SpecTemplateSpecContainerEnv, type DeploymentV1SpecTemplateSpecInitContainer, type DeploymentV1SpecTemplateSpecVolume } from "./bindings/k8s";
 import type { GpuClusterBase } from "./gpu-cluster";
 import type { GpuNodePool } from "./gpu-node-pool";
 import type { ImportedModel } from "./imported-model";
 import { ipv4CidrProblem } from "./gpu-cluster";
 import { scaledObject } from "./manifests/workloads";
+import { SMOKE_CHECKS, smokeRequest, smokeTestJob } from "./smoke-test";
 import { registerFindings } from "./preflight";
 import type { ServingWorkloads } from "./serving-workloads";
 import { AWS_CLI_IMAGE, vllmImage } from "./images";
@@ -666,16 +667,11 @@ export class InferenceEndpoint extends Construct {
   private smokeTest(namespace: string, capability: Capability, deployment: DeploymentV1 | Manifest, labels: Record<string, string>): void {
     const apiKey = this.apiKeyRef;
     const base = `http://${this.name}.${namespace}.svc.cluster.local`;
-    const request: Record<Capability, { path: string; body: unknown; check: string }> = {
-      TEXT_TO_TEXT: { path: "/v1/chat/completions", body: { model: this.name, messages: [{ role: "user", content: "Reply with the word ok." }], max_tokens: 8 }, check: "r['choices'][0]['message']['content'] is not None" },
-      IMAGE_TEXT_TO_TEXT: { path: "/v1/chat/completions", body: { model: this.name, messages: [{ role: "user", content: [{ type: "text", text: "Reply with the word ok." }] }], max_tokens: 8 }, check: "r['choices'][0]['message']['content'] is not None" },
-      EMBEDDING: { path: "/v1/embeddings", body: { model: this.name, input: ["smoke test"] }, check: "len(r['data'][0]['embedding']) > 0" },
-      RERANK: { path: "/v1/rerank", body: { model: this.name, query: "capital of France", documents: ["Paris is the capital of France.", "Bananas are yellow."] }, check: "len(r['results']) == 2 and all('relevance_score' in x for x in r['results'])" },
-    };
-    const q = request[capability];
+    const path: Record<Capability, string> = { TEXT_TO_TEXT: "/v1/chat/completions", IMAGE_TEXT_TO_TEXT: "/v1/chat/completions", EMBEDDING: "/v1/embeddings", RERANK: "/v1/rerank" };
+    const q = smokeRequest(capability, this.name);
     const script = [
       "import json, os, sys, time, urllib.request",
-      `url = ${JSON.stringify(base + q.path)}`,
+      `url = ${JSON.stringify(base + path[capability])}`,
       `body = json.dumps(${JSON.stringify(JSON.stringify(q.body))}).encode()`,
       "headers = {'Content-Type': 'application/json'}",
       "if os.environ.get('VLLM_API_KEY'): headers['Authorization'] = 'Bearer ' + os.environ['VLLM_API_KEY']",
@@ -687,43 +683,22 @@ export class InferenceEndpoint extends Construct {
       "        print('waiting for the endpoint:', e); time.sleep(10)",
       "else:",
       "    sys.exit('endpoint did not answer')",
-      `ok = ${q.check}`,
+      `ok = ${SMOKE_CHECKS[q.check]}`,
       "print('smoke test', 'passed' if ok else 'FAILED', json.dumps(r)[:500])",
       "sys.exit(0 if ok else 1)",
     ].join("\n");
     // The Job's name becomes its pods' job-name label (≤ 63): shortened with a hash for long endpoint names.
     const jobName = deriveName("jobName", [this.name, "smoke-test"]);
     claimName(this, "Kubernetes Job", namespaceScope(this.cluster.clusterName, namespace), jobName, "jobName");
-    new JobV1(this, "smoke-test", {
-      metadata: { name: jobName, namespace, labels: { ...labels, "app.kubernetes.io/component": "smoke-test" } },
-      waitForCompletion: true,
-      timeouts: { create: "20m", update: "20m" },
-      spec: {
-        backoffLimit: 1,
-        ttlSecondsAfterFinished: "86400",
-        template: {
-          metadata: { labels: { "app.kubernetes.io/component": "smoke-test" } },
-          spec: {
-            restartPolicy: "Never",
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: RESTRICTED_POD,
-            container: [
-              {
-                name: "smoke-test",
-                image: vllmImage(this.release),
-                command: ["python3", "-c", script],
-                env: apiKey ? [{ name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: apiKey.name, key: apiKey.key } } }] : [],
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
-              },
-            ],
-          },
-        },
-      },
+    smokeTestJob(this, {
+      name: jobName,
+      namespace,
+      labels: { ...labels, "app.kubernetes.io/component": "smoke-test" },
+      image: vllmImage(this.release),
+      script,
+      env: apiKey ? [{ name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: apiKey.name, key: apiKey.key } } }] : [],
       dependsOn: [deployment],
-      // A Job runs once: replace it whenever the Deployment changes, so every rollout is smoke-tested.
-      lifecycle: { replaceTriggeredBy: [deployment] },
+      replaceTriggeredBy: [deployment],
     });
   }
 }

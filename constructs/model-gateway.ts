@@ -15,10 +15,10 @@ import { findAddon } from "../catalog/addons";
 import { findExternalModelPrice } from "../catalog/external-models";
 import { error, PlanningError, warning, type Finding } from "../planner/findings";
 import { deriveName, nameProblem } from "../planner/names";
-import type { EndpointPlan, ExternalListPrice, GatewayPlan, GatewayRoutePlan } from "../planner/plan-types";
+import type { Capability, EndpointPlan, ExternalListPrice, GatewayPlan, GatewayRoutePlan } from "../planner/plan-types";
 import { VLLM_PORT } from "../planner/vllm-args";
 import { DataAwsIamPolicyDocument, EksPodIdentityAssociation, IamPolicy, IamRole, IamRolePolicyAttachment } from "./bindings/aws";
-import { JobV1, Manifest } from "./bindings/k8s";
+import { Manifest } from "./bindings/k8s";
 import { freeId, idFindings } from "./coded-errors";
 import { ipv4CidrProblem, type GpuClusterBase } from "./gpu-cluster";
 import { vllmImage } from "./images";
@@ -45,7 +45,7 @@ import { rePath, SecretRef } from "./model-source";
 import { AWS_ACCOUNT, claimName, namespaceScope, userNameFindings } from "./name-claims";
 import type { Suppression } from "./policy";
 import { markOwned } from "./policy-scope";
-import { RESTRICTED_POD } from "./pod-security";
+import { SMOKE_CHECKS, smokeRequest, smokeTestJob } from "./smoke-test";
 import type { ServingWorkloads } from "./serving-workloads";
 
 /** The actions the Envoy pods may call Bedrock with (Converse and ConverseStream need these two). */
@@ -126,7 +126,7 @@ interface Rendered {
   readonly manifests: GatewayManifests;
   readonly input: GatewayInput;
   readonly served: readonly ServedEndpoint[];
-  readonly groups: ReadonlyArray<TrafficGroupRoute & { capability: string }>;
+  readonly groups: ReadonlyArray<TrafficGroupRoute & { capability: Capability }>;
   readonly smokeTest: { job: string; models: string[] } | undefined;
 }
 
@@ -374,7 +374,6 @@ export class ModelGateway extends Construct {
     });
     const groups = this.workloads
       .trafficGroupMembers()
-      .filter((g) => g.members.length > 0)
       .map((g) => {
         // Weights the workloads already refused (TRAFFIC_WEIGHTS_INVALID) are evened out so they are not reported twice.
         const valid = Math.abs(g.members.reduce((a, m) => a + m.weight, 0) - 100) < 1e-9 && g.members.every((m) => Number.isInteger(m.weight) && m.weight >= 0);
@@ -473,7 +472,7 @@ export class ModelGateway extends Construct {
 
   /** One request per self-hosted model name through the gateway with a consumer allowed it, and one unknown name that must get 404. */
   private smokeTest(m: GatewayManifests, served: readonly ServedEndpoint[], groups: Rendered["groups"], gatewayObjects: Manifest[], routes: Manifest[]): Rendered["smokeTest"] {
-    const capabilityOf = new Map<string, string>();
+    const capabilityOf = new Map<string, Capability>();
     for (const s of served) for (const name of [s.plan.name, ...s.plan.adapters.map((a) => a.name)]) capabilityOf.set(name, s.plan.capability);
     for (const g of groups) capabilityOf.set(g.name, g.capability);
     const consumers = this.props.consumers;
@@ -488,7 +487,7 @@ export class ModelGateway extends Construct {
       if (!capability || !route.consumers.length) continue;
       const consumer = consumers.find((c) => route.consumers.includes(c.name))!.name;
       const q = smokeRequest(capability, route.model);
-      cases.push([route.model, q.path, q.body, q.check, envOf(consumer)]);
+      cases.push([route.model, apiPath(capability), q.body, q.check, envOf(consumer)]);
     }
     if (!cases.length) return undefined;
     const first = cases[0][4];
@@ -497,9 +496,7 @@ export class ModelGateway extends Construct {
       `base = ${JSON.stringify(m.inClusterUrl)}`,
       `cases = json.loads(${JSON.stringify(JSON.stringify(cases))})`,
       "checks = {",
-      "    'chat': lambda r: r['choices'][0]['message']['content'] is not None,",
-      "    'embeddings': lambda r: len(r['data'][0]['embedding']) > 0,",
-      "    'rerank': lambda r: len(r['results']) == 2 and all('relevance_score' in x for x in r['results']),",
+      ...Object.entries(SMOKE_CHECKS).map(([kind, check]) => `    '${kind}': lambda r: ${check},`),
       "}",
       "def call(path, body, key):",
       "    headers = {'Content-Type': 'application/json', 'Authorization': 'Bearer ' + key}",
@@ -530,51 +527,25 @@ export class ModelGateway extends Construct {
     claimName(this, "Kubernetes Job", namespaceScope(this.cluster.clusterName, namespace), jobName, "jobName");
     const endpoints = served.map((s) => s.workload).filter((w): w is ITerraformDependable => w !== undefined);
     const labels = { "app.kubernetes.io/managed-by": "cdktf-model-serving", "app.kubernetes.io/part-of": this.gatewayName, "app.kubernetes.io/component": "smoke-test" };
-    new JobV1(this, "smoke-test", {
-      metadata: { name: jobName, namespace, labels },
-      waitForCompletion: true,
-      timeouts: { create: "20m", update: "20m" },
-      spec: {
-        backoffLimit: 1,
-        ttlSecondsAfterFinished: "86400",
-        template: {
-          metadata: { labels: { "app.kubernetes.io/component": "smoke-test" } },
-          spec: {
-            restartPolicy: "Never",
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: RESTRICTED_POD,
-            container: [
-              {
-                name: "smoke-test",
-                image: vllmImage(this.cluster.vllm),
-                command: ["python3", "-c", script],
-                // Each consumer's key from the gateway's own key Secret: never in the Job spec.
-                env: [...keyEnv].map(([consumer, name]) => ({ name, valueFrom: { secretKeyRef: { name: m.apiKeysSecret, key: consumer } } })),
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
-              },
-            ],
-          },
-        },
-      },
+    smokeTestJob(this, {
+      name: jobName,
+      namespace,
+      labels,
+      image: vllmImage(this.cluster.vllm),
+      script,
+      // Each consumer's key from the gateway's own key Secret: never in the Job spec.
+      env: [...keyEnv].map(([consumer, name]) => ({ name, valueFrom: { secretKeyRef: { name: m.apiKeysSecret, key: consumer } } })),
       dependsOn: [...gatewayObjects, ...endpoints],
       // Re-run after every change of a route or a rollout of an endpoint behind it.
-      lifecycle: { replaceTriggeredBy: [...routes, ...endpoints] },
+      replaceTriggeredBy: [...routes, ...endpoints],
     });
     return { job: jobName, models: cases.map((c) => c[0]) };
   }
 }
 
 /** The path clients call for an endpoint of this capability through the gateway. */
-function apiPath(capability: string): string {
+function apiPath(capability: Capability): string {
   return capability === "EMBEDDING" ? "/v1/embeddings" : capability === "RERANK" ? "/cohere/v2/rerank" : "/v1/chat/completions";
-}
-
-function smokeRequest(capability: string, model: string): { path: string; body: unknown; check: string } {
-  if (capability === "EMBEDDING") return { path: apiPath(capability), body: { model, input: ["smoke test"] }, check: "embeddings" };
-  if (capability === "RERANK") return { path: apiPath(capability), body: { model, query: "capital of France", documents: ["Paris is the capital of France.", "Bananas are yellow."] }, check: "rerank" };
-  return { path: apiPath(capability), body: { model, messages: [{ role: "user", content: "Reply with the word ok." }], max_tokens: 8 }, check: "chat" };
 }
 
 /** A hosted model's list price; a Bedrock cross-region profile is priced as the model it routes to. */

@@ -15,6 +15,7 @@ import { addCustomSynthesis } from "cdktf/lib/synthesize/synthesizer";
 import { Construct, type IConstruct } from "constructs";
 import { createHash } from "node:crypto";
 import { error, warning, type Finding } from "../planner/findings";
+import type { Capability } from "../planner/plan-types";
 import type { AwsProvider } from "./bindings/aws";
 import { KubernetesProvider, Manifest, NamespaceV1, ServiceV1 } from "./bindings/k8s";
 import type { GpuClusterBase } from "./gpu-cluster";
@@ -41,7 +42,7 @@ interface TrafficMember {
   readonly path: string;
   readonly weight: number;
   readonly modelId: string;
-  readonly capability: string;
+  readonly capability: Capability;
   readonly replicas: number;
 }
 
@@ -165,8 +166,10 @@ export class ServingWorkloads extends Construct {
   }
 
   /** The traffic groups joined so far: each stable name with its member endpoints, their weights and the API they serve. */
-  trafficGroupMembers(): Array<{ readonly name: string; readonly capability: string; readonly members: ReadonlyArray<{ readonly endpoint: string; readonly weight: number }> }> {
-    return [...this.trafficGroups].map(([name, members]) => ({ name, capability: members[0]?.capability ?? "", members: members.map((m) => ({ endpoint: m.endpoint, weight: m.weight })) }));
+  trafficGroupMembers(): Array<{ readonly name: string; readonly capability: Capability; readonly members: ReadonlyArray<{ readonly endpoint: string; readonly weight: number }> }> {
+    return [...this.trafficGroups]
+      .filter(([, members]) => members.length > 0)
+      .map(([name, members]) => ({ name, capability: members[0]!.capability, members: members.map((m) => ({ endpoint: m.endpoint, weight: m.weight })) }));
   }
 
   findingsForPreflight(): readonly Finding[] {

@@ -9,4 +9,5 @@ export { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account
 export { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 export { deploymentV1SpecTemplateSpecInitContainerToTerraform } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 export type { DeploymentV1SpecTemplateSpecContainerEnv, DeploymentV1SpecTemplateSpecInitContainer, DeploymentV1SpecTemplateSpecVolume } from "@cdktf/provider-kubernetes/lib/deployment-v1";
+export type { JobV1SpecTemplateSpecContainerEnv } from "@cdktf/provider-kubernetes/lib/job-v1";
 export { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
