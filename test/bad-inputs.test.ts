@@ -3,7 +3,7 @@
  * row is an input users really give, and the test asserts the coded error, the construct path, the
  * field or value it names, that it says how to fix it — and that synth wrote nothing.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "cdktf";
@@ -14,6 +14,7 @@ import { profileFromConfig } from "../planner/model-profile";
 import { validateImport } from "../planner/import-validation";
 import { findCatalogModel } from "../catalog/models";
 import { ModelServingStack, type ModelServingStackProps } from "../stacks/model-serving-stack";
+import { synthAttempt, type SynthAttempt } from "./fixtures/errors";
 import type { InferenceEndpointProps } from "../constructs/inference-endpoint";
 
 process.env.MODEL_SERVING_QUIET = "1";
@@ -25,27 +26,9 @@ const GPT_OSS = () => ModelSource.huggingFace("openai/gpt-oss-20b", { revision: 
 const BGE = () => ModelSource.huggingFace("BAAI/bge-large-en-v1.5", { revision: "d4aa6901d3a41ba39fb536a557fa166f842b0e09" });
 const QUOTAS = { "L-DB2E81BA": 10000, "L-417A185B": 10000 };
 
-interface Attempt {
-  readonly message: string;
-  readonly wroteNothing: boolean;
-}
-
 /** Build a stack with `build`, synthesize it into a fresh directory, and report what happened. */
-function attempt(build: (stack: ModelServingStack) => void, stackProps: ModelServingStackProps = { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: QUOTAS } } }): Attempt {
-  const outdir = mkdtempSync(join(tmpdir(), "bad-"));
-  let message = "";
-  try {
-    const app = new App({ outdir });
-    const stack = new ModelServingStack(app, "s", stackProps);
-    build(stack);
-    app.synth();
-  } catch (e) {
-    message = (e as Error).message;
-  }
-  const stacks = join(outdir, "stacks");
-  const wroteNothing = !existsSync(stacks) || readdirSync(stacks, { recursive: true }).length === 0;
-  rmSync(outdir, { recursive: true, force: true });
-  return { message, wroteNothing };
+function attempt(build: (stack: ModelServingStack) => void, stackProps: ModelServingStackProps = { cluster: { create: { publicAccessCidrs: ["203.0.113.0/24"], clusterName: "c", quotas: QUOTAS } } }): SynthAttempt {
+  return synthAttempt((app) => build(new ModelServingStack(app, "s", stackProps)));
 }
 
 const endpoint = (props: Partial<InferenceEndpointProps> & { source?: () => ModelSource; config?: Record<string, unknown> } = {}) => (stack: ModelServingStack) => {
@@ -54,7 +37,7 @@ const endpoint = (props: Partial<InferenceEndpointProps> & { source?: () => Mode
   stack.addEndpoint("chat", { model, maxModelLen: 8192, ...rest });
 };
 
-type Row = [row: string, input: string, run: () => Attempt, code: string, path: string, mentions: string];
+type Row = [row: string, input: string, run: () => SynthAttempt, code: string, path: string, mentions: string];
 
 const rows: Row[] = [
   ["1", 'repo id "meta-llama/Llama 3 8B"', () => attempt(endpoint({ source: () => ModelSource.huggingFace("meta-llama/Llama 3 8B", { revision: "main" }) })), "MODEL_ID_INVALID", "s/m", '" "'],

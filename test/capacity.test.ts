@@ -3,7 +3,7 @@
  * fallback instance types — rendered into the node group and launch template, priced on their own
  * basis and counted against the quota each really draws on.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, Testing } from "cdktf";
@@ -14,6 +14,7 @@ import { ModelServingStack } from "../stacks/model-serving-stack";
 import type { GpuClusterProps } from "../constructs/gpu-cluster";
 import { SPOT_MAX_DISCOUNT } from "../planner/purchasing";
 import { synthPhases, DEPLOYER_CIDRS } from "./fixtures/phases";
+import { synthAttempt } from "./fixtures/errors";
 
 process.env.MODEL_SERVING_QUIET = "1";
 
@@ -46,28 +47,10 @@ const launchTemplate = (tf: any, ng: any) => {
   return tf.resource.aws_launch_template[ref];
 };
 
-/** Synthesize into a fresh directory: the thrown message, and whether any stack was written. */
-function attempt(build: () => App): { message: string; wroteNothing: boolean } {
-  let message = "";
-  let outdir = "";
-  try {
-    const app = build();
-    outdir = app.outdir;
-    app.synth();
-  } catch (e) {
-    message = (e as Error).message;
-  }
-  const stacks = join(outdir, "stacks");
-  const wroteNothing = !outdir || !existsSync(stacks) || readdirSync(stacks, { recursive: true }).length === 0;
-  if (outdir) rmSync(outdir, { recursive: true, force: true });
-  return { message, wroteNothing };
-}
-function appWith(props: Partial<EndpointProps>, source = LLAMA8, addons = {}): () => App {
-  return () => {
-    const app = new App({ outdir: mkdtempSync(join(tmpdir(), "capacity-")) });
+function appWith(props: Partial<EndpointProps>, source = LLAMA8, addons = {}): (app: App) => void {
+  return (app) => {
     const stack = new ModelServingStack(app, "s", { cluster: { create: { publicAccessCidrs: DEPLOYER_CIDRS, clusterName: "c", quotas: QUOTAS, addons } } });
     stack.addEndpoint("chat", { model: stack.importModel("m", { source: source() }), maxModelLen: 8192, ...props });
-    return app;
   };
 }
 
@@ -189,7 +172,7 @@ describe("a Capacity Block for ML", () => {
   });
 
   test("more nodes than the block holds is a coded error: a block has no On-Demand fallback", () => {
-    const r = attempt(appWith(block({ instances: 1, availabilityZone: "us-east-1a" })));
+    const r = synthAttempt(appWith(block({ instances: 1, availabilityZone: "us-east-1a" })));
     expect(r.message).toMatch(/\[RESERVATION_TOO_SMALL\] s\/chat: pool h100-x8-cb-76543210 needs up to 2 × p5\.48xlarge .* holds 1\. .*Fix: /);
     expect(r.wroteNothing).toBe(true);
   });
@@ -224,7 +207,7 @@ describe("bad capacity declarations fail with a coded error naming the field and
     ...rows.map(([what, props, code, mentions]) => [what, props, code, mentions, LLAMA8, {}] as const),
     ["fallbacks for a replica that spans nodes", { shape: "H100_X8", instanceType: P5, replicas: 2, capacity: { type: "spot", fallbackInstanceTypes: ["p5en.48xlarge"] } }, "SPOT_FALLBACK_MULTI_NODE", "spans 2 nodes", L405, { leaderWorkerSet: true, efa: true }] as const,
   ] as Array<[string, Partial<EndpointProps>, string, string, () => ModelSource, object]>)("%s", (_what, props, code, mentions, source, addons) => {
-    const r = attempt(appWith(props, source, addons));
+    const r = synthAttempt(appWith(props, source, addons));
     const line = r.message.split("\n").find((l) => l.includes(`[${code}]`));
     expect(line).toMatch(new RegExp(`\\[${code}\\] s/chat: .+Fix: .+`));
     expect(line).toContain(mentions);

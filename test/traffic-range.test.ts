@@ -3,7 +3,7 @@
  * baseline and maxReplicas for the peak, both at the latency targets, states each end's headroom,
  * and the endpoint renders the range as a KEDA ScaledObject.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, Testing } from "cdktf";
@@ -15,6 +15,7 @@ import type { InferenceEndpointProps } from "../constructs/inference-endpoint";
 import { ModelServingStack } from "../stacks/model-serving-stack";
 import { capabilityOfCatalogModel, catalogProfile } from "./fixtures/models";
 import { DEPLOYER_CIDRS, synthPhases } from "./fixtures/phases";
+import { synthAttempt } from "./fixtures/errors";
 
 process.env.MODEL_SERVING_QUIET = "1";
 
@@ -134,18 +135,7 @@ describe("an endpoint with a baseline rate", () => {
     ["with fixed replicas", { replicas: 2, throughput: { ...PEAK, baselineRequestsPerSecond: 1 } }, { keda: true }, "BASELINE_WITH_FIXED_REPLICAS", "fixed replicas 2"],
     ["on a cluster without KEDA", { throughput: { ...PEAK, baselineRequestsPerSecond: 1 } }, {}, "METRIC_SOURCE_MISSING", "a baseline rate asks for an autoscaling range"],
   ] as Array<[string, Partial<Props>, object, string, string]>)("%s is a coded error, and nothing is written", (_what, props, addons, code, mentions) => {
-    const outdir = mkdtempSync(join(tmpdir(), "range-bad-"));
-    let message = "";
-    try {
-      const app = new App({ outdir });
-      stackWith(props, addons, app);
-      app.synth();
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    const stacks = join(outdir, "stacks");
-    const wroteNothing = !existsSync(stacks) || readdirSync(stacks, { recursive: true }).length === 0;
-    rmSync(outdir, { recursive: true, force: true });
+    const { message, wroteNothing } = synthAttempt((app) => stackWith(props, addons, app));
     const line = message.split("\n").find((l) => l.includes(`[${code}]`))!;
     expect(line).toMatch(new RegExp(`\\[${code}\\] s/chat: .+Fix: .+`));
     expect(line).toContain(mentions);
