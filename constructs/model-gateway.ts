@@ -33,6 +33,7 @@ import {
   rateLimitRedis,
   type ConsumerLimits,
   type ExternalModel,
+  type GatewayExposure,
   type GatewayInput,
   type GatewayManifests,
   type Provider,
@@ -83,14 +84,8 @@ export interface ModelGatewayConsumer {
   readonly limits?: ConsumerLimits;
 }
 
-export interface ModelGatewayExposure {
-  /** ACM certificate (in the cluster's region) the NLB terminates TLS with. */
-  readonly certificateArn: string;
-  /** Source IPv4 addresses or CIDRs allowed to reach the entry point (1–10). */
-  readonly allowedCidrs: readonly string[];
-  /** An internal NLB, reachable from the VPC (and what is peered to it) only. @default false */
-  readonly private?: boolean;
-}
+/** How clients reach the gateway: the NLB's certificate, who may connect, and whether it is internal. */
+export type ModelGatewayExposure = GatewayExposure;
 
 export interface ModelGatewayProps {
   readonly cluster: GpuClusterBase;

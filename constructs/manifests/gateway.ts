@@ -106,11 +106,11 @@ export interface GatewayConsumer {
 }
 
 export interface GatewayExposure {
-  /** ACM certificate the NLB terminates TLS with. */
+  /** ACM certificate (in the cluster's region) the NLB terminates TLS with. */
   readonly certificateArn: string;
-  /** Source IPv4 addresses or CIDRs allowed (1–10). */
+  /** Source IPv4 addresses or CIDRs allowed to reach the entry point (1–10). */
   readonly allowedCidrs: readonly string[];
-  /** Internal NLB (reachable from the VPC only). @default false */
+  /** An internal NLB, reachable from the VPC (and what is peered to it) only. @default false */
   readonly private?: boolean;
 }
 
